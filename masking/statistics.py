@@ -1,0 +1,28 @@
+"""Per-layer mask statistics: the reference's six counts."""
+
+from keras import ops
+
+from masking.layers import MaskedLayer
+
+COUNT_NAMES = ("negativeMasks", "zeroMasks", "positiveMasks",
+               "negativeWeights", "zeroWeights", "positiveWeights")
+
+
+def masked_layers(model):
+    """The model's masked layers, input to output."""
+    return [layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, MaskedLayer)]
+
+
+def _sign_counts(values):
+    return [ops.sum(ops.cast(comparison, "int32")) for comparison in
+            (ops.less(values, 0), ops.equal(values, 0), ops.greater(values, 0))]
+
+
+def mask_counts(layers):
+    """int32 tensor (layers, 6): negative / zero / positive mask values, then the same of kernel * mask."""
+    rows = []
+    for layer in layers:
+        mask_values = layer.mask_values()
+        effective = ops.convert_to_tensor(layer.kernel) * mask_values
+        rows.append(ops.stack(_sign_counts(mask_values) + _sign_counts(effective)))
+    return ops.stack(rows)

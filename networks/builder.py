@@ -1,0 +1,55 @@
+"""Builds a Keras model of masked layers from an architecture name."""
+
+import keras
+import numpy as np
+
+from initializers import BINARY_INPUT_SCALE, get_initializer
+from masking import MaskedConv2D, MaskedDense, MaskingOptions
+from networks.architectures import ARCHITECTURES
+
+ACTIVATIONS = ("relu", "swish", "sigmoid", "elu", "selu")
+
+
+def layer_seeds(seed, count):
+    """One (kernel seed, score seed) pair per masked layer, drawn from a generator seeded with the run seed."""
+    generator = np.random.default_rng(seed)
+    return [tuple(int(value) for value in generator.integers(1, 2**31 - 1, size=2)) for _ in range(count)]
+
+
+def build_network(nettype, input_shape, num_classes=10, *, activation="relu", initializer="he",
+                  p1=0.5, seed=1, masking=MaskingOptions()):
+    if nettype not in ARCHITECTURES:
+        raise ValueError(f"Unknown network '{nettype}'; choose one of {', '.join(ARCHITECTURES)}.")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"Unknown activation '{activation}'; choose one of {', '.join(ACTIVATIONS)}.")
+    blocks = ARCHITECTURES[nettype] + [("dense", num_classes)]
+    weight_blocks = [block for block in blocks if block[0] != "pool"]
+    seeds = iter(layer_seeds(seed, len(weight_blocks)))
+
+    inputs = keras.Input(shape=tuple(input_shape), name="input")
+    outputs = inputs
+    if initializer == "binary":
+        if nettype not in BINARY_INPUT_SCALE:
+            raise ValueError(f"The binary initializer has no input scale for {nettype}.")
+        outputs = keras.layers.Rescaling(BINARY_INPUT_SCALE[nettype], name="binary_input_scale")(outputs)
+    counters = {"conv": 0, "dense": 0}
+    for index, block in enumerate(blocks):
+        kind = block[0]
+        if kind == "pool":
+            outputs = keras.layers.MaxPooling2D(2, name=f"pool{index}")(outputs)
+            continue
+        if kind == "dense" and len(outputs.shape) > 2:
+            outputs = keras.layers.Flatten(name="flatten")(outputs)
+        kernel_seed, score_seed = next(seeds)
+        is_output = index == len(blocks) - 1
+        counters[kind] += 1
+        arguments = dict(
+            activation="softmax" if is_output else activation,
+            kernel_initializer=get_initializer(initializer, kernel_seed, p1),
+            score_seed=score_seed,
+            name="output" if is_output else f"{kind}{counters[kind]}",
+            **masking.layer_arguments(),
+        )
+        layer = MaskedConv2D(block[1], 3, **arguments) if kind == "conv" else MaskedDense(block[1], **arguments)
+        outputs = layer(outputs)
+    return keras.Model(inputs, outputs, name=nettype)

@@ -1,0 +1,1 @@
+"""Writing and reading what runs produce: atomic files, JSON logs, CSV curves, npz arrays."""

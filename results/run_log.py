@@ -1,0 +1,60 @@
+"""The logs of one run: the reference's per-epoch keys plus what makes the run repeatable."""
+
+import datetime
+import platform
+
+import numpy as np
+
+from results import atomic
+from results.layout import run_file
+
+CURVE_KEYS = ("trainLoss", "valLoss", "testLoss", "trainAccuracy", "valAccuracy", "testAccuracy")
+CSV_HEADER = ("epoch",) + CURVE_KEYS + ("remainingWeights", "epochSeconds")
+
+
+def library_versions():
+    import keras
+    import tensorflow as tf
+    return {"python": platform.python_version(), "numpy": np.__version__,
+            "tensorflow": tf.__version__, "keras": keras.__version__}
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+class RunLog:
+    def __init__(self, run_id, config, dataset, layers):
+        shapes = [[int(size) for size in layer.kernel.shape] for layer in layers]
+        sizes = [int(np.prod(shape)) for shape in shapes]
+        self.data = {
+            "runId": run_id, "status": "running", "failureReason": None,
+            "config": config.to_dict(), "seed": config.seed,
+            "dataset": {"name": dataset.name, "source": dataset.source,
+                        "trainExamples": len(dataset.x_train), "valExamples": len(dataset.x_val),
+                        "testExamples": len(dataset.x_test)},
+            "layerNames": [layer.name for layer in layers], "layerShapes": shapes,
+            "layerSizes": sizes, "totalWeights": sum(sizes),
+            **{key: [] for key in CURVE_KEYS},
+            "remainingWeights": [], "remainingWeightsPerLayer": [], "epochSeconds": [],
+            "versions": library_versions(), "startedAt": now(), "finishedAt": None,
+        }
+
+    def append_epoch(self, losses, accuracies, counts, seconds):
+        """losses/accuracies: (train, val, test); counts: (layers, 6) ints."""
+        for key, value in zip(CURVE_KEYS, tuple(losses) + tuple(accuracies)):
+            self.data[key].append(float(value))
+        counts = np.asarray(counts, dtype=np.int64)
+        self.data["remainingWeights"].append(int(counts[:, 0].sum() + counts[:, 2].sum()))
+        self.data["remainingWeightsPerLayer"].append(counts.tolist())
+        self.data["epochSeconds"].append(round(float(seconds), 4))
+
+    def finish(self, status, reason=None):
+        self.data.update(status=status, failureReason=reason, finishedAt=now())
+
+    def write(self, folder):
+        run_id = self.data["runId"]
+        atomic.write_json(run_file(folder, run_id, "logs"), self.data)
+        rows = [[epoch] + [self.data[key][epoch] for key in CSV_HEADER[1:]]
+                for epoch in range(len(self.data["trainLoss"]))]
+        atomic.write_csv(run_file(folder, run_id, "curves"), CSV_HEADER, rows)

@@ -1,0 +1,1 @@
+"""Training methods, compiled steps and the loop that runs one experiment."""

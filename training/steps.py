@@ -1,0 +1,98 @@
+"""Compiled training and evaluation steps over data held in memory.
+
+LeNet at batch 25 is bound by per-step framework overhead, not arithmetic. So one XLA-compiled
+call runs many optimizer steps in a loop, gathering each mini-batch from tensors that stay in
+memory, instead of one Python/tf.data round trip per step. The last, partial batch of an epoch is
+padded to full size with sample weights 0, so every call has one static shape (one compilation)
+and the update equals that of the partial batch exactly (the loss is a weighted mean).
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+
+def _weighted_mean(values, weights):
+    return ops.sum(values * weights) / ops.sum(weights)
+
+
+class CompiledSteps:
+    """Training and evaluation functions for one model, optimizer and training set."""
+
+    def __init__(self, model, optimizer, x_train, y_train, masked_layers, jit_compile=True):
+        self.model = model
+        self.optimizer = optimizer
+        self.x_train = tf.convert_to_tensor(x_train)
+        self.y_train = tf.convert_to_tensor(y_train, dtype=tf.int32)
+        self.masked_layers = masked_layers
+        self.trainable = model.trainable_variables
+        self.optimizer.build(self.trainable)
+        self._compiled_train_range = tf.function(self._train_range, jit_compile=jit_compile)
+        self.evaluate_batch = tf.function(self._evaluate_batch, jit_compile=jit_compile)
+        from masking import mask_counts
+        self.mask_counts = tf.function(lambda: mask_counts(self.masked_layers), jit_compile=jit_compile)
+
+    def _loss(self, probabilities, labels, weights):
+        cross_entropy = keras.losses.sparse_categorical_crossentropy(labels, probabilities)
+        data_loss = _weighted_mean(cross_entropy, weights)
+        extra = ops.sum(ops.stack(self.model.losses)) if self.model.losses else 0.0
+        correct = ops.cast(ops.equal(ops.argmax(probabilities, axis=-1), ops.cast(labels, "int64")), "float32")
+        return data_loss + extra, ops.sum(correct * weights)
+
+    def _train_step(self, indices, weights):
+        images = tf.gather(self.x_train, indices)
+        labels = tf.gather(self.y_train, indices)
+        with tf.GradientTape() as tape:
+            probabilities = self.model(images, training=True)
+            loss, correct = self._loss(probabilities, labels, weights)
+        gradients = tape.gradient(loss, self.trainable)
+        self.optimizer.apply(gradients, self.trainable)
+        return loss, correct
+
+    def _train_range(self, batch_indices, batch_weights, start, stop):
+        """Runs steps start..stop-1 of the epoch; returns (sum of batch losses, correct count, examples, finite)."""
+        loss_sum = tf.constant(0.0)
+        correct_sum = tf.constant(0.0)
+        examples = tf.constant(0.0)
+        step = start
+        # A `while` on tensors, not `for ... in tf.range`: XLA would treat range bounds as
+        # compile-time constants and recompile for every chunk.
+        while step < stop:
+            weights = batch_weights[step]
+            loss, correct = self._train_step(batch_indices[step], weights)
+            batch_size = ops.sum(weights)
+            loss_sum += loss * batch_size
+            correct_sum += correct
+            examples += batch_size
+            step += 1
+        return loss_sum, correct_sum, examples
+
+    def train_range(self, batch_indices, batch_weights, start, stop):
+        # Tensors, not Python ints: a Python value would retrace (and recompile) per chunk.
+        return self._compiled_train_range(batch_indices, batch_weights,
+                                          tf.constant(start, tf.int32), tf.constant(stop, tf.int32))
+
+    def _evaluate_batch(self, images, labels, weights):
+        probabilities = self.model(images, training=False)
+        loss, correct = self._loss(probabilities, labels, weights)
+        return loss * ops.sum(weights), correct
+
+    def evaluate(self, images, labels, batch_size=1000):
+        """(mean loss, accuracy) over a whole split, in fixed-size batches (the last one padded)."""
+        count = len(images)
+        batch_size = min(batch_size, count)
+        loss_sum, correct_sum = 0.0, 0.0
+        for start in range(0, count, batch_size):
+            batch_images = images[start:start + batch_size]
+            batch_labels = labels[start:start + batch_size]
+            weights = np.ones(batch_size, dtype="float32")
+            padding = batch_size - len(batch_images)
+            if padding:
+                weights[batch_size - padding:] = 0.0
+                batch_images = np.concatenate([batch_images, np.repeat(batch_images[:1], padding, axis=0)])
+                batch_labels = np.concatenate([batch_labels, np.repeat(batch_labels[:1], padding)])
+            loss, correct = self.evaluate_batch(batch_images, batch_labels.astype("int32"), weights)
+            loss_sum += float(loss)
+            correct_sum += float(correct)
+        return loss_sum / count, correct_sum / count

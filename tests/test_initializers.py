@@ -1,0 +1,79 @@
+import math
+
+import numpy as np
+import pytest
+
+from initializers import BINARY_INPUT_SCALE, INITIALIZERS, get_initializer
+from masking import masked_layers
+from networks import build_network
+
+
+@pytest.mark.parametrize("shape", [(784, 300), (3, 3, 64, 128)])
+def test_heconstant_magnitude_is_exactly_sqrt_two_over_fan_in(shape):
+    values = np.asarray(get_initializer("heconstant", seed=7, p1=0.5)(shape))
+    fan_in = math.prod(shape[:-1])
+    np.testing.assert_array_equal(np.abs(values), np.float32(math.sqrt(2 / fan_in)))
+
+
+@pytest.mark.parametrize("p1", [0.1, 0.5, 0.9])
+@pytest.mark.parametrize("name", ["heconstant", "binary"])
+def test_fraction_of_positive_signs_is_close_to_p1(name, p1):
+    values = np.asarray(get_initializer(name, seed=11, p1=p1)((784, 300)))
+    assert abs(np.mean(values > 0) - p1) < 0.005
+
+
+def test_binary_values_are_plus_and_minus_one():
+    values = np.asarray(get_initializer("binary", seed=2, p1=0.3)((100, 10)))
+    assert set(np.unique(values)) == {-1.0, 1.0}
+
+
+@pytest.mark.parametrize("name", list(INITIALIZERS))
+def test_same_seed_same_values_different_seed_different_values(name):
+    first = np.asarray(get_initializer(name, seed=5)((30, 20)))
+    again = np.asarray(get_initializer(name, seed=5)((30, 20)))
+    other = np.asarray(get_initializer(name, seed=6)((30, 20)))
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+
+
+def test_he_and_glorot_have_their_standard_deviations():
+    he = np.asarray(get_initializer("he", seed=1)((784, 300)))
+    glorot = np.asarray(get_initializer("glorot", seed=1)((784, 300)))
+    assert abs(he.std() / math.sqrt(2 / 784) - 1) < 0.02
+    assert abs(glorot.std() / math.sqrt(2 / (784 + 300)) - 1) < 0.02
+
+
+def test_unknown_initializer_is_refused():
+    with pytest.raises(ValueError, match="glorot, he, heconstant, binary"):
+        get_initializer("orthogonal", seed=1)
+
+
+def test_invalid_p1_is_refused():
+    with pytest.raises(ValueError, match="p1"):
+        get_initializer("heconstant", seed=1, p1=1.5)
+
+
+def test_binary_network_scales_its_input_by_the_reference_constant():
+    model = build_network("LeNet", (28, 28, 1), initializer="binary", seed=3)
+    assert model.get_layer("binary_input_scale").scale == BINARY_INPUT_SCALE["LeNet"]
+    assert BINARY_INPUT_SCALE == {"LeNet": 5.942073791483592e-4, "Conv2": 1.384305440187043e-6,
+                                  "Conv4": 4.806616356300754e-9, "Conv6": 8.344820201940066e-12}
+
+
+@pytest.mark.parametrize("initializer", ["he", "heconstant"])
+def test_network_kernels_and_scores_depend_only_on_the_seed(initializer):
+    def weights(seed):
+        layers = masked_layers(build_network("LeNet", (28, 28, 1), initializer=initializer, seed=seed))
+        return [np.asarray(v) for layer in layers for v in (layer.kernel, layer.score)]
+
+    first, again, other = weights(42), weights(42), weights(43)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    assert all(not np.array_equal(a, c) for a, c in zip(first, other))
+
+
+def test_scores_start_uniform_between_0_01_and_0_1():
+    layers = masked_layers(build_network("LeNet", (28, 28, 1), seed=9))
+    scores = np.concatenate([np.asarray(layer.score).ravel() for layer in layers])
+    assert scores.min() >= 0.01 and scores.max() <= 0.1
+    assert abs(scores.mean() - 0.055) < 0.001

@@ -1,0 +1,18 @@
+"""The committed 6,000-image MNIST subset that ships inside this package."""
+
+import os
+
+from datasets.dataset import RawData
+from datasets.errors import DatasetError
+from datasets.mnist import read_npz
+
+SUBSET_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mnist_subset.npz")
+SUBSET_VALIDATION_SIZE = 1000  # the first 1,000 of its 6,000 training images
+SUBSET_FIX = "restore it with git checkout datasets/mnist_subset.npz or redraw it with python -m datasets.make_mnist_subset"
+
+
+def read_mnist_subset(path=SUBSET_FILE):
+    """The subset's uint8 images (N, 28, 28, 1) and int32 labels; never reads anything outside the package."""
+    if not os.path.isfile(path):
+        raise DatasetError(f"The MNIST subset file {path} is missing; {SUBSET_FIX}.")
+    return RawData(source=path, **read_npz(path, fix=SUBSET_FIX))

@@ -12,23 +12,33 @@ from quiet_tensorflow import import_tensorflow_quietly
 
 def main(argv=None):
     import_tensorflow_quietly()
-    from config import ConfigError, parse_args
+    from config import ConfigError, RunConfig, build_parser, parse_args
+    parser = build_parser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--resume", metavar="RUN", help="continue an interrupted run: its _logs.json file, "
+                        "or its run ID under --outputpath; the run's own settings are used")
     try:
-        config, _ = parse_args(argv)
+        config, namespace = parse_args(argv, parser)
     except ConfigError as error:
         return fail(error, 2)
 
     from datasets import DatasetError
-    from training.experiment_runner import run_all
-    from training.loop import TrainingFailed
+    from training.checkpoint import CheckpointError
+    from training.experiment_runner import ResumeError, resume_run, run_all
+    from training.loop import TrainingFailed, TrainingInterrupted
     try:
-        run_all(config)
-    except DatasetError as error:
+        if namespace.resume:
+            resume_run(namespace.resume, config.outputpath, RunConfig, data_dir=config.data_dir)
+        else:
+            run_all(config)
+    except (DatasetError, ResumeError, CheckpointError) as error:
         return fail(error, 2)
     except TrainingFailed as error:
         return fail(error, 1)
+    except TrainingInterrupted as error:
+        return fail(error, 130)
     except KeyboardInterrupt:
-        return fail("Interrupted; the logs written so far are kept and marked interrupted.", 130)
+        return fail("Interrupted at once (second Ctrl-C); resume from the last finished epoch with "
+                    "--resume and the run's _logs.json file.", 130)
     except OSError as error:
         return fail(f"Could not write the results ({error.strerror or error}: {error.filename}); "
                     "check that --outputpath is a writable folder with free space.", 1)

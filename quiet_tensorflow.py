@@ -14,7 +14,9 @@ def import_tensorflow_quietly():
     os.dup2(devnull, 2)
     try:
         import keras  # noqa: F401
-        import tensorflow  # noqa: F401
+        import tensorflow
+        # Retracing notices appear when several runs share a process (--nruns, tests); they are expected.
+        tensorflow.get_logger().setLevel("ERROR")
     finally:
         os.dup2(saved_stderr, 2)
         os.close(saved_stderr)

@@ -14,7 +14,8 @@ import numpy as np
 def atomic_path(path):
     """Yields a temporary path beside `path`; on success it replaces `path` in one step."""
     folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=folder)
+    # Hidden, and not ending like the real file, so no reader's glob (e.g. *_logs.json) picks it up.
+    handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
     os.close(handle)
     try:
         yield temporary

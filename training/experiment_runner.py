@@ -1,11 +1,26 @@
-"""From a validated RunConfig to finished runs: seeds, data, one Experiment per seed."""
+"""From a validated RunConfig to finished runs: seeds, data, one Experiment per seed; and resuming."""
 
 import dataclasses
+import glob
+import json
+import os
+import re
 import secrets
+
+import tensorflow as tf
 
 from datasets import load_dataset
 from networks import STANDARD_DATASET
 from training.loop import Experiment
+
+
+class ResumeError(RuntimeError):
+    """The run to resume cannot be found or continued; one sentence."""
+
+
+def make_deterministic():
+    """Same seed, same machine: identical results (measured: no cost on LeNet, see README)."""
+    tf.config.experimental.enable_op_determinism()
 
 
 def run_seeds(config):
@@ -25,12 +40,59 @@ def load_data(config, print_line=print):
 
 
 def run_all(config, print_line=print):
+    make_deterministic()
     dataset = load_data(config, print_line)
     logs = []
     for seed in run_seeds(config):
-        run_config = dataclasses.replace(config, seed=seed)
-        experiment = Experiment(run_config, dataset, print_line)
+        experiment = Experiment(dataclasses.replace(config, seed=seed), dataset, print_line)
         print_line(f"Run {experiment.run_id}: {config.traintype} {config.nettype}, seed {seed}, "
                    f"masktype {config.resolved_masktype()}, writing to {experiment.folder}")
         logs.append(experiment.run())
     return logs
+
+
+def find_logs(target, outputpath):
+    """A run's logs file from its path or from its run ID under outputpath."""
+    if os.path.isfile(target):
+        return target
+    if re.fullmatch(r"[0-9a-f]{8}", target):
+        matches = glob.glob(os.path.join(glob.escape(outputpath), "**", f"{target}_logs.json"), recursive=True)
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise ResumeError(f"Run ID {target} appears {len(matches)} times under {outputpath}; "
+                              "pass the path of its _logs.json file to --resume.")
+    raise ResumeError(f"No run {target} found (looked for a _logs.json file, or a run ID under {outputpath}); "
+                      "pass the path of the run's _logs.json file to --resume.")
+
+
+def resume_run(target, outputpath, config_type, data_dir=None, print_line=print):
+    path = find_logs(target, outputpath)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            logs = json.load(handle)
+        run_id, status, stored = logs["runId"], logs["status"], logs["config"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ResumeError(f"{path} is not a readable run log; pass the _logs.json file of a run.") from None
+    if status == "finished":
+        print_line(f"Run {run_id} already finished ({len(logs['testLoss']) - 1} epochs); nothing to do.")
+        return logs
+    if status == "failed":
+        raise ResumeError(f"Run {run_id} failed ({logs.get('failureReason')}); start a new run instead.")
+    fields = {field.name for field in dataclasses.fields(config_type)}
+    config = config_type(**{key: value for key, value in stored.items() if key in fields})
+    # The outputs stay where they are, even if the folder was moved since the run started.
+    config = dataclasses.replace(config, outputpath=_output_root(path, config),
+                                 data_dir=data_dir or config.data_dir)
+    make_deterministic()
+    dataset = load_data(config, print_line)
+    experiment = Experiment.resume(config, dataset, run_id, print_line)
+    print_line(f"Resuming run {run_id} after epoch {experiment.completed_epochs()} of {config.maxepochs}"
+               + (f" (inside epoch {experiment.epoch_in_progress['epoch']})" if experiment.epoch_in_progress else ""))
+    return experiment.run()
+
+
+def _output_root(logs_path, config):
+    # {outputpath}/{traintype}/{nettype}/P1_{p1}/{leaf}/{id}_logs.json
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(logs_path))))))

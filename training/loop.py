@@ -1,4 +1,8 @@
-"""Runs one experiment: build the network, evaluate it untrained (epoch 0), train, write the results."""
+"""Runs one experiment: build the network, evaluate it untrained (epoch 0), train, write the results.
+
+After every epoch the whole state goes into a checkpoint, so an interrupted run resumes exactly
+(see training/checkpoint.py); `Experiment.resume` continues one.
+"""
 
 import math
 import time
@@ -11,14 +15,22 @@ from networks import build_network
 from results import atomic
 from results.layout import configuration_folder, reserve_run_id, run_file
 from results.run_log import RunLog
+from training import checkpoint
 from training.batches import epoch_batches
 from training.console import EpochProgress, epoch_line
+from training.interrupt import StopRequest
 from training.methods import get_method
 from training.steps import CompiledSteps
+
+STEPS_PER_CALL = 200  # steps per compiled call: the points where a progress bar moves or Ctrl-C stops
 
 
 class TrainingFailed(RuntimeError):
     """The run could not go on (e.g. a NaN loss); its logs are kept and marked failed."""
+
+
+class TrainingInterrupted(RuntimeError):
+    """Ctrl-C: the state was saved; the message says how to resume."""
 
 
 def kernels(layers):
@@ -30,7 +42,7 @@ def mask_arrays(layers):
 
 
 class Experiment:
-    def __init__(self, config, dataset, print_line=print):
+    def __init__(self, config, dataset, print_line=print, run_id=None):
         self.config = config
         self.dataset = dataset
         self.print_line = print_line
@@ -45,58 +57,103 @@ class Experiment:
         self.steps = CompiledSteps(self.model, self.optimizer, dataset.x_train, dataset.y_train, self.layers)
         self.shuffle_generator = np.random.default_rng([config.seed, 1])
         self.folder = configuration_folder(config)
-        self.run_id = reserve_run_id(self.folder)
+        self.run_id = run_id or reserve_run_id(self.folder)
         self.log = RunLog(self.run_id, config, dataset, self.layers)
+        self.epoch_in_progress = None  # set while an epoch is cut short by Ctrl-C
+
+    @classmethod
+    def resume(cls, config, dataset, run_id, print_line=print):
+        experiment = cls(config, dataset, print_line, run_id=run_id)
+        model_values, optimizer_values, state = checkpoint.load_checkpoint(experiment.folder, run_id, print_line)
+        for variable, value in zip(experiment.model.variables, model_values, strict=True):
+            variable.assign(value)
+        for variable, value in zip(experiment.optimizer.variables, optimizer_values, strict=True):
+            variable.assign(value)
+        experiment.shuffle_generator.bit_generator.state = state["generator"]
+        experiment.epoch_in_progress = state["epochInProgress"]
+        experiment.log.data = state["log"]
+        experiment.log.data.update(status="running", failureReason=None, finishedAt=None)
+        return experiment
 
     def path(self, kind):
         return run_file(self.folder, self.run_id, kind)
 
+    def completed_epochs(self):
+        return len(self.log.data["testLoss"]) - 1
+
+    def save_checkpoint(self):
+        state = {"generator": self.shuffle_generator.bit_generator.state,
+                 "epochInProgress": self.epoch_in_progress, "log": self.log.data}
+        checkpoint.save_checkpoint(self.folder, self.run_id, [np.asarray(v) for v in self.model.variables],
+                                   [np.asarray(v) for v in self.optimizer.variables], state)
+
     def run(self):
-        atomic.write_npz(self.path("initial_weights"), kernels(self.layers))
         try:
-            self.record_epoch(0, self.evaluate_split(self.dataset.x_train, self.dataset.y_train), time.time())
-            for epoch in range(1, self.config.maxepochs + 1):
-                started = time.time()
-                self.record_epoch(epoch, self.train_epoch(epoch), started)
+            with StopRequest() as stop:
+                if self.completed_epochs() < 0:
+                    atomic.write_npz(self.path("initial_weights"), kernels(self.layers))
+                    started = time.time()
+                    self.record_epoch(0, self.steps.evaluate(self.dataset.x_train, self.dataset.y_train), started)
+                for epoch in range(self.completed_epochs() + 1, self.config.maxepochs + 1):
+                    started = time.time()
+                    self.record_epoch(epoch, self.train_epoch(epoch, stop), started)
+                    if stop.requested:
+                        raise self.interrupted()
         except TrainingFailed as failure:
             self.log.finish("failed", str(failure))
             self.log.write(self.folder)
-            raise
-        except KeyboardInterrupt:
-            self.log.finish("interrupted", "stopped by the user (Ctrl-C)")
-            self.log.write(self.folder)
+            checkpoint.remove_checkpoints(self.folder, self.run_id)  # a failed run is not resumed
             raise
         atomic.write_npz(self.path("final_masks"), mask_arrays(self.layers))
         if self.method.kernel_trainable:
             atomic.write_npz(self.path("final_weights"), kernels(self.layers))
         self.log.finish("finished")
         self.log.write(self.folder)
+        checkpoint.remove_checkpoints(self.folder, self.run_id)
         return self.log
 
-    def evaluate_split(self, images, labels):
-        return self.steps.evaluate(images, labels)
+    def interrupted(self):
+        self.log.finish("interrupted", "stopped by Ctrl-C")
+        if self.epoch_in_progress:  # between epochs, the epoch's own checkpoint already holds the state
+            self.save_checkpoint()
+        self.log.write(self.folder)
+        return TrainingInterrupted(f"Interrupted; the state is saved. Resume with: python MaskTrainer.py "
+                                   f"--resume {self.path('logs')}")
 
-    def train_epoch(self, epoch):
+    def train_epoch(self, epoch, stop):
+        """(mean loss, accuracy) over the epoch's mini-batches; continues a saved partial epoch."""
+        progress = self.epoch_in_progress or {"epoch": epoch, "step": 0, "losses": [], "correct": [],
+                                              "seconds": 0.0,
+                                              "generator": self.shuffle_generator.bit_generator.state}
+        self.shuffle_generator.bit_generator.state = progress["generator"]
         indices, weights = epoch_batches(self.shuffle_generator, len(self.dataset.x_train), self.config.batchsize)
-        progress = EpochProgress(len(indices))
-        loss_sum = correct_sum = examples = 0.0
-        for start in range(0, len(indices), progress.chunk):
-            stop = min(start + progress.chunk, len(indices))
-            chunk_loss, chunk_correct, chunk_examples = self.steps.train_range(indices, weights, start, stop)
-            loss_sum += float(chunk_loss)
-            correct_sum += float(chunk_correct)
-            examples += float(chunk_examples)
-            if not math.isfinite(loss_sum):
-                progress.close()
-                raise TrainingFailed(f"The training loss became {loss_sum} in epoch {epoch}, so the run "
-                                     "stopped and is marked failed in its logs; try a smaller --lr.")
-            progress.update(stop, loss_sum / examples)
-        progress.close()
-        return loss_sum / examples, correct_sum / examples
+        losses, correct = list(progress["losses"]), list(progress["correct"])
+        started = time.time() - progress["seconds"]
+        bar = EpochProgress(len(indices))
+        for start in range(progress["step"], len(indices), STEPS_PER_CALL):
+            stop_step = min(start + STEPS_PER_CALL, len(indices))
+            chunk_losses, chunk_correct = self.steps.train_steps(indices, weights, start, stop_step)
+            losses.extend(chunk_losses.tolist())
+            correct.extend(chunk_correct.tolist())
+            if not np.all(np.isfinite(chunk_losses)):
+                bar.close()
+                raise TrainingFailed(f"The training loss became {chunk_losses[~np.isfinite(chunk_losses)][0]} "
+                                     f"in epoch {epoch}, so the run stopped and is marked failed in its logs; "
+                                     "try a smaller --lr.")
+            bar.update(stop_step, float(np.mean(losses)))
+            if stop.requested and stop_step < len(indices):
+                bar.close()
+                self.epoch_in_progress = {**progress, "step": stop_step, "losses": losses, "correct": correct,
+                                          "seconds": time.time() - started}
+                raise self.interrupted()
+        bar.close()
+        self.epoch_in_progress = None
+        sizes = weights.sum(axis=1, dtype=np.float64)
+        return float(np.dot(losses, sizes) / sizes.sum()), float(np.sum(correct) / sizes.sum())
 
     def record_epoch(self, epoch, train_result, started):
-        val_loss, val_accuracy = self.evaluate_split(self.dataset.x_val, self.dataset.y_val)
-        test_loss, test_accuracy = self.evaluate_split(self.dataset.x_test, self.dataset.y_test)
+        val_loss, val_accuracy = self.steps.evaluate(self.dataset.x_val, self.dataset.y_val)
+        test_loss, test_accuracy = self.steps.evaluate(self.dataset.x_test, self.dataset.y_test)
         for name, value in (("validation", val_loss), ("test", test_loss)):
             if not math.isfinite(value):
                 raise TrainingFailed(f"The {name} loss became {value} in epoch {epoch}, so the run stopped "
@@ -104,5 +161,6 @@ class Experiment:
         counts = np.asarray(self.steps.mask_counts())
         self.log.append_epoch((train_result[0], val_loss, test_loss),
                               (train_result[1], val_accuracy, test_accuracy), counts, time.time() - started)
+        self.save_checkpoint()
         self.log.write(self.folder)
         self.print_line(epoch_line(epoch, self.config.maxepochs, self.log, counts))

@@ -51,27 +51,33 @@ class CompiledSteps:
         return loss, correct
 
     def _train_range(self, batch_indices, batch_weights, start, stop):
-        """Runs steps start..stop-1 of the epoch; returns (sum of batch losses, correct count, examples, finite)."""
-        loss_sum = tf.constant(0.0)
-        correct_sum = tf.constant(0.0)
-        examples = tf.constant(0.0)
+        """Runs steps start..stop-1 of the epoch; returns each step's (mean loss, correct count),
+        zero outside the range. Per-step values keep the epoch's totals independent of how the
+        epoch is cut into calls (progress bar, Ctrl-C, resume)."""
+        step_losses = tf.zeros(tf.shape(batch_weights)[:1])
+        step_correct = tf.zeros(tf.shape(batch_weights)[:1])
         step = start
         # A `while` on tensors, not `for ... in tf.range`: XLA would treat range bounds as
         # compile-time constants and recompile for every chunk.
         while step < stop:
-            weights = batch_weights[step]
-            loss, correct = self._train_step(batch_indices[step], weights)
-            batch_size = ops.sum(weights)
-            loss_sum += loss * batch_size
-            correct_sum += correct
-            examples += batch_size
+            loss, correct = self._train_step(batch_indices[step], batch_weights[step])
+            step_losses = tf.tensor_scatter_nd_update(step_losses, [[step]], [loss])
+            step_correct = tf.tensor_scatter_nd_update(step_correct, [[step]], [correct])
             step += 1
-        return loss_sum, correct_sum, examples
+        return step_losses, step_correct
+
+    def train_steps(self, batch_indices, batch_weights, start, stop):
+        """numpy (losses, correct counts) of steps start..stop-1."""
+        # Tensors, not Python ints: a Python value would retrace (and recompile) per chunk.
+        losses, correct = self._compiled_train_range(batch_indices, batch_weights,
+                                                     tf.constant(start, tf.int32), tf.constant(stop, tf.int32))
+        return np.asarray(losses)[start:stop], np.asarray(correct)[start:stop]
 
     def train_range(self, batch_indices, batch_weights, start, stop):
-        # Tensors, not Python ints: a Python value would retrace (and recompile) per chunk.
-        return self._compiled_train_range(batch_indices, batch_weights,
-                                          tf.constant(start, tf.int32), tf.constant(stop, tf.int32))
+        """(sum of loss * batch size, correct count, examples) over steps start..stop-1."""
+        losses, correct = self.train_steps(batch_indices, batch_weights, start, stop)
+        sizes = np.asarray(batch_weights, dtype=np.float64)[start:stop].sum(axis=1)
+        return float(np.sum(losses * sizes)), float(np.sum(correct)), float(np.sum(sizes))
 
     def _evaluate_batch(self, images, labels, weights):
         probabilities = self.model(images, training=False)

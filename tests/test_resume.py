@@ -1,0 +1,211 @@
+"""Runs that survive: kill, Ctrl-C, resume, NaN, concurrent runs, corrupt checkpoints."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import MaskTrainer
+import training.loop
+from conftest import REPOSITORY
+
+ARGUMENTS = ["--dataset", "mnist-subset", "--limit", "400", "--batchsize", "10", "--maxepochs", "3",
+             "--seed", "21", "--traintype", "MinPruning", "--masktype", "mask_rs"]
+COMPARED = ("trainLoss", "valLoss", "testLoss", "trainAccuracy", "valAccuracy", "testAccuracy",
+            "remainingWeights", "remainingWeightsPerLayer", "seed", "config")
+
+
+def finished_run(folder):
+    (logs_path,) = folder.rglob("*_logs.json")
+    logs = json.loads(logs_path.read_text())
+    masks_path = logs_path.with_name(logs_path.name.replace("_logs.json", "_final_masks.npz"))
+    with np.load(masks_path, allow_pickle=False) as archive:
+        masks = {key: archive[key] for key in archive.files}
+    return logs_path, logs, masks
+
+
+def assert_same_run(expected, actual):
+    _, expected_logs, expected_masks = expected
+    _, actual_logs, actual_masks = actual
+    assert actual_logs["status"] == "finished"
+    for key in COMPARED:
+        if key == "config":
+            assert {k: v for k, v in actual_logs[key].items() if k != "outputpath"} == \
+                   {k: v for k, v in expected_logs[key].items() if k != "outputpath"}
+        else:
+            assert actual_logs[key] == expected_logs[key], key
+    assert actual_masks.keys() == expected_masks.keys()
+    for name in expected_masks:
+        np.testing.assert_array_equal(actual_masks[name], expected_masks[name])
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("uninterrupted")
+    assert MaskTrainer.main([*ARGUMENTS, "--outputpath", str(folder)]) == 0
+    return finished_run(folder)
+
+
+class StopAfterCalls:
+    """Stands in for training.interrupt.StopRequest: 'presses Ctrl-C' after a number of compiled calls."""
+
+    def __init__(self, calls):
+        self.calls = calls
+        self.requested = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception):
+        return False
+
+
+def interrupt_after(monkeypatch, calls):
+    stop = StopAfterCalls(calls)
+    monkeypatch.setattr(training.loop, "StopRequest", lambda: stop)
+    monkeypatch.setattr(training.loop, "STEPS_PER_CALL", 7)
+    original = training.loop.CompiledSteps.train_steps
+
+    def counting(self, *arguments):
+        stop.calls -= 1
+        stop.requested = stop.requested or stop.calls <= 0
+        return original(self, *arguments)
+
+    monkeypatch.setattr(training.loop.CompiledSteps, "train_steps", counting)
+
+
+def test_ctrl_c_inside_an_epoch_saves_and_resume_matches_an_uninterrupted_run(
+        tmp_path, monkeypatch, capsys, uninterrupted):
+    with monkeypatch.context() as patch:
+        interrupt_after(patch, calls=9)  # 40 steps per epoch, 6 calls: stops inside epoch 2
+        assert MaskTrainer.main([*ARGUMENTS, "--outputpath", str(tmp_path)]) == 130
+    error = capsys.readouterr().err
+    assert "--resume" in error and len(error.strip().splitlines()) == 1
+    (logs_path,) = tmp_path.rglob("*_logs.json")
+    logs = json.loads(logs_path.read_text())
+    assert logs["status"] == "interrupted" and len(logs["testLoss"]) == 2
+    assert MaskTrainer.main(["--resume", str(logs_path)]) == 0
+    assert "inside epoch 2" in capsys.readouterr().out
+    assert_same_run(uninterrupted, finished_run(tmp_path))
+    assert not list(tmp_path.rglob("*_checkpoint*.npz"))
+
+
+def test_resuming_a_finished_run_reports_it_and_changes_nothing(tmp_path, capsys, uninterrupted):
+    logs_path = uninterrupted[0]
+    before = logs_path.read_bytes()
+    assert MaskTrainer.main(["--resume", str(logs_path)]) == 0
+    assert "already finished" in capsys.readouterr().out
+    assert logs_path.read_bytes() == before
+
+
+def test_truncated_checkpoint_falls_back_to_the_previous_one(tmp_path, monkeypatch, capsys, uninterrupted):
+    with monkeypatch.context() as patch:
+        interrupt_after(patch, calls=12)  # stops right after epoch 2: checkpoints of epochs 1 and 2
+        assert MaskTrainer.main([*ARGUMENTS, "--outputpath", str(tmp_path)]) == 130
+    (current,) = tmp_path.rglob("*_checkpoint.npz")
+    assert current.with_name(current.name.replace(".npz", ".previous.npz")).exists()
+    current.write_bytes(current.read_bytes()[: current.stat().st_size // 2])  # a crash mid-write
+    run_id = current.name.split("_")[0]
+    assert MaskTrainer.main(["--resume", run_id, "--outputpath", str(tmp_path)]) == 0
+    output = capsys.readouterr().out
+    assert "truncated or corrupt" in output and "after epoch 1 of 3" in output
+    assert_same_run(uninterrupted, finished_run(tmp_path))
+
+
+def start_trainer(output, *extra):
+    return subprocess.Popen([sys.executable, "MaskTrainer.py", *ARGUMENTS, "--outputpath", str(output), *extra],
+                            cwd=REPOSITORY, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_epochs(output, epochs, process, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for path in output.rglob("*_logs.json"):
+            try:
+                if len(json.loads(path.read_text())["testLoss"]) > epochs:
+                    return path
+            except (ValueError, KeyError):
+                pass  # the exclusive placeholder, before the first write
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.01)
+    raise AssertionError("the run did not get that far in time")
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.25], ids=["between-epochs", "inside-an-epoch"])
+def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, uninterrupted, delay):
+    process = start_trainer(tmp_path)
+    logs_path = wait_for_epochs(tmp_path, 1, process)
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    finished = subprocess.run([sys.executable, "MaskTrainer.py", "--resume", str(logs_path)], cwd=REPOSITORY,
+                              capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert_same_run(uninterrupted, finished_run(tmp_path))
+
+
+def test_sigint_saves_the_state_and_says_how_to_resume(tmp_path):
+    process = start_trainer(tmp_path)
+    wait_for_epochs(tmp_path, 0, process)
+    process.send_signal(signal.SIGINT)
+    _, error = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "Resume with: python MaskTrainer.py --resume" in error
+    (logs_path,) = tmp_path.rglob("*_logs.json")
+    assert json.loads(logs_path.read_text())["status"] == "interrupted"
+    assert list(tmp_path.rglob("*_checkpoint.npz"))
+
+
+def test_nan_loss_stops_with_one_sentence_and_marks_the_run_failed(tmp_path, capsys):
+    code = MaskTrainer.main(["--dataset", "mnist-subset", "--limit", "100", "--batchsize", "20", "--seed", "1",
+                             "--traintype", "Baseline", "--lr", "1e12", "--maxepochs", "3",
+                             "--outputpath", str(tmp_path)])
+    error = capsys.readouterr().err
+    assert code == 1 and len(error.strip().splitlines()) == 1
+    assert "loss became nan in epoch 1" in error
+    (logs_path,) = tmp_path.rglob("*_logs.json")
+    logs = json.loads(logs_path.read_text())
+    assert logs["status"] == "failed" and "epoch 1" in logs["failureReason"]
+    assert len(logs["testLoss"]) == 1  # epoch 0 is kept
+    assert (logs_path.parent / logs_path.name.replace("_logs.json", "_initial_weights.npz")).exists()
+
+
+def test_two_concurrent_runs_into_one_folder_leave_two_complete_runs(tmp_path):
+    processes = [start_trainer(tmp_path, "--maxepochs", "1") for _ in range(2)]
+    for process in processes:
+        _, error = process.communicate(timeout=300)
+        assert process.returncode == 0, error
+    logs = [json.loads(path.read_text()) for path in tmp_path.rglob("*_logs.json")]
+    assert len(logs) == 2 and logs[0]["runId"] != logs[1]["runId"]
+    assert all(log["status"] == "finished" and len(log["testLoss"]) == 2 for log in logs)
+    assert logs[0]["testLoss"] == logs[1]["testLoss"]  # same seed, same machine
+    assert len(list(tmp_path.rglob("*_final_masks.npz"))) == 2
+
+
+def test_full_disk_mid_run_gives_one_sentence_and_keeps_earlier_files(tmp_path, monkeypatch, capsys):
+    import errno
+
+    import results.atomic
+    original = results.atomic.write_bytes
+    calls = {"count": 0}
+
+    def failing_after_epoch_1(path, data):
+        calls["count"] += 1
+        if path.endswith("_logs.json") and json.loads(data).get("testLoss", []).__len__() > 2:
+            raise OSError(errno.ENOSPC, "No space left on device", path)
+        return original(path, data)
+
+    monkeypatch.setattr(results.atomic, "write_bytes", failing_after_epoch_1)
+    code = MaskTrainer.main([*ARGUMENTS, "--outputpath", str(tmp_path)])
+    error = capsys.readouterr().err
+    assert code == 1 and len(error.strip().splitlines()) == 1
+    assert "No space left on device" in error and "writable folder with free space" in error
+    (logs_path,) = tmp_path.rglob("*_logs.json")
+    logs = json.loads(logs_path.read_text())  # still the complete file of epoch 1
+    assert len(logs["testLoss"]) == 2 and logs["status"] == "running"
+    assert not list(tmp_path.rglob("*.tmp"))

@@ -1,0 +1,62 @@
+"""One run's whole state in one .npz, replaced atomically, with the previous one kept as a fallback.
+
+Holds every model and optimizer variable, the numpy generator state that decides the data order,
+the position inside an interrupted epoch, and the logs so far, so a resumed run continues exactly
+where the saved one stopped.
+"""
+
+import json
+import os
+import zipfile
+
+import numpy as np
+
+from results import atomic
+
+
+class CheckpointError(RuntimeError):
+    """No usable checkpoint; the message is one sentence."""
+
+
+def checkpoint_paths(folder, run_id):
+    current = os.path.join(folder, f"{run_id}_checkpoint.npz")
+    return current, current.replace(".npz", ".previous.npz")
+
+
+def save_checkpoint(folder, run_id, model_values, optimizer_values, state):
+    current, previous = checkpoint_paths(folder, run_id)
+    arrays = {f"model_{index}": value for index, value in enumerate(model_values)}
+    arrays.update({f"optimizer_{index}": value for index, value in enumerate(optimizer_values)})
+    arrays["state_json"] = np.array(json.dumps(state))
+    if os.path.exists(current):
+        os.replace(current, previous)
+    atomic.write_npz(current, arrays)
+
+
+def _read(path):
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}  # reading every member checks its CRC
+    state = json.loads(str(arrays.pop("state_json")))
+    model = [arrays[f"model_{index}"] for index in range(sum(k.startswith("model_") for k in arrays))]
+    optimizer = [arrays[f"optimizer_{index}"] for index in range(sum(k.startswith("optimizer_") for k in arrays))]
+    return model, optimizer, state
+
+
+def load_checkpoint(folder, run_id, warn=print):
+    """(model values, optimizer values, state) from the newest readable checkpoint."""
+    current, previous = checkpoint_paths(folder, run_id)
+    for path in (current, previous):
+        if not os.path.exists(path):
+            continue
+        try:
+            return _read(path)
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError):
+            warn(f"Warning: the checkpoint {path} is truncated or corrupt; trying the previous one.")
+    raise CheckpointError(f"Run {run_id} in {folder} has no readable checkpoint ({os.path.basename(current)}), "
+                          "so it cannot be resumed; start it again.")
+
+
+def remove_checkpoints(folder, run_id):
+    for path in checkpoint_paths(folder, run_id):
+        if os.path.exists(path):
+            os.remove(path)

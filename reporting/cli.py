@@ -1,0 +1,179 @@
+"""Command line of Plotter.py: results folders in, the paper's figures and tables out."""
+
+import argparse
+import os
+import sys
+
+from reporting import style
+from reporting.comparison_figures import write_comparison_figures
+from reporting.figures import write_configuration_figure
+from reporting.layer_figures import write_layer_figures
+from reporting.merge import folder_outputs, merge_table, write_merged
+from reporting.paper_table import table_rows, to_markdown, write_tables
+from reporting.runs_table import display_path, load_runs
+from reporting.sweep_figures import write_sweep_figures
+
+PARTS = ("merged", "compare", "sweep", "layers", "table")
+HINT = "run MaskTrainer.py first or pass the folder that holds the runs."
+
+DESCRIPTION = """\
+Turn the runs under the results folders into the figures and tables of the paper (headless).
+
+Reads every {runid}_logs.json below PATH (default: Outputs), keeps the runs whose status is
+'finished' (failed, running and interrupted runs are left out, one line each), groups them into
+configurations (every config field but seed and outputpath; the seeds are the runs) and writes:
+
+  merged   per configuration, next to its runs: merged.npz (epochs x runs arrays: test/val/train
+           accuracy and loss, remainingWeights, remaining/flipped/changed fractions, seeds, runIds,
+           per-layer counts) and merged_curves.{png,pdf} (test accuracy and pruned or flipped
+           fraction vs epoch: mean, min, max and min-max band)
+  compare  FIGURES/compare_{pruning,flipping}_*: Baseline vs Free/MinPruning and Baseline vs
+           Free/MinFlipping overlaid per network, initializer, p1, data set
+  sweep    FIGURES/sweep_p1_*: peak test accuracy and changed fraction vs p1 for configurations
+           that differ only in p1 (error bars: min-max over runs)
+  layers   FIGURES/layers_*: remaining (pruning) or flipped (flipping) fraction per layer at the
+           last epoch; FIGURES/masks_*: changed fraction per layer vs epoch, mean over seeds
+  table    TABLES/paper_table.{md,csv,tex} by the reporting rule (peak epoch of the mean test
+           accuracy curve, earliest on a tie; mean/min/max across runs there; remaining or flipped
+           and changed fractions; accuracy relative to the matching Baseline). The Markdown table
+           is also printed.
+
+FIGURES defaults to PATH/figures and TABLES to PATH (the first PATH when several are given).
+"""
+
+EPILOG = """\
+examples:
+  python Plotter.py                          everything, from Outputs/
+  python Plotter.py runs/ --only table       just the paper table
+  python Plotter.py --only compare,sweep --formats png --figures-dir /tmp/figs
+"""
+
+
+def parts_argument(value):
+    """'compare,sweep' -> ['compare', 'sweep'] (argparse type of --only)."""
+    parts = [part.strip() for part in value.split(",") if part.strip()]
+    for part in parts:
+        if part not in PARTS:
+            raise argparse.ArgumentTypeError(f"unknown part '{part}' (choose from {', '.join(PARTS)})")
+    return parts
+
+
+def formats_argument(value):
+    """'png,pdf' -> ['png', 'pdf'] (argparse type of --formats)."""
+    from matplotlib.figure import Figure
+
+    supported = Figure().canvas.get_supported_filetypes()
+    formats = [f.strip().lower().lstrip(".") for f in value.split(",") if f.strip()]
+    for fmt in formats:
+        if fmt not in supported:
+            raise argparse.ArgumentTypeError(f"unknown format '{fmt}' (choose from {', '.join(sorted(supported))})")
+    if not formats:
+        raise argparse.ArgumentTypeError("no format given")
+    return formats
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="Plotter.py", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="*", metavar="PATH",
+                        help="results folders (or single *_logs.json files) to read; default: Outputs")
+    parser.add_argument("--only", action="append", metavar="PARTS", type=parts_argument,
+                        help=f"comma-separated parts to produce, from: {', '.join(PARTS)} (default: all)")
+    parser.add_argument("--figures-dir", metavar="DIR", help="where comparison, sweep and layer figures go")
+    parser.add_argument("--tables-dir", metavar="DIR", help="where paper_table.{md,csv,tex} go")
+    parser.add_argument("--formats", default=["png", "pdf"], metavar="LIST", type=formats_argument,
+                        help="figure formats, comma-separated (default: png,pdf)")
+    return parser
+
+
+def _fail(message, code=2):
+    print(message, file=sys.stderr)
+    return code
+
+
+def _show_written(paths, limit=8):
+    """One line per figure stem (png and pdf together); a long series of one kind as one line."""
+    stems = {}
+    for path in paths:
+        stem, ext = os.path.splitext(display_path(path))
+        stems.setdefault(stem, []).append(ext.lstrip("."))
+    kinds = {}
+    for stem in stems:
+        folder, name = os.path.split(stem)
+        kinds.setdefault((folder, name.split("_")[0]), []).append(stem)
+    for (folder, kind), members in kinds.items():
+        exts = stems[members[0]]
+        suffix = exts[0] if len(exts) == 1 else "{" + ",".join(exts) + "}"
+        if len(members) > limit:
+            print(f"  {os.path.join(folder, kind)}_*.{suffix} ({len(members)} figures)")
+            continue
+        for stem in members:
+            print(f"  {stem}.{suffix}")
+
+
+def run(args):
+    paths = args.paths or ["Outputs"]
+    parts = [part for group in args.only for part in group] if args.only else list(PARTS)
+    formats = args.formats
+    for path in paths:
+        if not os.path.exists(path):
+            return _fail(f"No results folder at {path}; {HINT}")
+    loaded = load_runs(paths)
+    for note in loaded.notes:
+        print(note, file=sys.stderr)
+    where = ", ".join(paths)
+    if not loaded.runs:
+        left = ", ".join(f"{count} {reason}" for reason, count in sorted(loaded.left_out.items()))
+        return _fail(f"No finished runs found under {where}{f' ({left} left out)' if left else ''}; {HINT}")
+    configurations = merge_table(loaded.runs)
+    for configuration in configurations:
+        for note in configuration.notes:
+            print(note, file=sys.stderr)
+    root = paths[0] if os.path.isdir(paths[0]) else os.path.dirname(paths[0]) or "."
+    figures_dir = args.figures_dir or os.path.join(root, "figures")
+    tables_dir = args.tables_dir or root
+    print(f"Read {len(loaded.runs)} finished runs of {len(configurations)} configurations under {where}.")
+
+    if "merged" in parts:
+        lines = []
+        for configuration, folder, stem in folder_outputs(configurations):
+            written = [write_merged(configuration, os.path.join(folder, f"{stem}.npz"))]
+            written += write_configuration_figure(configuration, os.path.join(folder, f"{stem}_curves"), formats)
+            lines.append(f"  {display_path(folder)}/: " + ", ".join(os.path.basename(p) for p in written))
+        print(f"Merged arrays and curves, next to the runs ({len(lines)} folders):")
+        if len(lines) > 12:
+            lines = lines[:3] + [f"  ... and {len(lines) - 3} more folders under {where}"]
+        print("\n".join(lines))
+    figure_parts = [
+        ("compare", "Method comparisons", lambda: write_comparison_figures(configurations, figures_dir, formats)),
+        ("sweep", "p1 sweeps", lambda: write_sweep_figures(configurations, figures_dir, formats)),
+        ("layers", "Per-layer figures", lambda: write_layer_figures(
+            configurations, figures_dir, formats, style.configuration_stems(configurations))),
+    ]
+    for part, title, draw in figure_parts:
+        if part not in parts:
+            continue
+        written = draw()
+        if written:
+            print(f"{title}:")
+            _show_written(written)
+        else:
+            print(f"{title}: none (no configurations that call for one).")
+    if "table" in parts:
+        rows = table_rows(configurations)
+        written = write_tables(rows, tables_dir)
+        print("Paper table:")
+        _show_written(written)
+        print()
+        print(to_markdown(rows), end="")
+    return 0
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except OSError as error:
+        return _fail(f"Cannot write the outputs: {error}", code=1)
+    except KeyboardInterrupt:
+        return _fail("Interrupted.", code=130)

@@ -1,0 +1,73 @@
+"""The methods of one network and initializer overlaid: Baseline vs FreePruning vs MinPruning, and
+Baseline vs FreeFlipping vs MinFlipping. Each configuration is drawn with its min-max band.
+"""
+
+import os
+
+import numpy as np
+
+from reporting import style
+from reporting.table import Table
+
+GROUP_FIELDS = ("nettype", "initializer", "dataset", "activation", "p1")
+FAMILIES = {
+    "pruning": ("Baseline", "FreePruning", "MinPruning"),
+    "flipping": ("Baseline", "FreeFlipping", "MinFlipping"),
+}
+LEGEND_FIELDS = ("masktype", "lr", "batchsize", "maxepochs")
+
+
+def comparison_groups(configurations):
+    """(family, group fields, Table of configurations) for every figure there is data for.
+
+    A figure needs two configurations or more, at least one of them not Baseline.
+    """
+    found = []
+    for key, group in configurations.group_by(*GROUP_FIELDS).items():
+        for family, methods in FAMILIES.items():
+            members = group.where(traintype=list(methods))
+            if len(members.where(traintype=list(methods[1:]))) and len(members) >= 2:
+                members = Table(sorted(members, key=lambda c: style.method_order(c.get("traintype"))))
+                found.append((family, dict(zip(GROUP_FIELDS, key)), members))
+    return found
+
+
+def comparison_figure(family, fields, members):
+    figure, (left, right) = style.new_figure(height=4.6)
+    extra = [name for name in LEGEND_FIELDS
+             if len({c.get(name) for c in members}) > 1 or name in ("masktype", "lr")]
+    seen = {}
+    for c in members:
+        method = c.get("traintype")
+        count = seen.get(method, 0)
+        seen[method] = count + 1
+        linestyle = style.SERIES_STYLES[count % len(style.SERIES_STYLES)]
+        label = f"{method} ({style.describe(c.fields, extra)}; {len(c.runs)} run{'s' * (len(c.runs) > 1)})"
+        x = np.arange(c.epochs)
+        color = style.method_color(method)
+        style.band(left, x, 100 * c.arrays["testAccuracy"], color, label, linestyle)
+        style.band(right, x, 100 * c.arrays["changedFraction"], color, label, linestyle)
+    left.set_ylabel("test accuracy (%)")
+    kinds = {c.is_flip for c in members if c.get("traintype") != "Baseline"}
+    right.set_ylabel(style.changed_label(kinds.pop()) if len(kinds) == 1
+                     else "pruned or flipped fraction of weights (%)")
+    for ax in (left, right):
+        style.epoch_axis(ax, max(c.epochs for c in members))
+    style.focus_accuracy(left, [100 * c.arrays["testAccuracy"] for c in members])
+    right.set_ylim(bottom=0)
+    left.set_title("Test accuracy", fontsize=10)
+    right.set_title("Connections changed from the initial network", fontsize=10)
+    left.legend(loc="best", fontsize=7)
+    figure.suptitle(f"{family.capitalize()} vs Baseline: {style.title_of(fields)} "
+                    "(mean, band: min-max over runs)", fontsize=11)
+    return figure
+
+
+def write_comparison_figures(configurations, folder, formats):
+    """Writes every comparison figure into folder; returns the written paths."""
+    written = []
+    for family, fields, members in comparison_groups(configurations):
+        stem = os.path.join(folder, style.slug("compare", family, fields["nettype"], fields["initializer"],
+                                               f"P1_{fields['p1']}", fields["dataset"], fields["activation"]))
+        written += style.save_figure(comparison_figure(family, fields, members), stem, formats)
+    return written

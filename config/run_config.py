@@ -28,7 +28,8 @@ class RunConfig:
     # The 2020 reference's flags, names and defaults.
     nettype: str = option("LeNet", "network", choices=NETWORK_NAMES)
     traintype: str = option("FreePruning", "training method", choices=tuple(METHODS))
-    initializer: str = option("he", "weight initializer", choices=tuple(INITIALIZERS))
+    initializer: str = option(None, "weight initializer; default: glorot for IMP (as Frankle & Carbin), "
+                              "he otherwise (as the 2020 reference)", choices=tuple(INITIALIZERS))
     activation: str = option("relu", "hidden-layer activation", choices=ACTIVATIONS)
     masktype: str = option(None, "mask function; default: flip for the flipping methods, mask otherwise",
                            choices=tuple(MASK_FUNCTIONS))
@@ -47,9 +48,30 @@ class RunConfig:
     test_normalization: str = option("test", "statistics that normalise the test set: its own (as the "
                                      "reference) or the training set's", choices=("test", "train"),
                                      flag="--test-normalization")
+    # Lottery tickets (--traintype IMP).
+    reset: str = option("original", "IMP: reset survivors to their original initial values or to fresh "
+                        "random ones", choices=("original", "random"))
+    rounds: int = option(5, "IMP: pruning rounds after the first dense training", type=int)
+    prune_rate: float = option(0.2, "IMP: fraction of the remaining dense weights removed per round and "
+                               "layer (the output layer at half this rate)", type=float, flag="--prune-rate")
+    prune_rate_conv: float = option(0.1, "IMP: the same for convolutions", type=float, flag="--prune-rate-conv")
+    # Pruning at initialisation (--traintype RandomPruning, KStarts, DissipatingGradients, KStartsDG).
+    sparsity: float = option(0.9, "fraction of weights removed", type=float)
+    pruning_scope: str = option("layerwise", "remove the fraction from every layer, or from all weights "
+                                "together", choices=("layerwise", "global"), flag="--pruning-scope")
+    kstarts: int = option(5, "K-starts: number of random sparse masks to start from", type=int)
+    selection_epochs: int = option(2, "K-starts / dissipating gradients: epochs before the mask is fixed",
+                                   type=int, flag="--selection-epochs")
+    fitness: str = option("magnitude", "K-starts: fitness of a candidate mask", choices=("magnitude", "gradient",
+                                                                                      "both"))
+    dissipation: float = option(0.1, "dissipating gradients: a weight whose relative change from its initial "
+                                "value stays under this fraction is removed", type=float)
 
     def resolved_masktype(self):
         return self.masktype or METHODS[self.traintype].default_masktype
+
+    def resolved_initializer(self):
+        return self.initializer or METHODS[self.traintype].default_initializer
 
     def validate(self):
         """Raises ConfigError for a combination that cannot do what it says."""
@@ -62,6 +84,17 @@ class RunConfig:
             (0.0 <= self.p1 <= 1.0, f"--p1 is a probability and must lie in [0, 1], got {self.p1}."),
             (math.isfinite(self.lr) and self.lr > 0, f"--lr must be a positive number, got {self.lr}."),
             (self.limit is None or self.limit >= 1, f"--limit must be at least 1, got {self.limit}."),
+            (self.rounds >= 0, f"--rounds must be 0 or more, got {self.rounds}."),
+            (0 < self.prune_rate < 1, f"--prune-rate must lie strictly between 0 and 1, got {self.prune_rate}."),
+            (0 < self.prune_rate_conv < 1,
+             f"--prune-rate-conv must lie strictly between 0 and 1, got {self.prune_rate_conv}."),
+            (0 <= self.sparsity < 1, f"--sparsity is the fraction of weights removed and must lie in [0, 1), "
+                                     f"got {self.sparsity}."),
+            (self.kstarts >= 1, f"--kstarts must be at least 1, got {self.kstarts}."),
+            (self.selection_epochs >= 1, f"--selection-epochs must be at least 1, got {self.selection_epochs}."),
+            (not method.selects_mask or self.selection_epochs <= self.maxepochs,
+             f"--selection-epochs ({self.selection_epochs}) cannot exceed --maxepochs ({self.maxepochs})."),
+            (self.dissipation > 0, f"--dissipation must be positive, got {self.dissipation}."),
             (self.resolved_masktype() in method.masktypes,
              f"--traintype {self.traintype} {method.description}, which --masktype "
              f"{self.resolved_masktype()} cannot do: use --masktype {' or '.join(method.masktypes)} "
@@ -76,7 +109,8 @@ class RunConfig:
         return self
 
     def to_dict(self):
-        return {**dataclasses.asdict(self), "masktype": self.resolved_masktype()}
+        return {**dataclasses.asdict(self), "masktype": self.resolved_masktype(),
+                "initializer": self.resolved_initializer()}
 
 
 class OneLineParser(argparse.ArgumentParser):

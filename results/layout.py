@@ -3,6 +3,8 @@
 import os
 import secrets
 
+from training.methods import get_method
+
 FILE_SUFFIXES = {
     "logs": "_logs.json",
     "curves": "_curves.csv",
@@ -13,8 +15,10 @@ FILE_SUFFIXES = {
 
 
 def configuration_folder(config):
-    """{outputpath}/{traintype}/{nettype}/P1_{p1}/{masktype}_{activation}_{initializer}_LR{lr}"""
-    leaf = f"{config.resolved_masktype()}_{config.activation}_{config.initializer}_LR{float(config.lr)}"
+    """{outputpath}/{traintype}/{nettype}/P1_{p1}/{masktype}_{activation}_{initializer}_LR{lr}, plus the
+    settings of the lottery-ticket and pruning-at-initialisation methods (e.g. _original_R0.2)."""
+    leaf = f"{config.resolved_masktype()}_{config.activation}_{config.resolved_initializer()}_LR{float(config.lr)}"
+    leaf += get_method(config.traintype).folder_suffix(config)
     return os.path.join(config.outputpath, config.traintype, config.nettype, f"P1_{float(config.p1)}", leaf)
 
 

@@ -23,9 +23,10 @@ def checkpoint_paths(folder, run_id):
     return current, current.replace(".npz", ".previous.npz")
 
 
-def save_checkpoint(folder, run_id, model_values, optimizer_values, state):
+def save_checkpoint(folder, run_id, model_values, optimizer_values, state, method_arrays=None):
     current, previous = checkpoint_paths(folder, run_id)
-    arrays = {f"model_{index}": value for index, value in enumerate(model_values)}
+    arrays = {f"method_{key}": value for key, value in (method_arrays or {}).items()}
+    arrays.update({f"model_{index}": value for index, value in enumerate(model_values)})
     arrays.update({f"optimizer_{index}": value for index, value in enumerate(optimizer_values)})
     arrays["state_json"] = np.array(json.dumps(state))
     if os.path.exists(current):
@@ -39,6 +40,7 @@ def _read(path):
     state = json.loads(str(arrays.pop("state_json")))
     model = [arrays[f"model_{index}"] for index in range(sum(k.startswith("model_") for k in arrays))]
     optimizer = [arrays[f"optimizer_{index}"] for index in range(sum(k.startswith("optimizer_") for k in arrays))]
+    state["methodArrays"] = {key[len("method_"):]: value for key, value in arrays.items() if key.startswith("method_")}
     return model, optimizer, state
 
 

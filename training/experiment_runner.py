@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from datasets import load_dataset
 from networks import STANDARD_DATASET
-from training.loop import Experiment
+from training.methods import get_method
 
 
 class ResumeError(RuntimeError):
@@ -44,7 +44,8 @@ def run_all(config, print_line=print):
     dataset = load_data(config, print_line)
     logs = []
     for seed in run_seeds(config):
-        experiment = Experiment(dataclasses.replace(config, seed=seed), dataset, print_line)
+        experiment_class = get_method(config.traintype).experiment_class()
+        experiment = experiment_class(dataclasses.replace(config, seed=seed), dataset, print_line)
         print_line(f"Run {experiment.run_id}: {config.traintype} {config.nettype}, seed {seed}, "
                    f"masktype {config.resolved_masktype()}, writing to {experiment.folder}")
         logs.append(experiment.run())
@@ -86,7 +87,7 @@ def resume_run(target, outputpath, config_type, data_dir=None, print_line=print)
                                  data_dir=data_dir or config.data_dir)
     make_deterministic()
     dataset = load_data(config, print_line)
-    experiment = Experiment.resume(config, dataset, run_id, print_line)
+    experiment = get_method(config.traintype).experiment_class().resume(config, dataset, run_id, print_line)
     print_line(f"Resuming run {run_id} after epoch {experiment.completed_epochs()} of {config.maxepochs}"
                + (f" (inside epoch {experiment.epoch_in_progress['epoch']})" if experiment.epoch_in_progress else ""))
     return experiment.run()

@@ -50,7 +50,7 @@ class Experiment:
         keras.utils.set_random_seed(config.seed)
         self.model = build_network(
             config.nettype, dataset.x_train.shape[1:], dataset.num_classes,
-            activation=config.activation, initializer=config.initializer, p1=config.p1,
+            activation=config.activation, initializer=config.resolved_initializer(), p1=config.p1,
             seed=config.seed, masking=self.method.masking_options(config.resolved_masktype()))
         self.layers = masked_layers(self.model)
         self.optimizer = keras.optimizers.Adam(learning_rate=config.lr)
@@ -73,6 +73,7 @@ class Experiment:
         experiment.epoch_in_progress = state["epochInProgress"]
         experiment.log.data = state["log"]
         experiment.log.data.update(status="running", failureReason=None, finishedAt=None)
+        experiment.restore_method_state(state.get("method"), state["methodArrays"])
         return experiment
 
     def path(self, kind):
@@ -82,19 +83,26 @@ class Experiment:
         return len(self.log.data["testLoss"]) - 1
 
     def save_checkpoint(self):
+        method_state, method_arrays = self.method_state()
         state = {"generator": self.shuffle_generator.bit_generator.state,
-                 "epochInProgress": self.epoch_in_progress, "log": self.log.data}
+                 "epochInProgress": self.epoch_in_progress, "log": self.log.data, "method": method_state}
         checkpoint.save_checkpoint(self.folder, self.run_id, [np.asarray(v) for v in self.model.variables],
-                                   [np.asarray(v) for v in self.optimizer.variables], state)
+                                   [np.asarray(v) for v in self.optimizer.variables], state, method_arrays)
 
     def run(self):
         try:
             with StopRequest() as stop:
                 if self.completed_epochs() < 0:
                     atomic.write_npz(self.path("initial_weights"), kernels(self.layers))
-                    started = time.time()
-                    self.record_epoch(0, self.steps.evaluate(self.dataset.x_train, self.dataset.y_train), started)
-                for epoch in range(self.completed_epochs() + 1, self.config.maxepochs + 1):
+                    self.prepare_new_run()
+                    self.record_epoch(0, self.steps.evaluate(self.dataset.x_train, self.dataset.y_train),
+                                      time.time())
+                while True:
+                    epoch = self.completed_epochs() + 1
+                    if epoch > self.phase_epochs():
+                        if self.next_phase():
+                            continue
+                        break
                     started = time.time()
                     self.record_epoch(epoch, self.train_epoch(epoch, stop), started)
                     if stop.requested:
@@ -104,13 +112,41 @@ class Experiment:
             self.log.write(self.folder)
             checkpoint.remove_checkpoints(self.folder, self.run_id)  # a failed run is not resumed
             raise
-        atomic.write_npz(self.path("final_masks"), mask_arrays(self.layers))
-        if self.method.kernel_trainable:
-            atomic.write_npz(self.path("final_weights"), kernels(self.layers))
+        self.write_final_files()
         self.log.finish("finished")
         self.log.write(self.folder)
         checkpoint.remove_checkpoints(self.folder, self.run_id)
         return self.log
+
+    # Hooks for methods with several phases (lottery-ticket rounds, mask selection).
+    def prepare_new_run(self):
+        """Before epoch 0 of a new run (not called on resume); must be deterministic given the seed."""
+
+    def phase_epochs(self):
+        """Epochs of the current phase; training moves on to `next_phase` after them."""
+        return self.config.maxepochs
+
+    def next_phase(self):
+        """Starts the next phase and records its epoch 0; False when the run is complete."""
+        return False
+
+    def method_state(self):
+        """(JSON-able state, dict of arrays) a method needs beyond the model, optimizer and logs."""
+        return None, {}
+
+    def restore_method_state(self, state, arrays):
+        """Inverse of `method_state`, on resume."""
+
+    def write_final_files(self):
+        atomic.write_npz(self.path("final_masks"), mask_arrays(self.layers))
+        if self.method.kernel_trainable:
+            atomic.write_npz(self.path("final_weights"), kernels(self.layers))
+
+    def reset_optimizer(self):
+        """A fresh Adam (zero moments, step 0) and freshly compiled steps for it."""
+        self.optimizer = keras.optimizers.Adam(learning_rate=self.config.lr)
+        self.steps = CompiledSteps(self.model, self.optimizer, self.dataset.x_train, self.dataset.y_train,
+                                   self.layers)
 
     def interrupted(self):
         self.log.finish("interrupted", "stopped by Ctrl-C")

@@ -6,6 +6,7 @@ import numpy as np
 from initializers import BINARY_INPUT_SCALE, get_initializer
 from masking import MaskedConv2D, MaskedDense, MaskingOptions
 from networks.architectures import ARCHITECTURES
+from networks.pooling import MaxPool2x2
 
 ACTIVATIONS = ("relu", "swish", "sigmoid", "elu", "selu")
 
@@ -36,7 +37,7 @@ def build_network(nettype, input_shape, num_classes=10, *, activation="relu", in
     for index, block in enumerate(blocks):
         kind = block[0]
         if kind == "pool":
-            outputs = keras.layers.MaxPooling2D(2, name=f"pool{index}")(outputs)
+            outputs = MaxPool2x2(name=f"pool{index}")(outputs)
             continue
         if kind == "dense" and len(outputs.shape) > 2:
             outputs = keras.layers.Flatten(name="flatten")(outputs)
@@ -50,6 +51,10 @@ def build_network(nettype, input_shape, num_classes=10, *, activation="relu", in
             name="output" if is_output else f"{kind}{counters[kind]}",
             **masking.layer_arguments(),
         )
-        layer = MaskedConv2D(block[1], 3, **arguments) if kind == "conv" else MaskedDense(block[1], **arguments)
+        if kind == "conv":
+            kernel_size, padding = block[2:] if len(block) > 2 else (3, "same")
+            layer = MaskedConv2D(block[1], kernel_size, padding=padding, **arguments)
+        else:
+            layer = MaskedDense(block[1], **arguments)
         outputs = layer(outputs)
     return keras.Model(inputs, outputs, name=nettype)

@@ -77,3 +77,18 @@ def test_keras_file_round_trip_predicts_the_same_numbers(tmp_path, nettype, inpu
     loaded = keras.models.load_model(path)
     np.testing.assert_array_equal(np.asarray(loaded(images)), np.asarray(model(images)))
     assert [type(layer) for layer in masked_layers(loaded)] == [type(layer) for layer in layers]
+
+
+@pytest.mark.parametrize("size", [8, 7])
+def test_max_pool_matches_keras_max_pooling(size):
+    from networks.pooling import MaxPool2x2
+    images = np.random.default_rng(3).normal(size=(2, size, size, 3)).astype("float32")
+    expected = keras.layers.MaxPooling2D(2)(images)
+    np.testing.assert_array_equal(np.asarray(MaxPool2x2()(images)), np.asarray(expected))
+
+
+def test_lenet5_has_the_lottery_ticket_shape():
+    model = build_network("LeNet5", (28, 28, 1), seed=1)
+    shapes = [tuple(layer.kernel.shape) for layer in masked_layers(model)]
+    assert shapes == [(5, 5, 1, 6), (5, 5, 6, 16), (400, 120), (120, 84), (84, 10)]
+    assert sum(int(np.prod(shape)) for shape in shapes) == 61_470

@@ -11,6 +11,7 @@ Modules, one concern each:
   comparison_figures  Baseline vs pruning / flipping methods overlaid
   sweep_figures       peak accuracy and changed fraction against p1
   layer_figures       per-layer remaining/flipped fractions and mask evolution
+  pruning_figures     pruning at initialisation: peak accuracy vs sparsity, and its table
   cli                 the command line of Plotter.py
 
 Uses numpy, matplotlib (no pyplot, headless) and the standard library only.

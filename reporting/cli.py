@@ -10,10 +10,11 @@ from reporting.figures import write_configuration_figure
 from reporting.layer_figures import write_layer_figures
 from reporting.merge import folder_outputs, merge_table, write_merged
 from reporting.paper_table import table_rows, to_markdown, write_tables
+from reporting.pruning_figures import write_pruning_outputs
 from reporting.runs_table import display_path, load_runs
 from reporting.sweep_figures import write_sweep_figures
 
-PARTS = ("merged", "compare", "sweep", "layers", "table")
+PARTS = ("merged", "compare", "sweep", "layers", "table", "pruning")
 HINT = "run MaskTrainer.py first or pass the folder that holds the runs."
 
 DESCRIPTION = """\
@@ -37,6 +38,9 @@ configurations (every config field but seed and outputpath; the seeds are the ru
            accuracy curve, earliest on a tie; mean/min/max across runs there; remaining or flipped
            and changed fractions; accuracy relative to the matching Baseline). The Markdown table
            is also printed.
+  pruning  pruning at initialisation: FIGURES/pruning_at_init_{net}_{dataset}.{png,pdf} (peak test
+           accuracy vs sparsity, one line per method, bars min-max over seeds) and
+           TABLES/pruning_at_init.{md,csv}
 
 FIGURES defaults to PATH/figures and TABLES to PATH (the first PATH when several are given).
 """
@@ -149,6 +153,8 @@ def run(args):
         ("sweep", "p1 sweeps", lambda: write_sweep_figures(configurations, figures_dir, formats)),
         ("layers", "Per-layer figures", lambda: write_layer_figures(
             configurations, figures_dir, formats, style.configuration_stems(configurations))),
+        ("pruning", "Pruning at initialisation", lambda: write_pruning_outputs(
+            configurations, figures_dir, tables_dir, formats)),
     ]
     for part, title, draw in figure_parts:
         if part not in parts:

@@ -1,0 +1,158 @@
+"""The Experiment that runs RandomPruning, KStarts, DissipatingGradients and KStartsDG.
+
+- RandomPruning: one random mask at sparsity S (seeded by the run seed), fixed from epoch 0.
+- DissipatingGradients: dense start; after each of the first E epochs weights that barely moved are
+  removed (dissipation.py) until the sparsity is exactly S after epoch E; then the mask stays fixed.
+- KStarts / KStartsDG: K candidates, each from the same initial weights, a fresh Adam and the same data
+  order, train E epochs (KStarts: a random mask at S; KStartsDG: a random mask at S/2, then dissipating
+  gradients up to S). The fittest (fitness.py) continues from its state after epoch E to --maxepochs.
+  The run's curves are the chosen candidate's; each candidate's test accuracy is in the logs.
+"""
+
+import copy
+import time
+
+import numpy as np
+
+from pruning_at_init import variables
+from pruning_at_init.dissipation import dissipation_masks
+from pruning_at_init.fitness import gradient_fitness, magnitude_fitness
+from pruning_at_init.masks import random_masks, sparsity_of
+from pruning_at_init.selection import CandidateSelection, numbered_arrays
+from pruning_at_init.tracking import GradientTrackingSteps
+from results.run_log import CURVE_KEYS
+from training.loop import Experiment
+
+EPOCH_KEYS = CURVE_KEYS + ("remainingWeights", "remainingWeightsPerLayer", "epochSeconds")
+K_STARTS = ("KStarts", "KStartsDG")
+DISSIPATING = ("DissipatingGradients", "KStartsDG")
+MASK_STREAM = 2  # generator of candidate k's random mask: numpy default_rng([seed, MASK_STREAM, k])
+
+
+def start_sparsity(config):
+    """Sparsity of the mask a run (or candidate) starts with."""
+    return {"RandomPruning": config.sparsity, "KStarts": config.sparsity, "DissipatingGradients": 0.0,
+            "KStartsDG": config.sparsity / 2}[config.traintype]
+
+
+class PruningAtInitExperiment(Experiment):
+    def __init__(self, config, dataset, print_line=print, run_id=None):
+        super().__init__(config, dataset, print_line, run_id)
+        self.dissipates = config.traintype in DISSIPATING
+        self.selection = (CandidateSelection(config.kstarts, config.fitness)
+                          if config.traintype in K_STARTS else None)
+        self.fresh_optimizer = variables.values_of(self.optimizer.variables)
+        self.initial_values = None  # model variables at initialisation (dense), while still needed
+        if self.selection:
+            self.steps = GradientTrackingSteps(self.model, self.optimizer, dataset.x_train, dataset.y_train,
+                                               self.layers)
+
+    # Hooks of Experiment ----------------------------------------------------------------------
+    def prepare_new_run(self):
+        self.initial_values = variables.values_of(self.model.variables)
+        if self.selection:
+            self.selection.start_generator = copy.deepcopy(self.shuffle_generator.bit_generator.state)
+        self.start_candidate(0)
+
+    def phase_epochs(self):
+        if self.selection and not self.selection.finished:
+            return self.config.selection_epochs
+        return self.config.maxepochs
+
+    def next_phase(self):
+        if not self.selection or self.selection.finished:
+            return False
+        self.finish_candidate()
+        if self.selection.candidate + 1 < self.selection.count:
+            self.selection.candidate += 1
+            self.start_candidate(self.selection.candidate)
+            for key in EPOCH_KEYS:
+                self.log.data[key] = []
+            started = time.time()
+            self.record_epoch(0, self.steps.evaluate(self.dataset.x_train, self.dataset.y_train), started)
+        else:
+            self.continue_fittest()
+        return True
+
+    def train_epoch(self, epoch, stop):
+        result = super().train_epoch(epoch, stop)
+        if self.dissipates and epoch <= self.config.selection_epochs:
+            masks = dissipation_masks(
+                variables.current_masks(self.layers), self.initial_kernels(),
+                variables.current_kernels(self.layers), threshold=self.config.dissipation,
+                start_sparsity=start_sparsity(self.config), sparsity=self.config.sparsity, epoch=epoch,
+                epochs=self.config.selection_epochs, scope=self.config.pruning_scope)
+            variables.apply_masks(self.layers, masks, self.optimizer)
+        return result
+
+    def record_epoch(self, epoch, train_result, started):
+        overall, per_layer = sparsity_of(variables.current_masks(self.layers))
+        self.log.data.update(maskSparsity=overall, maskSparsityPerLayer=per_layer)
+        super().record_epoch(epoch, train_result, started)
+
+    def method_state(self):
+        state, arrays = {}, {}
+        if self.needs_initial_values():
+            arrays.update({f"initial_{i}": value for i, value in enumerate(self.initial_values)})
+        if self.selection:
+            state["selection"], selection_arrays = self.selection.to_state()
+            arrays.update(selection_arrays)
+            arrays.update({f"gradient_{i}": value for i, value in enumerate(self.steps.gradient_values())})
+        return state, arrays
+
+    def restore_method_state(self, state, arrays):
+        self.initial_values = numbered_arrays(arrays, "initial_") or None
+        if self.selection:
+            self.selection.restore(state["selection"], arrays)
+            self.steps.set_gradient_values(numbered_arrays(arrays, "gradient_"))
+
+    # Candidates and masks ---------------------------------------------------------------------
+    def needs_initial_values(self):
+        if self.selection:
+            return not self.selection.finished
+        return self.dissipates and self.completed_epochs() < self.config.selection_epochs
+
+    def initial_kernels(self):
+        return variables.kernel_values(self.model, self.layers, self.initial_values)
+
+    def start_candidate(self, index):
+        """Initial weights, candidate `index`'s random mask, a fresh Adam and the first epoch's data order."""
+        variables.assign_all(self.model.variables, self.initial_values)
+        variables.assign_all(self.optimizer.variables, self.fresh_optimizer)
+        generator = np.random.default_rng([self.config.seed, MASK_STREAM, index])
+        shapes = [tuple(layer.kernel.shape) for layer in self.layers]
+        masks = random_masks(shapes, start_sparsity(self.config), self.config.pruning_scope, generator)
+        variables.apply_masks(self.layers, masks, self.optimizer)
+        if self.selection:
+            self.steps.set_gradient_values(None)
+            self.shuffle_generator.bit_generator.state = copy.deepcopy(self.selection.start_generator)
+            self.print_line(f"K-starts: candidate {index + 1} of {self.selection.count}, "
+                            f"{self.config.selection_epochs} selection epochs")
+
+    def finish_candidate(self):
+        masks = variables.current_masks(self.layers)
+        self.selection.finish_candidate(
+            magnitude_fitness(variables.current_kernels(self.layers), masks),
+            gradient_fitness(self.steps.gradient_values(), masks),
+            {key: self.log.data[key] for key in EPOCH_KEYS}, self.shuffle_generator.bit_generator.state,
+            variables.values_of(self.model.variables), variables.values_of(self.optimizer.variables))
+
+    def continue_fittest(self):
+        """Restores the fittest candidate where its selection epochs left it, and logs the choice."""
+        model_values, optimizer_values, curves, generator_state = self.selection.release_best()
+        variables.assign_all(self.model.variables, model_values)
+        variables.assign_all(self.optimizer.variables, optimizer_values)
+        self.shuffle_generator.bit_generator.state = generator_state
+        self.log.data.update(curves)
+        self.log.data.update(self.selection.summary())
+        overall, per_layer = sparsity_of(variables.current_masks(self.layers))
+        self.log.data.update(maskSparsity=overall, maskSparsityPerLayer=per_layer)
+        self.selection.finished = True
+        self.initial_values = None
+        summary = self.log.data
+        self.print_line(f"K-starts: candidate {summary['chosenCandidate'] + 1} is the fittest "
+                        f"({self.config.fitness} fitness "
+                        + ", ".join(f"{value:.4g}" for value in summary["candidateFitness"])
+                        + f"); it continues from epoch {self.completed_epochs()}")
+        self.save_checkpoint()
+        self.log.write(self.folder)

@@ -1,0 +1,130 @@
+"""Pruning at initialisation: peak test accuracy against sparsity, one line per method (and setting),
+one figure per network and data set, plus the same numbers as a Markdown and a CSV table.
+
+Points follow the reporting rule (peak.py: the epoch where the mean test-accuracy curve over seeds
+peaks; the mean there), error bars span the min and max over seeds at that epoch. A Baseline of the
+same network, data set, initializer, activation and learning rate, when there is one, is drawn as a
+dashed horizontal line (dense network).
+"""
+
+import os
+
+import numpy as np
+
+from reporting import style
+from reporting.peak import peak_of
+from reporting.table import Table, sort_value
+from results.atomic import write_csv, write_text
+
+METHODS = ("RandomPruning", "KStarts", "DissipatingGradients", "KStartsDG")
+COLORS = {"RandomPruning": "#7f7f7f", "KStarts": "#1f77b4", "DissipatingGradients": "#2ca02c",
+          "KStartsDG": "#d62728"}
+MARKERS = {"RandomPruning": "o", "KStarts": "s", "DissipatingGradients": "^", "KStartsDG": "D"}
+BASELINE_MATCH = ("nettype", "dataset", "initializer", "activation", "lr")
+TABLE_NAME = "pruning_at_init"
+
+
+def pruning_configurations(configurations):
+    return Table(configurations).where(traintype=list(METHODS))
+
+
+def series_of(members):
+    """Lists of configurations (sorted by sparsity) that differ only in sparsity, in method order."""
+    series = {}
+    for c in members:
+        series.setdefault(tuple((k, v) for k, v in c.key if k != "sparsity"), []).append(c)
+    found = [sorted(group, key=lambda c: float(c.get("sparsity"))) for group in series.values()]
+    return sorted(found, key=lambda g: (METHODS.index(g[0].get("traintype")), str(g[0].key)))
+
+
+def varying_fields(series_list):
+    names = sorted({k for group in series_list for k, _ in group[0].key} - {"sparsity", "traintype"})
+    return [k for k in names if len({group[0].get(k) for group in series_list}) > 1]
+
+
+def sparsity_figure(network, dataset, series_list, baselines):
+    figure, (ax,) = style.new_figure(width=7.5, height=4.8, ncols=1)
+    varying = varying_fields(series_list)
+    for group in series_list:
+        method = group[0].get("traintype")
+        peaks = [peak_of(c) for c in group]
+        x = 100 * np.array([float(c.get("sparsity")) for c in group])
+        mean, low, high = (100 * np.array([getattr(p, name) for p in peaks], dtype=float)
+                           for name in ("mean", "min", "max"))
+        errors = np.nan_to_num(np.vstack([np.clip(mean - low, 0, None), np.clip(high - mean, 0, None)]))
+        label = method + (f" ({style.describe(group[0].fields, varying)})" if varying else "")
+        ax.errorbar(x, mean, yerr=errors, color=COLORS[method], marker=MARKERS[method], capsize=3,
+                    markersize=5, linewidth=1.6, label=label)
+    for baseline in baselines:
+        runs = len(baseline.runs)
+        ax.axhline(100 * peak_of(baseline).mean, color=style.method_color("Baseline"), linestyle="--",
+                   linewidth=1.0, label=f"Baseline, dense ({runs} run{'s' * (runs != 1)})")
+    ax.set_xlabel("sparsity: weights removed (%)")
+    ax.set_ylabel("peak test accuracy (%)")
+    ax.legend(loc="best", fontsize=7)
+    ax.set_title(f"Pruning at initialisation: {network}, {dataset}\n"
+                 "peak of the mean test accuracy over seeds (bars: min-max over seeds)", fontsize=10)
+    return figure
+
+
+def write_pruning_figures(configurations, folder, formats):
+    """One figure per network and data set with pruning-at-initialisation runs; returns the paths."""
+    members = pruning_configurations(configurations)
+    written = []
+    for (network, dataset), group in members.group_by("nettype", "dataset").items():
+        first = group[0]
+        baselines = Table(configurations).where(traintype="Baseline", **{k: first.get(k) for k in BASELINE_MATCH})
+        stem = os.path.join(folder, style.slug(TABLE_NAME, network, dataset))
+        written += style.save_figure(sparsity_figure(network, dataset, series_of(group), baselines), stem, formats)
+    return written
+
+
+def table_rows(configurations):
+    """(header, rows, varying setting names): one row per configuration, by network, data set, method, sparsity."""
+    members = pruning_configurations(configurations)
+    varying = varying_fields([[c] for c in members])
+    varying = [k for k in varying if k not in ("nettype", "dataset")]
+    ordered = sorted(members, key=lambda c: (sort_value(c.get("nettype")), sort_value(c.get("dataset")),
+                                             METHODS.index(c.get("traintype")),
+                                             tuple(sort_value(c.get(k)) for k in varying),
+                                             float(c.get("sparsity"))))
+    header = ["nettype", "dataset", "traintype", *varying, "sparsity", "runs", "peakEpoch", "meanAccuracy",
+              "minAccuracy", "maxAccuracy", "remainingFraction"]
+    rows = []
+    for c in ordered:
+        p = peak_of(c)
+        rows.append([c.get("nettype"), c.get("dataset"), c.get("traintype"), *(c.get(k) for k in varying),
+                     c.get("sparsity"), p.runs, p.epoch, p.mean, p.min, p.max, p.remaining])
+    return header, rows, varying
+
+
+def to_markdown(header, rows, varying):
+    shown = ["Network", "Dataset", "Method", *varying, "Sparsity %", "Runs", "Peak epoch", "Test acc. mean %",
+             "Test acc. min %", "Test acc. max %", "Remaining %"]
+    lines = ["| " + " | ".join(shown) + " |", "|" + "|".join("---" for _ in shown) + "|"]
+    settings = 3 + len(varying)
+    for row in rows:
+        cells = [str(v) for v in row[:settings]] + [f"{100 * float(row[settings]):g}", str(row[settings + 1]),
+                                                    str(row[settings + 2])]
+        cells += [f"{100 * v:.2f}" if np.isfinite(v) else "n/a" for v in row[settings + 3:]]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Peak epoch of the mean test-accuracy curve over seeds (earliest on a tie); mean, min and "
+              "max over seeds at that epoch; remaining: fraction of weights kept by the mask there."]
+    return "\n".join(lines) + "\n"
+
+
+def write_pruning_tables(configurations, folder):
+    """pruning_at_init.md and .csv in folder (nothing without pruning runs); returns the paths."""
+    header, rows, varying = table_rows(configurations)
+    if not rows:
+        return []
+    os.makedirs(folder, exist_ok=True)
+    markdown, csv_path = (os.path.join(folder, f"{TABLE_NAME}.{ext}") for ext in ("md", "csv"))
+    write_text(markdown, to_markdown(header, rows, varying))
+    write_csv(csv_path, header, [[repr(v) if isinstance(v, float) else v for v in row] for row in rows])
+    return [markdown, csv_path]
+
+
+def write_pruning_outputs(configurations, figures_dir, tables_dir, formats):
+    return (write_pruning_figures(configurations, figures_dir, formats)
+            + write_pruning_tables(configurations, tables_dir))

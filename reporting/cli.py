@@ -8,13 +8,14 @@ from reporting import style
 from reporting.comparison_figures import write_comparison_figures
 from reporting.figures import write_configuration_figure
 from reporting.layer_figures import write_layer_figures
+from reporting.lottery_figures import write_lottery_outputs
 from reporting.merge import folder_outputs, merge_table, write_merged
 from reporting.paper_table import table_rows, to_markdown, write_tables
 from reporting.pruning_figures import write_pruning_outputs
 from reporting.runs_table import display_path, load_runs
 from reporting.sweep_figures import write_sweep_figures
 
-PARTS = ("merged", "compare", "sweep", "layers", "table", "pruning")
+PARTS = ("merged", "compare", "sweep", "layers", "table", "pruning", "lottery")
 HINT = "run MaskTrainer.py first or pass the folder that holds the runs."
 
 DESCRIPTION = """\
@@ -41,6 +42,9 @@ configurations (every config field but seed and outputpath; the seeds are the ru
   pruning  pruning at initialisation: FIGURES/pruning_at_init_{net}_{dataset}.{png,pdf} (peak test
            accuracy vs sparsity, one line per method, bars min-max over seeds) and
            TABLES/pruning_at_init.{md,csv}
+  lottery  lottery tickets (IMP): FIGURES/lottery_{net}_{init}_{dataset}_E{epochs}.{png,pdf} (test
+           accuracy at each round's best validation epoch and at its end vs weights remaining, log
+           axis, one line per reset, band min-max over seeds) and TABLES/lottery_table.{md,csv}
 
 FIGURES defaults to PATH/figures and TABLES to PATH (the first PATH when several are given).
 """
@@ -154,6 +158,8 @@ def run(args):
         ("layers", "Per-layer figures", lambda: write_layer_figures(
             configurations, figures_dir, formats, style.configuration_stems(configurations))),
         ("pruning", "Pruning at initialisation", lambda: write_pruning_outputs(
+            configurations, figures_dir, tables_dir, formats)),
+        ("lottery", "Lottery tickets", lambda: write_lottery_outputs(
             configurations, figures_dir, tables_dir, formats)),
     ]
     for part, title, draw in figure_parts:

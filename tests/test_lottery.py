@@ -150,3 +150,24 @@ def test_lottery_config_defaults():
     assert config.resolved_initializer() == "glorot" and config.reset == "original"
     assert (config.prune_rate, config.prune_rate_conv) == (0.2, 0.1)
     assert dataclasses.replace(config, traintype="FreePruning").resolved_initializer() == "he"
+
+
+def test_plotter_draws_accuracy_against_weights_remaining(tmp_path):
+    import csv
+
+    from matplotlib.image import imread
+
+    import Plotter
+    tiny = ["--traintype", "IMP", "--dataset", "mnist-subset", "--limit", "60", "--batchsize", "20",
+            "--maxepochs", "1", "--rounds", "2", "--outputpath", str(tmp_path)]
+    for reset in ("original", "random"):
+        assert MaskTrainer.main([*tiny, "--reset", reset, "--seed", "1", "--nruns", "2"]) == 0
+    assert Plotter.main([str(tmp_path), "--only", "lottery"]) == 0
+    (figure,) = (tmp_path / "figures").glob("lottery_LeNet_glorot_mnist-subset_E1.png")
+    assert imread(figure).shape[0] > 200
+    with open(tmp_path / "lottery_table.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(row["reset"], row["round"], row["runs"]) for row in rows] == [
+        ("original", "0", "2"), ("original", "1", "2"), ("original", "2", "2"),
+        ("random", "0", "2"), ("random", "1", "2"), ("random", "2", "2")]
+    assert float(rows[2]["remainingPercent"]) == pytest.approx(64.2, abs=0.2)

@@ -143,10 +143,11 @@ class Experiment:
             atomic.write_npz(self.path("final_weights"), kernels(self.layers))
 
     def reset_optimizer(self):
-        """A fresh Adam (zero moments, step 0) and freshly compiled steps for it."""
-        self.optimizer = keras.optimizers.Adam(learning_rate=self.config.lr)
-        self.steps = CompiledSteps(self.model, self.optimizer, self.dataset.x_train, self.dataset.y_train,
-                                   self.layers)
+        """Adam as if new (step 0, zero moments). Zeroing its variables in place, rather than making a
+        new optimizer, keeps the compiled steps, which would otherwise compile again."""
+        for variable in self.optimizer.variables:
+            if not variable.path.endswith("learning_rate"):
+                variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
 
     def interrupted(self):
         self.log.finish("interrupted", "stopped by Ctrl-C")

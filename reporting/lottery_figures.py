@@ -1,0 +1,100 @@
+"""Lottery tickets: test accuracy against the fraction of weights remaining, one line per reset.
+
+For every IMP configuration and round: the test accuracy at the round's best validation epoch (solid)
+and at the round's end (dashed), mean over seeds with a min-max band, against the fraction of weights
+remaining (log axis, decreasing to the right as pruning proceeds). Read from each run's "rounds" log.
+"""
+
+import json
+import os
+
+import numpy as np
+
+from reporting import style
+from results import atomic
+
+RESET_COLORS = {"original": "#1f77b4", "random": "#d62728"}
+TABLE_HEADER = ("nettype", "dataset", "reset", "round", "remainingPercent", "runs",
+                "bestValidationTestMean", "bestValidationTestMin", "bestValidationTestMax", "finalTestMean")
+
+
+def round_arrays(configuration):
+    """(remaining fraction per round, best-validation test accuracy (rounds, runs), final (rounds, runs))."""
+    rounds = []
+    for run in configuration.runs:
+        with open(run.path, encoding="utf-8") as handle:
+            rounds.append(json.load(handle).get("rounds", []))
+    common = min(len(entries) for entries in rounds)
+    remaining = np.array([np.mean([entries[r]["remainingFraction"] for entries in rounds]) for r in range(common)])
+    best = np.array([[entries[r]["testAccuracyAtBestValidation"] for entries in rounds] for r in range(common)])
+    final = np.array([[entries[r]["finalTestAccuracy"] for entries in rounds] for r in range(common)])
+    return remaining, best, final
+
+
+def lottery_groups(configurations):
+    """IMP configurations grouped by everything but the reset."""
+    groups = {}
+    for configuration in configurations:
+        if configuration.get("traintype") != "IMP":
+            continue
+        rest = tuple((k, v) for k, v in configuration.key if k != "reset")
+        groups.setdefault(rest, []).append(configuration)
+    return list(groups.values())
+
+
+def lottery_figure(group):
+    figure, (ax,) = style.new_figure(width=7.5, height=4.8, ncols=1)
+    for configuration in sorted(group, key=lambda c: str(c.get("reset"))):
+        reset = configuration.get("reset")
+        remaining, best, final = round_arrays(configuration)
+        color = RESET_COLORS.get(reset, style.OTHER_COLOR)
+        x = 100 * remaining
+        style.band(ax, x, 100 * best, color, f"{reset} reset, best validation epoch ({best.shape[1]} runs)")
+        ax.plot(x, 100 * final.mean(axis=1), color=color, linestyle="--", linewidth=1.2,
+                label=f"{reset} reset, end of round")
+    ax.set_xscale("log")
+    ax.invert_xaxis()
+    ax.set_xlabel("weights remaining (%, log scale)")
+    ax.set_ylabel("test accuracy (%)")
+    first = group[0]
+    ax.set_title(f"Lottery tickets (IMP): {first.get('nettype')}, {first.get('initializer')} init, "
+                 f"{first.get('dataset')}, {first.get('maxepochs')} epochs per round", fontsize=10)
+    ax.legend(loc="lower left", fontsize=8)
+    return figure
+
+
+def table_rows(group):
+    rows = []
+    for configuration in sorted(group, key=lambda c: str(c.get("reset"))):
+        remaining, best, final = round_arrays(configuration)
+        for index in range(len(remaining)):
+            rows.append((configuration.get("nettype"), configuration.get("dataset"), configuration.get("reset"),
+                         index, 100 * remaining[index], best.shape[1], 100 * best[index].mean(),
+                         100 * best[index].min(), 100 * best[index].max(), 100 * final[index].mean()))
+    return rows
+
+
+def markdown(rows):
+    lines = ["| network | data | reset | round | weights remaining (%) | runs | test acc. at best val. "
+             "(mean [min, max], %) | test acc. at end (%) |", "|---|---|---|---:|---:|---:|---|---:|"]
+    for net, data, reset, index, remaining, runs, mean, low, high, final in rows:
+        lines.append(f"| {net} | {data} | {reset} | {index} | {remaining:.2f} | {runs} | "
+                     f"{mean:.2f} [{low:.2f}, {high:.2f}] | {final:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_lottery_outputs(configurations, figures_dir, tables_dir, formats):
+    """One figure per IMP group and one table (lottery_table.md/.csv) for all; returns the paths."""
+    written, all_rows = [], []
+    for group in lottery_groups(configurations):
+        first = group[0]
+        stem = os.path.join(figures_dir, style.slug("lottery", first.get("nettype"), first.get("initializer"),
+                                                    first.get("dataset"), f"E{first.get('maxepochs')}"))
+        written += style.save_figure(lottery_figure(group), stem, formats)
+        all_rows += table_rows(group)
+    if all_rows:
+        os.makedirs(tables_dir, exist_ok=True)
+        atomic.write_text(os.path.join(tables_dir, "lottery_table.md"), markdown(all_rows))
+        atomic.write_csv(os.path.join(tables_dir, "lottery_table.csv"), TABLE_HEADER, all_rows)
+        written += [os.path.join(tables_dir, "lottery_table.md"), os.path.join(tables_dir, "lottery_table.csv")]
+    return written

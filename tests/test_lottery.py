@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import MaskTrainer
-import training.loop
+from interruptions import interrupt_after
 from config import RunConfig
 from datasets import load_dataset
 from lottery.experiment import LotteryTicketExperiment
@@ -125,12 +125,10 @@ def test_two_round_run_end_to_end(tmp_path):
 
 
 def test_resume_inside_a_later_round_equals_an_uninterrupted_run(tmp_path, monkeypatch):
-    from test_resume import interrupt_after
     assert MaskTrainer.main([*ARGUMENTS, "--outputpath", str(tmp_path / "whole")]) == 0
     _, expected = read_run(tmp_path / "whole")
     with monkeypatch.context() as patch:
-        interrupt_after(patch, calls=7)
-        patch.setattr(training.loop, "STEPS_PER_CALL", 2)  # 6 steps per epoch: 3 calls; round 0 takes 6
+        interrupt_after(patch, calls=7, steps_per_call=2)  # 6 steps per epoch: 3 calls; round 0 takes 6
         assert MaskTrainer.main([*ARGUMENTS, "--outputpath", str(tmp_path / "cut")]) == 130
     logs_path, cut = read_run(tmp_path / "cut")
     assert cut["status"] == "interrupted" and len(cut["rounds"]) == 1

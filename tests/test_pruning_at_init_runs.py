@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import MaskTrainer
-import training.loop
+from interruptions import interrupt_after
 from pruning_at_init import variables
 from pruning_at_init.experiment import PruningAtInitExperiment
 from pruning_at_init.fitness import select_candidate, selection_scores
@@ -125,41 +125,13 @@ def test_global_scope_removes_exactly_round_s_total(tmp_path, traintype):
     assert all(np.all(weights[name][masks[name] == 0] == 0.0) for name in masks)
 
 
-class StopAfterCalls:
-    """Stands in for training.interrupt.StopRequest: 'presses Ctrl-C' after a number of compiled calls."""
-
-    def __init__(self, calls):
-        self.calls, self.requested = calls, False
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exception):
-        return False
-
-
-def interrupt_after(monkeypatch, calls):
-    stop = StopAfterCalls(calls)
-    monkeypatch.setattr(training.loop, "StopRequest", lambda: stop)
-    monkeypatch.setattr(training.loop, "STEPS_PER_CALL", 2)  # 5 steps per epoch: 3 calls
-    original = training.loop.CompiledSteps.train_steps
-
-    def counting(self, *arguments):
-        stop.calls -= 1
-        stop.requested = stop.requested or stop.calls <= 0
-        return original(self, *arguments)
-
-    monkeypatch.setattr(training.loop.CompiledSteps, "train_steps", counting)
-
-
-# Calls 1-6: candidate 1's two epochs, 7-12 candidate 2, 13-18 candidate 3, 19-21 the fittest's epoch 3.
 @pytest.mark.parametrize("traintype,fitness,calls", [("KStarts", "both", 8), ("KStarts", "both", 18),
                                                      ("KStartsDG", "gradient", 10)],
                          ids=["inside-candidate-2", "between-candidates-before-the-choice", "dg-inside-epoch"])
 def test_resume_mid_selection_equals_an_uninterrupted_run(tmp_path, monkeypatch, runs, traintype, fitness, calls):
     (_, expected, expected_masks, expected_weights), _ = runs[traintype]
     with monkeypatch.context() as patch:
-        interrupt_after(patch, calls)
+        interrupt_after(patch, calls, steps_per_call=2)  # 5 steps per epoch: 3 calls
         code = MaskTrainer.main([*TINY, "--traintype", traintype, "--fitness", fitness, "--outputpath", str(tmp_path)])
         assert code == 130
     (logs_path,) = tmp_path.rglob("*_logs.json")

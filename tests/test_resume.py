@@ -1,7 +1,6 @@
 """Runs that survive: kill, Ctrl-C, resume, NaN, concurrent runs, corrupt checkpoints."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -11,8 +10,8 @@ import numpy as np
 import pytest
 
 import MaskTrainer
-import training.loop
 from conftest import REPOSITORY
+from interruptions import interrupt_after
 
 ARGUMENTS = ["--dataset", "mnist-subset", "--limit", "400", "--batchsize", "10", "--maxepochs", "3",
              "--seed", "21", "--traintype", "MinPruning", "--masktype", "mask_rs"]
@@ -49,34 +48,6 @@ def uninterrupted(tmp_path_factory):
     folder = tmp_path_factory.mktemp("uninterrupted")
     assert MaskTrainer.main([*ARGUMENTS, "--outputpath", str(folder)]) == 0
     return finished_run(folder)
-
-
-class StopAfterCalls:
-    """Stands in for training.interrupt.StopRequest: 'presses Ctrl-C' after a number of compiled calls."""
-
-    def __init__(self, calls):
-        self.calls = calls
-        self.requested = False
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exception):
-        return False
-
-
-def interrupt_after(monkeypatch, calls):
-    stop = StopAfterCalls(calls)
-    monkeypatch.setattr(training.loop, "StopRequest", lambda: stop)
-    monkeypatch.setattr(training.loop, "STEPS_PER_CALL", 7)
-    original = training.loop.CompiledSteps.train_steps
-
-    def counting(self, *arguments):
-        stop.calls -= 1
-        stop.requested = stop.requested or stop.calls <= 0
-        return original(self, *arguments)
-
-    monkeypatch.setattr(training.loop.CompiledSteps, "train_steps", counting)
 
 
 def test_ctrl_c_inside_an_epoch_saves_and_resume_matches_an_uninterrupted_run(

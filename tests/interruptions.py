@@ -1,0 +1,31 @@
+"""Simulated Ctrl-C for tests: the run 'presses' it after a given number of compiled training calls."""
+
+import training.loop
+
+
+class StopAfterCalls:
+    """Stands in for training.interrupt.StopRequest."""
+
+    def __init__(self, calls):
+        self.calls = calls
+        self.requested = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception):
+        return False
+
+
+def interrupt_after(monkeypatch, calls, steps_per_call=7):
+    stop = StopAfterCalls(calls)
+    monkeypatch.setattr(training.loop, "StopRequest", lambda: stop)
+    monkeypatch.setattr(training.loop, "STEPS_PER_CALL", steps_per_call)
+    original = training.loop.CompiledSteps.train_steps
+
+    def counting(self, *arguments):
+        stop.calls -= 1
+        stop.requested = stop.requested or stop.calls <= 0
+        return original(self, *arguments)
+
+    monkeypatch.setattr(training.loop.CompiledSteps, "train_steps", counting)

@@ -9,6 +9,7 @@ import json
 import os
 
 import numpy as np
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from reporting import style
 from results import atomic
@@ -53,6 +54,11 @@ def lottery_figure(group):
         ax.plot(x, 100 * final.mean(axis=1), color=color, linestyle="--", linewidth=1.2,
                 label=f"{reset} reset, end of round")
     ax.set_xscale("log")
+    ticks = [100, 50, 20, 10, 5, 2, 1, 0.5, 0.2, 0.1]
+    lowest = min(100 * round_arrays(c)[0].min() for c in group)
+    ax.set_xticks([tick for tick in ticks if tick >= lowest * 0.9], minor=False)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, position: f"{value:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.invert_xaxis()
     ax.set_xlabel("weights remaining (%, log scale)")
     ax.set_ylabel("test accuracy (%)")

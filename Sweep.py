@@ -1,0 +1,111 @@
+"""Runs a grid of MaskTrainer.py configurations x seeds, skipping finished runs and resuming interrupted ones.
+
+    python Sweep.py experiments/lenet_mnist.json --workers 2 --data-dir ../shared/data/mnist
+
+The grid format is in experiments/README.md. Exit codes: 0 all runs finished, 1 a run failed,
+2 a bad grid, flag or data set, 130 interrupted (the same command resumes).
+"""
+
+import argparse
+import sys
+
+from quiet_tensorflow import import_tensorflow_quietly
+
+PROGRAM = "Sweep.py"
+
+
+class OneLineParser(argparse.ArgumentParser):
+    def error(self, message):
+        sys.stderr.write(f"{self.prog}: error: {message}; see --help.\n")
+        sys.exit(2)
+
+
+def build_parser():
+    parser = OneLineParser(prog=PROGRAM, description=__doc__.split("\n\n")[0],
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("grid", help="grid file, e.g. experiments/lenet_mnist.json")
+    parser.add_argument("--workers", type=int, default=1, help="runs at a time, each a MaskTrainer.py process")
+    parser.add_argument("--dry-run", action="store_true", help="list the runs and what would happen to each")
+    parser.add_argument("--outputpath", default="Outputs", help="folder for the results (as MaskTrainer.py)")
+    parser.add_argument("--data-dir", default=None, help="folder holding the official data files")
+    parser.add_argument("--only", nargs="+", action="extend", metavar="KEY=VALUE",
+                        help="keep only the runs with these settings (e.g. traintype=Baseline seed=1)")
+    return parser
+
+
+def main(argv=None):
+    arguments = build_parser().parse_args(argv)
+    if arguments.workers < 1:
+        return fail(f"--workers must be at least 1, got {arguments.workers}.", 2)
+    import_tensorflow_quietly()
+    from sweeps import existing_runs
+    from sweeps.grid import GridError, load_grid
+    from sweeps.selection import select_runs
+    try:
+        grid = load_grid(arguments.grid, arguments.outputpath, arguments.data_dir)
+        runs = select_runs(grid.runs, arguments.only)
+    except GridError as error:
+        return fail(error, 2)
+    from sweeps.execution import Job
+    existing = existing_runs.scan(arguments.outputpath)
+    jobs = [Job(number, config, existing_runs.decide(existing.get(existing_runs.run_key(config), [])),
+                grid.label(config)) for number, config in enumerate(runs, 1)]
+    counts = {kind: sum(job.action.kind == kind for job in jobs) for kind in ("run", "resume", "skip")}
+    print(f"Grid {arguments.grid}: {grid.description}")
+    print(f"Machine: {grid.machine}")
+    print(f"{len(jobs)} runs: {counts['run']} to run, {counts['resume']} to resume, {counts['skip']} finished "
+          f"already (skipped); results under {arguments.outputpath}"
+          + ("" if arguments.dry_run else f", {arguments.workers} worker(s)") + ".")
+    if arguments.dry_run:
+        for job in jobs:
+            where = f": {job.action.logs_path}" if job.action.logs_path else ""
+            note = f" ({job.action.note}{where})" if job.action.note else ""
+            print(f"  #{job.number:<3} {job.action.kind:<6} {job.label}{note}")
+        return 0
+    return run_jobs(jobs, arguments.workers, arguments.outputpath)
+
+
+def run_jobs(jobs, workers, outputpath):
+    from sweeps import existing_runs
+    from sweeps.execution import INTERRUPTED_CODES, Executor
+    from sweeps.progress import Progress
+    progress = Progress(len(jobs), sum(job.action.kind == "skip" for job in jobs))
+
+    def on_start(job):
+        what = f"resume ({job.action.note})" if job.action.kind == "resume" else "start"
+        print(f"#{job.number}/{len(jobs)} {what}: {job.label}", flush=True)
+
+    def on_end(job, code, seconds, last_lines):
+        logs_path = job.action.logs_path
+        if code == 0:
+            outcome = "resumed" if job.action.kind == "resume" else "finished"
+        else:
+            outcome = ("interrupted" if code in INTERRUPTED_CODES or (executor.stop_requests and code < 0)
+                       else "failed")
+            logs_path = logs_path or existing_runs.find_latest(outputpath, job.config)
+        detail = "" if outcome in ("finished", "resumed", "interrupted") else (
+            last_lines[-1] if last_lines else f"exit code {code}")
+        detail = detail.removeprefix("MaskTrainer.py: error: ")
+        print(progress.record(outcome, job.label, logs_path, seconds, detail), flush=True)
+
+    executor = Executor(workers, on_start, on_end)
+    executor.run([job for job in jobs if job.action.kind != "skip"])
+    for line in progress.summary():
+        print(line)
+    if executor.stop_requests:
+        return fail("Interrupted; the runs in progress saved their state: run the same command again to "
+                    "resume them.", 130)
+    if executor.bad_input:
+        return fail(f"A run refused its input, so the sweep stopped: {executor.bad_input}", 2)
+    if progress.outcomes["failed"]:
+        return fail(f"{len(progress.outcomes['failed'])} run(s) failed; see the list above.", 1)
+    return 0
+
+
+def fail(message, code):
+    sys.stderr.write(f"{PROGRAM}: error: {message}\n")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

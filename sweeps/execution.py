@@ -1,0 +1,122 @@
+"""Runs the jobs of a sweep as MaskTrainer.py processes, in one or more worker threads.
+
+Each run is its own process group, so a Ctrl-C at the terminal reaches only the sweep, which passes
+exactly one SIGINT to every running MaskTrainer.py: they save their state and exit 130. A second
+Ctrl-C is passed on too, and stops them at once (they then resume from their last finished epoch).
+SIGTERM and SIGHUP are treated like Ctrl-C.
+"""
+
+import collections
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from config import RunConfig
+
+TRAINER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "MaskTrainer.py")
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+INTERRUPTED_CODES = (130, -signal.SIGINT)
+BAD_INPUT_CODE = 2
+ALWAYS_PASSED = ("seed", "outputpath", "data_dir")
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    number: int
+    config: RunConfig
+    action: object  # existing_runs.Action
+    label: str
+
+
+def trainer_command(config, action):
+    """The MaskTrainer.py command line of a job: --resume LOGS, or the flags that differ from the defaults."""
+    command = [sys.executable, TRAINER]
+    if action.kind == "resume":
+        command += ["--resume", action.logs_path]
+        return command + (["--data-dir", config.data_dir] if config.data_dir else [])
+    for field in dataclasses.fields(RunConfig):
+        value = getattr(config, field.name)
+        if field.name == "nruns" or value is None or (value == field.default and field.name not in ALWAYS_PASSED):
+            continue
+        command += [field.metadata["flag"] or f"--{field.name}", str(value)]
+    return command
+
+
+class Executor:
+    """run(jobs) starts up to `workers` runs at a time; on_start(job) and on_end(job, code, seconds, last_lines)
+    are called under one lock, as is print_line for the runs' output."""
+
+    def __init__(self, workers, on_start, on_end, print_line=print):
+        self.workers = workers
+        self.on_start, self.on_end, self.print_line = on_start, on_end, print_line
+        self.lock = threading.RLock()
+        self.active = set()
+        self.stop_requests = 0
+        self.bad_input = None  # the message of a run that exited 2: the sweep starts nothing more
+
+    def run(self, jobs):
+        queue = collections.deque(jobs)
+        threads = [threading.Thread(target=self.work, args=(queue,), daemon=True)
+                   for _ in range(min(self.workers, len(jobs)))]
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            previous = {number: signal.signal(number, self.request_stop) for number in STOP_SIGNALS}
+        try:
+            for thread in threads:
+                thread.start()
+            while any(thread.is_alive() for thread in threads):
+                for thread in threads:
+                    thread.join(0.2)  # short waits, so that the signal handler runs promptly
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+    def request_stop(self, signum, frame):
+        with self.lock:
+            self.stop_requests += 1
+            for process in list(self.active):
+                try:
+                    os.killpg(process.pid, signal.SIGINT)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            if self.stop_requests == 1:
+                self.print_line("Stopping: the runs in progress save their state and no new run starts "
+                                "(Ctrl-C again stops them at once, from their last finished epoch).")
+
+    def work(self, queue):
+        while True:
+            with self.lock:
+                if self.stop_requests or self.bad_input or not queue:
+                    return
+                job = queue.popleft()
+                self.on_start(job)
+                started = time.monotonic()
+                try:
+                    process = subprocess.Popen(
+                        trainer_command(job.config, job.action), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                        text=True, bufsize=1, process_group=0, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                except OSError as error:
+                    self.on_end(job, 1, 0.0, [f"Could not start MaskTrainer.py ({error})."])
+                    continue
+                self.active.add(process)
+            self.follow(job, process, started)
+
+    def follow(self, job, process, started):
+        last_lines = collections.deque(maxlen=5)
+        prefix = f"  #{job.number} | " if self.workers > 1 else "  "
+        for line in process.stdout:
+            line = line.rstrip("\n")
+            last_lines.append(line)
+            with self.lock:
+                self.print_line(prefix + line)
+        code = process.wait()
+        with self.lock:
+            self.active.discard(process)
+            if code == BAD_INPUT_CODE and not self.bad_input:
+                message = last_lines[-1] if last_lines else "MaskTrainer.py refused its input."
+                self.bad_input = message.removeprefix("MaskTrainer.py: error: ")
+            self.on_end(job, code, time.monotonic() - started, list(last_lines))

@@ -45,7 +45,7 @@ class PruningAtInitExperiment(Experiment):
         self.initial_values = None  # model variables at initialisation (dense), while still needed
         if self.selection:
             self.steps = GradientTrackingSteps(self.model, self.optimizer, dataset.x_train, dataset.y_train,
-                                               self.layers)
+                                               self.layers, jit_compile=self.use_xla)
 
     # Hooks of Experiment ----------------------------------------------------------------------
     def prepare_new_run(self):

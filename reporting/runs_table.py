@@ -18,7 +18,7 @@ CURVE_KEYS = ("trainLoss", "valLoss", "testLoss", "trainAccuracy", "valAccuracy"
 # Config fields that say where or how a run was started rather than what was trained: the seed,
 # where results go, how many seeds one command ran, where the data files were read from.
 NOT_CONFIGURATION = frozenset({"seed", "outputpath", "nruns", "data_dir", "datadir", "resume", "runid", "runId",
-                               "run_id", "verbose", "quiet"})
+                               "run_id", "verbose", "quiet", "xla"})
 
 
 def display_path(path):

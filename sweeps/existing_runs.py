@@ -13,7 +13,7 @@ import os
 
 from config import RunConfig
 
-IGNORED_FIELDS = ("outputpath", "nruns", "data_dir")
+IGNORED_FIELDS = ("outputpath", "nruns", "data_dir", "xla")
 FIELD_NAMES = tuple(field.name for field in dataclasses.fields(RunConfig))
 
 

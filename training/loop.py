@@ -41,6 +41,13 @@ def mask_arrays(layers):
     return {layer.name: np.asarray(layer.mask_values()) for layer in layers}
 
 
+def uses_xla(setting, layers):
+    """XLA removes LeNet's per-step overhead, but its CPU convolutions are far slower than TensorFlow's."""
+    if setting == "auto":
+        return all(len(layer.kernel.shape) == 2 for layer in layers)
+    return setting == "on"
+
+
 class Experiment:
     def __init__(self, config, dataset, print_line=print, run_id=None):
         self.config = config
@@ -54,7 +61,9 @@ class Experiment:
             seed=config.seed, masking=self.method.masking_options(config.resolved_masktype()))
         self.layers = masked_layers(self.model)
         self.optimizer = keras.optimizers.Adam(learning_rate=config.lr)
-        self.steps = CompiledSteps(self.model, self.optimizer, dataset.x_train, dataset.y_train, self.layers)
+        self.use_xla = uses_xla(config.xla, self.layers)
+        self.steps = CompiledSteps(self.model, self.optimizer, dataset.x_train, dataset.y_train, self.layers,
+                                   jit_compile=self.use_xla)
         self.shuffle_generator = np.random.default_rng([config.seed, 1])
         self.folder = configuration_folder(config)
         self.run_id = run_id or reserve_run_id(self.folder)

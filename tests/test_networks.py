@@ -92,3 +92,11 @@ def test_lenet5_has_the_lottery_ticket_shape():
     shapes = [tuple(layer.kernel.shape) for layer in masked_layers(model)]
     assert shapes == [(5, 5, 1, 6), (5, 5, 6, 16), (400, 120), (120, 84), (84, 10)]
     assert sum(int(np.prod(shape)) for shape in shapes) == 61_470
+
+
+def test_xla_is_used_by_default_only_without_convolutions():
+    from training.loop import uses_xla
+    lenet = masked_layers(build_network("LeNet", (28, 28, 1), seed=1))
+    conv = masked_layers(build_network("Conv2", (8, 8, 3), seed=1))
+    assert uses_xla("auto", lenet) and not uses_xla("auto", conv)
+    assert uses_xla("on", conv) and not uses_xla("off", lenet)

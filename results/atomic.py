@@ -10,6 +10,16 @@ import tempfile
 import numpy as np
 
 
+def _default_file_mode():
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+# mkstemp creates files readable by their owner only; results are meant to be shared like any file.
+FILE_MODE = _default_file_mode()
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yields a temporary path beside `path`; on success it replaces `path` in one step."""
@@ -21,6 +31,7 @@ def atomic_path(path):
         yield temporary
         with open(temporary, "rb") as written:
             os.fsync(written.fileno())
+        os.chmod(temporary, FILE_MODE)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -33,3 +33,23 @@ def test_trainer_then_plotter(tmp_path):
     pruning = next(row for row in rows if row["traintype"] == "FreePruning")
     assert int(pruning["runs"]) == 2
     assert "FreePruning" in (tmp_path / "paper_table.md").read_text()
+
+
+def test_conv2_on_cifar10_files_in_the_official_format(tmp_path, monkeypatch, capsys):
+    import json
+
+    from datasets import registry
+    from test_datasets_cifar10 import tiny_batches, write_archive
+    monkeypatch.setattr(registry, "VALIDATION_SIZE", 30)
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    write_archive(data_dir / "cifar-10-python.tar.gz", tiny_batches())
+    code = MaskTrainer.main(["--nettype", "Conv2", "--traintype", "MinFlipping", "--data-dir", str(data_dir),
+                             "--maxepochs", "1", "--batchsize", "10", "--seed", "1",
+                             "--outputpath", str(tmp_path / "out")])
+    assert code == 0, capsys.readouterr().err
+    (logs_path,) = (tmp_path / "out").rglob("*_logs.json")
+    logs = json.loads(logs_path.read_text())
+    assert logs["dataset"]["name"] == "cifar10" and logs["config"]["xla"] == "auto"
+    assert logs["totalWeights"] == 4_300_992 and logs["layerShapes"][0] == [3, 3, 3, 64]
+    assert logs["status"] == "finished" and len(logs["testAccuracy"]) == 2

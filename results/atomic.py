@@ -61,11 +61,11 @@ def write_csv(path, header, rows):
     write_text(path, buffer.getvalue())
 
 
-def write_npz(path, arrays):
-    """Writes a compressed .npz of plain numeric arrays (loadable with allow_pickle=False)."""
+def write_npz(path, arrays, compressed=True):
+    """Writes an .npz of plain numeric arrays (loadable with allow_pickle=False)."""
     for key, value in arrays.items():
         if np.asarray(value).dtype == object:
             raise ValueError(f"Array '{key}' has dtype object, which .npz can only store as a pickle.")
     with atomic_path(path) as temporary:
         with open(temporary, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
+            (np.savez_compressed if compressed else np.savez)(handle, **arrays)

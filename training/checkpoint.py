@@ -31,7 +31,7 @@ def save_checkpoint(folder, run_id, model_values, optimizer_values, state, metho
     arrays["state_json"] = np.array(json.dumps(state))
     if os.path.exists(current):
         os.replace(current, previous)
-    atomic.write_npz(current, arrays)
+    atomic.write_npz(current, arrays, compressed=False)  # written every epoch: speed over size
 
 
 def _read(path):

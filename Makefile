@@ -20,3 +20,7 @@ plot: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q tests $(ARGS)
+
+bench: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
+	$(BIN)/python bench/lenet_speed.py --data-dir ../shared/data/mnist $(ARGS)

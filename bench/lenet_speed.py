@@ -10,8 +10,9 @@ Contenders, interleaved epoch by epoch in one process (A, B, C, D, A, B, C, D, .
   torch         the masked LeNet in PyTorch, torch.compile
 Round 0 is a warm-up (compilation) and is not in the medians. After each runner epoch, its
 per-epoch evaluation (val + test), mask statistics and log write (Experiment.record_epoch) are
-timed on their own. A round in which other processes kept more than --busy-cores CPU cores busy
-is not counted for it, and rounds go on (at most --extra-rounds more). Results: bench/results/lenet_speed.json.
+timed on their own. An epoch during which other processes kept more than --busy-cores CPU cores
+busy is not counted, and rounds go on (at most --extra-rounds more) until each contender has
+--epochs quiet ones. Results: bench/results/lenet_speed.json (bench/report.py renders the table).
 """
 
 import argparse

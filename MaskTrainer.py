@@ -7,47 +7,45 @@ See README.md for every flag and docs/OUTPUTS.md for what a run writes.
 
 import sys
 
+from cli import report_error
 from quiet_tensorflow import import_tensorflow_quietly
+
+PROGRAM = "MaskTrainer.py"
 
 
 def main(argv=None):
     import_tensorflow_quietly()
-    from config import ConfigError, RunConfig, build_parser, parse_args
-    parser = build_parser(description=__doc__.split("\n\n")[0])
+    from config import ConfigError, build_parser, parse_args
+    parser = build_parser(prog=PROGRAM, description=__doc__.split("\n\n")[0])
     parser.add_argument("--resume", metavar="RUN", help="continue an interrupted run: its _logs.json file, "
                         "or its run ID under --outputpath; the run's own settings are used")
     try:
         config, namespace = parse_args(argv, parser)
     except ConfigError as error:
-        return fail(error, 2)
+        return report_error(PROGRAM, error, 2)
 
     from datasets import DatasetError
+    from runner import ResumeError, resume_run, run_all
     from training.checkpoint import CheckpointError
-    from training.experiment_runner import ResumeError, resume_run, run_all
     from training.loop import TrainingFailed, TrainingInterrupted
     try:
         if namespace.resume:
-            resume_run(namespace.resume, config.outputpath, RunConfig, data_dir=config.data_dir)
+            resume_run(namespace.resume, config.outputpath, data_dir=config.data_dir)
         else:
             run_all(config)
     except (DatasetError, ResumeError, CheckpointError) as error:
-        return fail(error, 2)
+        return report_error(PROGRAM, error, 2)
     except TrainingFailed as error:
-        return fail(error, 1)
+        return report_error(PROGRAM, error, 1)
     except TrainingInterrupted as error:
-        return fail(error, 130)
+        return report_error(PROGRAM, error, 130)
     except KeyboardInterrupt:
-        return fail("Interrupted at once (second Ctrl-C); resume from the last finished epoch with "
-                    "--resume and the run's _logs.json file.", 130)
+        return report_error(PROGRAM, "Interrupted at once (second Ctrl-C); resume from the last finished epoch "
+                            "with --resume and the run's _logs.json file.", 130)
     except OSError as error:
-        return fail(f"Could not write the results ({error.strerror or error}: {error.filename}); "
-                    "check that --outputpath is a writable folder with free space.", 1)
+        return report_error(PROGRAM, f"Could not write the results ({error.strerror or error}: {error.filename}); "
+                            "check that --outputpath is a writable folder with free space.", 1)
     return 0
-
-
-def fail(message, code):
-    sys.stderr.write(f"MaskTrainer.py: error: {message}\n")
-    return code
 
 
 if __name__ == "__main__":

@@ -9,15 +9,14 @@ The grid format is in experiments/README.md. Exit codes: 0 all runs finished, 1 
 import argparse
 import sys
 
+from cli import OneLineParser, report_error
 from quiet_tensorflow import import_tensorflow_quietly
 
 PROGRAM = "Sweep.py"
 
 
-class OneLineParser(argparse.ArgumentParser):
-    def error(self, message):
-        sys.stderr.write(f"{self.prog}: error: {message}; see --help.\n")
-        sys.exit(2)
+def fail(message, code):
+    return report_error(PROGRAM, message, code)
 
 
 def build_parser():
@@ -48,7 +47,7 @@ def main(argv=None):
         return fail(error, 2)
     from sweeps.execution import Job
     existing = existing_runs.scan(arguments.outputpath)
-    jobs = [Job(number, config, existing_runs.decide(existing.get(existing_runs.run_key(config), [])),
+    jobs = [Job(number, config, existing_runs.decide(existing.get(config.identity_key(), [])),
                 grid.label(config)) for number, config in enumerate(runs, 1)]
     counts = {kind: sum(job.action.kind == kind for job in jobs) for kind in ("run", "resume", "skip")}
     print(f"Grid {arguments.grid}: {grid.description}")
@@ -100,11 +99,6 @@ def run_jobs(jobs, workers, outputpath):
     if progress.outcomes["failed"]:
         return fail(f"{len(progress.outcomes['failed'])} run(s) failed; see the list above.", 1)
     return 0
-
-
-def fail(message, code):
-    sys.stderr.write(f"{PROGRAM}: error: {message}\n")
-    return code
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """The one RunConfig that flows from the command line through building, training and writing."""
 
-from config.run_config import ConfigError, RunConfig, build_parser, parse_args
+from config.command_line import build_parser, command_line_arguments, parse_args, setting_fields
+from config.run_config import NOT_IDENTITY, ConfigError, RunConfig
 
-__all__ = ["ConfigError", "RunConfig", "build_parser", "parse_args"]
+__all__ = ["ConfigError", "NOT_IDENTITY", "RunConfig", "build_parser", "command_line_arguments", "parse_args",
+           "setting_fields"]

@@ -1,146 +1,153 @@
-"""RunConfig: every setting of a run, as a dataclass that also generates the command line."""
+"""RunConfig: the common settings of a run plus the selected method family's own settings.
 
-import argparse
+One RunConfig flows from the command line (or a grid, or a run's stored logs) through network
+building, training and results. Its identity (`identity()`) is what makes two runs the same run, for
+sweeps, resume and reporting alike.
+"""
+
 import dataclasses
 import math
 import os
-import sys
 
 from initializers import INITIALIZERS
 from masking import MASK_FUNCTIONS
-from networks import ACTIVATIONS, NETWORK_NAMES
-from training.methods import METHODS
+from methods import METHOD_NAMES, ConfigError, family_of, get_method, setting
+from methods.base import check_settings, flag_of
+from networks import ACTIVATIONS, NETWORK_NAMES, check_network
+from results.paths import configuration_folder
 
 DATASET_CHOICES = ("auto", "mnist", "cifar10", "mnist-subset")
+# Where a run writes, how many seeds one command runs, where the data files are read from and whether
+# training is compiled with XLA: none of these changes what a run is.
+NOT_IDENTITY = ("outputpath", "nruns", "data_dir", "xla")
 
 
-class ConfigError(ValueError):
-    """A setting that cannot work; its message is one sentence with the fix."""
-
-
-def option(default, help, choices=None, type=None, flag=None):
-    metadata = {"help": help, "choices": choices, "type": type, "flag": flag}
-    return dataclasses.field(default=default, metadata=metadata)
-
-
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class RunConfig:
     # The 2020 reference's flags, names and defaults.
-    nettype: str = option("LeNet", "network", choices=NETWORK_NAMES)
-    traintype: str = option("FreePruning", "training method", choices=tuple(METHODS))
-    initializer: str = option(None, "weight initializer; default: glorot for IMP (as Frankle & Carbin), "
-                              "he otherwise (as the 2020 reference)", choices=tuple(INITIALIZERS))
-    activation: str = option("relu", "hidden-layer activation", choices=ACTIVATIONS)
-    masktype: str = option(None, "mask function; default: flip for the flipping methods, mask otherwise",
-                           choices=tuple(MASK_FUNCTIONS))
-    batchsize: int = option(25, "mini-batch size", type=int)
-    maxepochs: int = option(20, "training epochs (0: only evaluate the untrained network)", type=int)
-    seed: int = option(0, "run seed; 0 draws a fresh one, which is recorded", type=int)
-    p1: float = option(0.5, "probability of a +1 sign for heconstant/binary", type=float)
-    lr: float = option(1e-3, "Adam learning rate", type=float)
-    outputpath: str = option("Outputs", "folder for the results")
+    nettype: str = setting("LeNet", "network", choices=NETWORK_NAMES)
+    traintype: str = setting("FreePruning", "training method", choices=METHOD_NAMES)
+    initializer: str = setting(None, "weight initializer; default: glorot for IMP (as Frankle & Carbin), "
+                               "he otherwise (as the 2020 reference)", choices=tuple(INITIALIZERS))
+    activation: str = setting("relu", "hidden-layer activation", choices=ACTIVATIONS)
+    masktype: str = setting(None, "mask function; default: flip for the flipping methods, mask otherwise",
+                            choices=tuple(MASK_FUNCTIONS))
+    batchsize: int = setting(25, "mini-batch size", type=int, valid=lambda value: value >= 1,
+                             requirement="must be at least 1")
+    maxepochs: int = setting(20, "training epochs (0: only evaluate the untrained network)", type=int,
+                             valid=lambda value: value >= 0, requirement="must be 0 or more")
+    seed: int = setting(0, "run seed; 0 draws a fresh one, which is recorded", type=int,
+                        valid=lambda value: value >= 0,
+                        requirement="must be 0 (fresh seed) or a positive integer")
+    p1: float = setting(0.5, "probability of a +1 sign for heconstant/binary", type=float,
+                        valid=lambda value: 0.0 <= value <= 1.0,
+                        requirement="is a probability and must lie in [0, 1]")
+    lr: float = setting(1e-3, "Adam learning rate", type=float, valid=lambda value: math.isfinite(value) and value > 0,
+                        requirement="must be a positive number")
+    outputpath: str = setting("Outputs", "folder for the results")
     # Added by this tool.
-    nruns: int = option(1, "number of runs (seeds seed, seed+1, ...)", type=int)
-    dataset: str = option("auto", "data set; auto: the network's standard one, or the MNIST subset "
-                          "when full MNIST cannot be found", choices=DATASET_CHOICES)
-    data_dir: str = option(None, "folder holding the official data files", flag="--data-dir")
-    limit: int = option(None, "use only the first N examples of each split (quick checks)", type=int)
-    test_normalization: str = option("test", "statistics that normalise the test set: its own (as the "
-                                     "reference) or the training set's", choices=("test", "train"),
-                                     flag="--test-normalization")
-    xla: str = option("auto", "compile training with XLA: auto = for networks without convolutions, where it "
-                      "is about 3x faster on a CPU (for convolutions XLA on a CPU is about 20x slower)",
-                      choices=("auto", "on", "off"))
-    # Lottery tickets (--traintype IMP).
-    reset: str = option("original", "IMP: reset survivors to their original initial values or to fresh "
-                        "random ones", choices=("original", "random"))
-    rounds: int = option(5, "IMP: pruning rounds after the first dense training", type=int)
-    prune_rate: float = option(0.2, "IMP: fraction of the remaining dense weights removed per round and "
-                               "layer (the output layer at half this rate)", type=float, flag="--prune-rate")
-    prune_rate_conv: float = option(0.1, "IMP: the same for convolutions", type=float, flag="--prune-rate-conv")
-    # Pruning at initialisation (--traintype RandomPruning, KStarts, DissipatingGradients, KStartsDG).
-    sparsity: float = option(0.9, "fraction of weights removed", type=float)
-    pruning_scope: str = option("layerwise", "remove the fraction from every layer, or from all weights "
-                                "together", choices=("layerwise", "global"), flag="--pruning-scope")
-    kstarts: int = option(5, "K-starts: number of random sparse masks to start from", type=int)
-    selection_epochs: int = option(2, "K-starts / dissipating gradients: epochs before the mask is fixed",
-                                   type=int, flag="--selection-epochs")
-    fitness: str = option("magnitude", "K-starts: fitness of a candidate mask", choices=("magnitude", "gradient",
-                                                                                      "both"))
-    dissipation: float = option(0.1, "dissipating gradients: a weight whose relative change from its initial "
-                                "value stays under this fraction is removed", type=float)
+    nruns: int = setting(1, "number of runs (seeds seed, seed+1, ...)", type=int, valid=lambda value: value >= 1,
+                         requirement="must be at least 1")
+    dataset: str = setting("auto", "data set; auto: the network's standard one, or the MNIST subset "
+                           "when full MNIST cannot be found", choices=DATASET_CHOICES)
+    data_dir: str = setting(None, "folder holding the official data files", flag="--data-dir")
+    limit: int = setting(None, "use only the first N examples of each split (quick checks)", type=int,
+                         valid=lambda value: value is None or value >= 1, requirement="must be at least 1")
+    test_normalization: str = setting("test", "statistics that normalise the test set: its own (as the "
+                                      "reference) or the training set's", choices=("test", "train"),
+                                      flag="--test-normalization")
+    xla: str = setting("auto", "compile training with XLA: auto = for networks without convolutions, where it "
+                       "is about 3x faster on a CPU (for convolutions XLA on a CPU is about 20x slower)",
+                       choices=("auto", "on", "off"))
+    # The selected family's own settings (methods/<family>.py); None: that family's defaults.
+    method_settings: object = None
+
+    def __post_init__(self):
+        family = family_of(self.traintype)
+        if not isinstance(self.method_settings, family.settings_class):
+            # None, or another family's settings after replace(traintype=...): this family's defaults.
+            object.__setattr__(self, "method_settings", family.settings_class())
+
+    # Construction -----------------------------------------------------------------------------
+    @classmethod
+    def common_names(cls):
+        return tuple(field.name for field in dataclasses.fields(cls) if field.name != "method_settings")
+
+    @classmethod
+    def from_settings(cls, settings, strict=True):
+        """From flat settings (the command line, a grid, a run's stored config). strict: a setting of another
+        method family is refused; otherwise (stored logs of older versions) it is left out."""
+        common = {name: settings[name] for name in cls.common_names() if name in settings}
+        family = family_of(common.get("traintype", cls.traintype))
+        own = {name: settings[name] for name in family.setting_names() if name in settings}
+        if strict:
+            for name in settings:
+                if name not in common and name not in own:
+                    raise ConfigError(foreign_setting_message(name, common.get("traintype", cls.traintype)))
+        return cls(**common, method_settings=family.settings_class(**own))
+
+    def replace(self, **changes):
+        """A copy with common settings changed (the family's settings are kept)."""
+        return dataclasses.replace(self, **changes)
+
+    # Derived values ---------------------------------------------------------------------------
+    @property
+    def method(self):
+        return get_method(self.traintype)
+
+    @property
+    def family(self):
+        return family_of(self.traintype)
 
     def resolved_masktype(self):
-        return self.masktype or METHODS[self.traintype].default_masktype
+        return self.masktype or self.method.default_masktype
 
     def resolved_initializer(self):
-        return self.initializer or METHODS[self.traintype].default_initializer
+        return self.initializer or self.family.default_initializer
 
-    def validate(self):
-        """Raises ConfigError for a combination that cannot do what it says."""
-        method = METHODS[self.traintype]
-        checks = [
-            (self.batchsize >= 1, f"--batchsize must be at least 1, got {self.batchsize}."),
-            (self.maxepochs >= 0, f"--maxepochs must be 0 or more, got {self.maxepochs}."),
-            (self.nruns >= 1, f"--nruns must be at least 1, got {self.nruns}."),
-            (self.seed >= 0, f"--seed must be 0 (fresh seed) or a positive integer, got {self.seed}."),
-            (0.0 <= self.p1 <= 1.0, f"--p1 is a probability and must lie in [0, 1], got {self.p1}."),
-            (math.isfinite(self.lr) and self.lr > 0, f"--lr must be a positive number, got {self.lr}."),
-            (self.limit is None or self.limit >= 1, f"--limit must be at least 1, got {self.limit}."),
-            (self.rounds >= 0, f"--rounds must be 0 or more, got {self.rounds}."),
-            (0 < self.prune_rate < 1, f"--prune-rate must lie strictly between 0 and 1, got {self.prune_rate}."),
-            (0 < self.prune_rate_conv < 1,
-             f"--prune-rate-conv must lie strictly between 0 and 1, got {self.prune_rate_conv}."),
-            (0 <= self.sparsity < 1, f"--sparsity is the fraction of weights removed and must lie in [0, 1), "
-                                     f"got {self.sparsity}."),
-            (self.kstarts >= 1, f"--kstarts must be at least 1, got {self.kstarts}."),
-            (self.selection_epochs >= 1, f"--selection-epochs must be at least 1, got {self.selection_epochs}."),
-            (not method.selects_mask or self.selection_epochs <= self.maxepochs,
-             f"--selection-epochs ({self.selection_epochs}) cannot exceed --maxepochs ({self.maxepochs})."),
-            (self.dissipation > 0, f"--dissipation must be positive, got {self.dissipation}."),
-            (self.resolved_masktype() in method.masktypes,
-             f"--traintype {self.traintype} {method.description}, which --masktype "
-             f"{self.resolved_masktype()} cannot do: use --masktype {' or '.join(method.masktypes)} "
-             "or leave --masktype out."),
-        ]
-        for passed, message in checks:
-            if not passed:
-                raise ConfigError(message)
-        if os.path.exists(self.outputpath) and not os.path.isdir(self.outputpath):
-            raise ConfigError(f"--outputpath {self.outputpath} is a file, not a folder; "
-                              "pass a folder path.")
-        return self
+    def folder(self):
+        return configuration_folder(self.outputpath, self.traintype, self.nettype, self.p1, self.resolved_masktype(),
+                                    self.activation, self.resolved_initializer(), self.lr,
+                                    self.family.folder_suffix(self))
 
     def to_dict(self):
-        return {**dataclasses.asdict(self), "masktype": self.resolved_masktype(),
-                "initializer": self.resolved_initializer()}
+        """Flat settings as stored in a run's logs: the common ones, resolved, then the family's."""
+        common = {name: getattr(self, name) for name in self.common_names()}
+        common.update(masktype=self.resolved_masktype(), initializer=self.resolved_initializer())
+        return {**common, **dataclasses.asdict(self.method_settings)}
+
+    def identity(self):
+        """The settings that make two runs the same run, the seed included."""
+        return {name: value for name, value in self.to_dict().items() if name not in NOT_IDENTITY}
+
+    def identity_key(self):
+        return tuple(sorted(self.identity().items()))
+
+    # Validation -------------------------------------------------------------------------------
+    def validate(self):
+        """Raises ConfigError (one sentence) for a setting or combination that cannot work."""
+        check_settings(self)
+        check_settings(self.method_settings)
+        method, masktype = self.method, self.resolved_masktype()
+        if masktype not in method.masktypes:
+            raise ConfigError(f"--traintype {self.traintype} {method.description}, which --masktype {masktype} "
+                              f"cannot do: use --masktype {' or '.join(method.masktypes)} or leave --masktype out.")
+        self.family.check(self)
+        try:
+            check_network(self.nettype, self.resolved_initializer(), self.activation)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+        if os.path.exists(self.outputpath) and not os.path.isdir(self.outputpath):
+            raise ConfigError(f"--outputpath {self.outputpath} is a file, not a folder; pass a folder path.")
+        return self
 
 
-class OneLineParser(argparse.ArgumentParser):
-    """Reports a bad flag in one line (no usage block) and exits with code 2."""
-
-    def error(self, message):
-        sys.stderr.write(f"{self.prog}: error: {message}; see --help.\n")
-        sys.exit(2)
-
-
-def build_parser(prog="MaskTrainer.py", description=None):
-    parser = OneLineParser(prog=prog, description=description,
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    for field in dataclasses.fields(RunConfig):
-        meta = field.metadata
-        keywords = {"default": field.default, "help": meta["help"], "dest": field.name}
-        if meta["choices"]:
-            keywords["choices"] = meta["choices"]
-        if meta["type"]:
-            keywords["type"] = meta["type"]
-        parser.add_argument(meta["flag"] or f"--{field.name}", **keywords)
-    return parser
-
-
-def parse_args(argv=None, parser=None):
-    """Command line -> RunConfig (validated), plus the parsed namespace for extra flags."""
-    parser = parser or build_parser()
-    namespace = parser.parse_args(argv)
-    names = {field.name for field in dataclasses.fields(RunConfig)}
-    return RunConfig(**{name: getattr(namespace, name) for name in names}).validate(), namespace
+def foreign_setting_message(name, traintype):
+    from methods import FAMILIES
+    owners = [family for family in FAMILIES if name in family.setting_names()]
+    if not owners:
+        return f"Unknown setting '{name}'."
+    family = owners[0]
+    field = {field.name: field for field in dataclasses.fields(family.settings_class)}[name]
+    return (f"{flag_of(field)} belongs to {family.title}, --traintype {', '.join(family.method_names())}, and "
+            f"does nothing for --traintype {traintype}: leave it out.")

@@ -12,15 +12,15 @@ import numpy as np
 from initializers import get_initializer
 from lottery.pruning import layer_prune_rates, prune_by_magnitude
 from results import atomic
-from results.run_log import CURVE_KEYS
+from results.paths import round_masks_file
+from results.run_log import EPOCH_KEYS
 from training.loop import Experiment, kernels, mask_arrays
-
-ROUND_KEYS = CURVE_KEYS + ("remainingWeights", "remainingWeightsPerLayer", "epochSeconds")
 
 
 class LotteryTicketExperiment(Experiment):
     def __init__(self, *arguments, **keywords):
         super().__init__(*arguments, **keywords)
+        self.settings = self.config.method_settings  # methods/lottery_tickets.py: LotterySettings
         # The network is rebuilt identically from the seed, so these are the original values on resume too.
         self.initial_kernels = kernels(self.layers)
 
@@ -30,22 +30,21 @@ class LotteryTicketExperiment(Experiment):
     def next_phase(self):
         rounds = self.log.data["rounds"]
         rounds.append(self.round_summary())
-        atomic.write_npz(self.path("logs").replace("_logs.json", f"_round{len(rounds) - 1}_masks.npz"),
-                         mask_arrays(self.layers))
-        if len(rounds) > self.config.rounds:
+        atomic.write_npz(round_masks_file(self.folder, self.run_id, len(rounds) - 1), mask_arrays(self.layers))
+        if len(rounds) > self.settings.rounds:
             return False
         self.prune_and_reset(len(rounds))
-        for key in ROUND_KEYS:
+        for key in EPOCH_KEYS:
             self.log.data[key] = []
         remaining = sum(float(np.sum(layer.fixed_mask)) for layer in self.layers) / self.log.data["totalWeights"]
-        self.print_line(f"Round {len(rounds)} of {self.config.rounds}: pruned to {remaining:.2%} of the weights, "
-                        f"reset the survivors ({self.config.reset}), training again")
+        self.print_line(f"Round {len(rounds)} of {self.settings.rounds}: pruned to {remaining:.2%} of the weights, "
+                        f"reset the survivors ({self.settings.reset}), training again")
         started = time.time()
         self.record_epoch(0, self.steps.evaluate(self.dataset.x_train, self.dataset.y_train), started)
         return True
 
     def prune_and_reset(self, round_index):
-        rates = layer_prune_rates(self.layers, self.config.prune_rate, self.config.prune_rate_conv)
+        rates = layer_prune_rates(self.layers, self.settings.prune_rate, self.settings.prune_rate_conv)
         for layer_index, (layer, rate) in enumerate(zip(self.layers, rates)):
             mask = prune_by_magnitude(np.asarray(layer.kernel), np.asarray(layer.fixed_mask), rate)
             layer.set_fixed_mask(mask)
@@ -53,7 +52,7 @@ class LotteryTicketExperiment(Experiment):
         self.reset_optimizer()
 
     def reset_values(self, layer, layer_index, round_index):
-        if self.config.reset == "original":
+        if self.settings.reset == "original":
             return self.initial_kernels[layer.name]
         seed = int(np.random.default_rng([self.config.seed, round_index, layer_index]).integers(1, 2**31 - 1))
         initializer = get_initializer(self.config.resolved_initializer(), seed, self.config.p1)
@@ -61,7 +60,7 @@ class LotteryTicketExperiment(Experiment):
 
     def round_summary(self):
         data = self.log.data
-        summary = {key: data[key] for key in ROUND_KEYS}
+        summary = {key: data[key] for key in EPOCH_KEYS}
         per_layer = np.asarray(data["remainingWeightsPerLayer"][-1])
         sizes = np.asarray(data["layerSizes"])
         best = int(np.argmax(data["valAccuracy"][1:])) + 1 if len(data["valAccuracy"]) > 1 else 0

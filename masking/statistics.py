@@ -1,5 +1,6 @@
 """Per-layer mask statistics: the reference's six counts."""
 
+import keras
 from keras import ops
 
 from masking.layers import MaskedLayer
@@ -9,8 +10,14 @@ COUNT_NAMES = ("negativeMasks", "zeroMasks", "positiveMasks",
 
 
 def masked_layers(model):
-    """The model's masked layers, input to output."""
-    return [layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, MaskedLayer)]
+    """The model's masked layers, input to output (inside nested models too)."""
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, MaskedLayer):
+            found.append(layer)
+        elif isinstance(layer, keras.Model):
+            found.extend(masked_layers(layer))
+    return found
 
 
 def _sign_counts(values):

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from initializers import BINARY_INPUT_SCALE, get_initializer
+from initializers import BINARY_INPUT_SCALE, INITIALIZERS, get_initializer
 from masking import MaskedConv2D, MaskedDense, MaskingOptions
 from networks.architectures import ARCHITECTURES
 from networks.pooling import MaxPool2x2
@@ -17,12 +17,22 @@ def layer_seeds(seed, count):
     return [tuple(int(value) for value in generator.integers(1, 2**31 - 1, size=2)) for _ in range(count)]
 
 
-def build_network(nettype, input_shape, num_classes=10, *, activation="relu", initializer="he",
-                  p1=0.5, seed=1, masking=MaskingOptions()):
+def check_network(nettype, initializer, activation):
+    """Raises ValueError (one sentence) when the network cannot be built with these settings."""
     if nettype not in ARCHITECTURES:
         raise ValueError(f"Unknown network '{nettype}'; choose one of {', '.join(ARCHITECTURES)}.")
     if activation not in ACTIVATIONS:
         raise ValueError(f"Unknown activation '{activation}'; choose one of {', '.join(ACTIVATIONS)}.")
+    if initializer not in INITIALIZERS:
+        raise ValueError(f"Unknown initializer '{initializer}'; choose one of {', '.join(INITIALIZERS)}.")
+    if initializer == "binary" and nettype not in BINARY_INPUT_SCALE:
+        raise ValueError(f"--initializer binary needs an input scale for the network, and {nettype} has none "
+                         f"(only {', '.join(BINARY_INPUT_SCALE)} have one): choose another --initializer.")
+
+
+def build_network(nettype, input_shape, num_classes=10, *, activation="relu", initializer="he",
+                  p1=0.5, seed=1, masking=MaskingOptions()):
+    check_network(nettype, initializer, activation)
     blocks = ARCHITECTURES[nettype] + [("dense", num_classes)]
     weight_blocks = [block for block in blocks if block[0] != "pool"]
     seeds = iter(layer_seeds(seed, len(weight_blocks)))
@@ -30,8 +40,6 @@ def build_network(nettype, input_shape, num_classes=10, *, activation="relu", in
     inputs = keras.Input(shape=tuple(input_shape), name="input")
     outputs = inputs
     if initializer == "binary":
-        if nettype not in BINARY_INPUT_SCALE:
-            raise ValueError(f"The binary initializer has no input scale for {nettype}.")
         outputs = keras.layers.Rescaling(BINARY_INPUT_SCALE[nettype], name="binary_input_scale")(outputs)
     counters = {"conv": 0, "dense": 0}
     for index, block in enumerate(blocks):

@@ -1,6 +1,6 @@
 """Pruning at initialisation (Haroon 2022, arXiv:2209.02201): a 0/1 mask fixed early, weights train under it.
 
-Methods (registered in training/methods.py, run by `experiment.PruningAtInitExperiment`):
+Methods (declared in methods/pruning_at_initialisation.py, run by `experiment.PruningAtInitExperiment`):
   RandomPruning         one random mask at sparsity S, fixed from the start
   KStarts               K random masks train briefly from the same weights; the fittest goes on
   DissipatingGradients  dense start; weights that barely move in the first epochs are removed

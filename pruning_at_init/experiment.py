@@ -20,32 +20,33 @@ from pruning_at_init.fitness import gradient_fitness, magnitude_fitness
 from pruning_at_init.masks import random_masks, sparsity_of
 from pruning_at_init.selection import CandidateSelection, numbered_arrays
 from pruning_at_init.tracking import GradientTrackingSteps
-from results.run_log import CURVE_KEYS
+from results.run_log import EPOCH_KEYS
 from training.loop import Experiment
 
-EPOCH_KEYS = CURVE_KEYS + ("remainingWeights", "remainingWeightsPerLayer", "epochSeconds")
-K_STARTS = ("KStarts", "KStartsDG")
-DISSIPATING = ("DissipatingGradients", "KStartsDG")
 MASK_STREAM = 2  # generator of candidate k's random mask: numpy default_rng([seed, MASK_STREAM, k])
 
 
-def start_sparsity(config):
-    """Sparsity of the mask a run (or candidate) starts with."""
-    return {"RandomPruning": config.sparsity, "KStarts": config.sparsity, "DissipatingGradients": 0.0,
-            "KStartsDG": config.sparsity / 2}[config.traintype]
-
-
 class PruningAtInitExperiment(Experiment):
+    """config.method says what the method does (methods/pruning_at_initialisation.py: k_starts, dissipates,
+    start_fraction); config.method_settings holds --sparsity, --kstarts and the other settings."""
+
     def __init__(self, config, dataset, print_line=print, run_id=None):
+        self.settings = config.method_settings
+        self.selection = (CandidateSelection(self.settings.kstarts, self.settings.fitness)
+                          if config.method.k_starts else None)
         super().__init__(config, dataset, print_line, run_id)
-        self.dissipates = config.traintype in DISSIPATING
-        self.selection = (CandidateSelection(config.kstarts, config.fitness)
-                          if config.traintype in K_STARTS else None)
-        self.fresh_optimizer = variables.values_of(self.optimizer.variables)
+        self.dissipates = config.method.dissipates
         self.initial_values = None  # model variables at initialisation (dense), while still needed
-        if self.selection:
-            self.steps = GradientTrackingSteps(self.model, self.optimizer, dataset.x_train, dataset.y_train,
-                                               self.layers, jit_compile=self.use_xla)
+
+    def compiled_steps(self):
+        if not self.selection:
+            return super().compiled_steps()
+        return GradientTrackingSteps(self.model, self.optimizer, self.dataset.x_train, self.dataset.y_train,
+                                     self.layers, jit_compile=self.use_xla)
+
+    def start_sparsity(self):
+        """Sparsity of the mask a run (or candidate) starts with."""
+        return self.settings.sparsity * self.method.start_fraction
 
     # Hooks of Experiment ----------------------------------------------------------------------
     def prepare_new_run(self):
@@ -56,7 +57,7 @@ class PruningAtInitExperiment(Experiment):
 
     def phase_epochs(self):
         if self.selection and not self.selection.finished:
-            return self.config.selection_epochs
+            return self.settings.selection_epochs
         return self.config.maxepochs
 
     def next_phase(self):
@@ -76,12 +77,12 @@ class PruningAtInitExperiment(Experiment):
 
     def train_epoch(self, epoch, stop):
         result = super().train_epoch(epoch, stop)
-        if self.dissipates and epoch <= self.config.selection_epochs:
+        if self.dissipates and epoch <= self.settings.selection_epochs:
             masks = dissipation_masks(
                 variables.current_masks(self.layers), self.initial_kernels(),
-                variables.current_kernels(self.layers), threshold=self.config.dissipation,
-                start_sparsity=start_sparsity(self.config), sparsity=self.config.sparsity, epoch=epoch,
-                epochs=self.config.selection_epochs, scope=self.config.pruning_scope)
+                variables.current_kernels(self.layers), threshold=self.settings.dissipation,
+                start_sparsity=self.start_sparsity(), sparsity=self.settings.sparsity, epoch=epoch,
+                epochs=self.settings.selection_epochs, scope=self.settings.pruning_scope)
             variables.apply_masks(self.layers, masks, self.optimizer)
         return result
 
@@ -110,7 +111,7 @@ class PruningAtInitExperiment(Experiment):
     def needs_initial_values(self):
         if self.selection:
             return not self.selection.finished
-        return self.dissipates and self.completed_epochs() < self.config.selection_epochs
+        return self.dissipates and self.completed_epochs() < self.settings.selection_epochs
 
     def initial_kernels(self):
         return variables.kernel_values(self.model, self.layers, self.initial_values)
@@ -118,16 +119,16 @@ class PruningAtInitExperiment(Experiment):
     def start_candidate(self, index):
         """Initial weights, candidate `index`'s random mask, a fresh Adam and the first epoch's data order."""
         variables.assign_all(self.model.variables, self.initial_values)
-        variables.assign_all(self.optimizer.variables, self.fresh_optimizer)
+        variables.assign_all(self.optimizer.variables, self.fresh_optimizer_values)
         generator = np.random.default_rng([self.config.seed, MASK_STREAM, index])
         shapes = [tuple(layer.kernel.shape) for layer in self.layers]
-        masks = random_masks(shapes, start_sparsity(self.config), self.config.pruning_scope, generator)
+        masks = random_masks(shapes, self.start_sparsity(), self.settings.pruning_scope, generator)
         variables.apply_masks(self.layers, masks, self.optimizer)
         if self.selection:
             self.steps.set_gradient_values(None)
             self.shuffle_generator.bit_generator.state = copy.deepcopy(self.selection.start_generator)
             self.print_line(f"K-starts: candidate {index + 1} of {self.selection.count}, "
-                            f"{self.config.selection_epochs} selection epochs")
+                            f"{self.settings.selection_epochs} selection epochs")
 
     def finish_candidate(self):
         masks = variables.current_masks(self.layers)
@@ -151,7 +152,7 @@ class PruningAtInitExperiment(Experiment):
         self.initial_values = None
         summary = self.log.data
         self.print_line(f"K-starts: candidate {summary['chosenCandidate'] + 1} is the fittest "
-                        f"({self.config.fitness} fitness "
+                        f"({self.settings.fitness} fitness "
                         + ", ".join(f"{value:.4g}" for value in summary["candidateFitness"])
                         + f"); it continues from epoch {self.completed_epochs()}")
         self.save_checkpoint()

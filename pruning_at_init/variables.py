@@ -28,9 +28,19 @@ def kernel_values(model, layers, model_values):
 
 
 def adam_moments(optimizer, variable):
-    """Adam's first and second moment variables of a model variable."""
-    index = optimizer._get_variable_index(variable)
-    return optimizer._momentums[index], optimizer._velocities[index]
+    """Adam's first and second moment variables of a model variable.
+
+    Keras has no public way to ask for them. Adam creates them with `add_variable_from_reference`,
+    which names them after the model variable's path (documented in that method); this relies on that
+    naming, and tests/test_keras_workarounds.py fails loudly if a Keras upgrade changes it.
+    """
+    stem = variable.path.replace("/", "_")
+    found = {slot: [candidate for candidate in optimizer.variables if candidate.name == f"{stem}_{slot}"]
+             for slot in ("momentum", "velocity")}
+    if any(len(candidates) != 1 for candidates in found.values()):
+        raise RuntimeError(f"Cannot find Adam's moments of {variable.path} by name; this Keras version names "
+                           "optimizer variables differently (see pruning_at_init/variables.py).")
+    return found["momentum"][0], found["velocity"][0]
 
 
 def apply_masks(layers, masks, optimizer):

@@ -6,10 +6,12 @@ import platform
 import numpy as np
 
 from results import atomic
-from results.layout import run_file
+from results.paths import run_file
 
-CURVE_KEYS = ("trainLoss", "valLoss", "testLoss", "trainAccuracy", "valAccuracy", "testAccuracy")
-CSV_HEADER = ("epoch",) + CURVE_KEYS + ("remainingWeights", "epochSeconds")
+METRIC_KEYS = ("trainLoss", "valLoss", "testLoss", "trainAccuracy", "valAccuracy", "testAccuracy")
+# Every per-epoch list of the logs: what a new phase (IMP round, K-starts candidate) starts afresh.
+EPOCH_KEYS = METRIC_KEYS + ("remainingWeights", "remainingWeightsPerLayer", "epochSeconds")
+CSV_HEADER = ("epoch",) + METRIC_KEYS + ("remainingWeights", "epochSeconds")
 
 
 def library_versions():
@@ -35,14 +37,14 @@ class RunLog:
                         "testExamples": len(dataset.x_test)},
             "layerNames": [layer.name for layer in layers], "layerShapes": shapes,
             "layerSizes": sizes, "totalWeights": sum(sizes),
-            **{key: [] for key in CURVE_KEYS},
+            **{key: [] for key in METRIC_KEYS},
             "remainingWeights": [], "remainingWeightsPerLayer": [], "epochSeconds": [],
             "versions": library_versions(), "startedAt": now(), "finishedAt": None,
         }
 
     def append_epoch(self, losses, accuracies, counts, seconds):
         """losses/accuracies: (train, val, test); counts: (layers, 6) ints."""
-        for key, value in zip(CURVE_KEYS, tuple(losses) + tuple(accuracies)):
+        for key, value in zip(METRIC_KEYS, tuple(losses) + tuple(accuracies)):
             self.data[key].append(float(value))
         counts = np.asarray(counts, dtype=np.int64)
         self.data["remainingWeights"].append(int(counts[:, 0].sum() + counts[:, 2].sum()))

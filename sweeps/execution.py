@@ -15,13 +15,12 @@ import sys
 import threading
 import time
 
-from config import RunConfig
+from config import RunConfig, command_line_arguments
 
 TRAINER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "MaskTrainer.py")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 INTERRUPTED_CODES = (130, -signal.SIGINT)
 BAD_INPUT_CODE = 2
-ALWAYS_PASSED = ("seed", "outputpath", "data_dir")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,12 +37,7 @@ def trainer_command(config, action):
     if action.kind == "resume":
         command += ["--resume", action.logs_path]
         return command + (["--data-dir", config.data_dir] if config.data_dir else [])
-    for field in dataclasses.fields(RunConfig):
-        value = getattr(config, field.name)
-        if field.name == "nruns" or value is None or (value == field.default and field.name not in ALWAYS_PASSED):
-            continue
-        command += [field.metadata["flag"] or f"--{field.name}", str(value)]
-    return command
+    return command + command_line_arguments(config)
 
 
 class Executor:

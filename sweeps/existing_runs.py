@@ -1,20 +1,17 @@
 """Runs already on disk: which planned run of a sweep finished, can be resumed, or must start afresh.
 
-Two runs are the same when every RunConfig setting that defines the run matches (all but the folder,
---nruns and --data-dir) and so does the seed actually used. Settings missing from older logs take
-RunConfig's defaults. The sweep assumes nothing else is writing under the output path while it runs:
-a `running` run with a checkpoint is taken for one that was killed, and resumed.
+Two runs are the same when their RunConfig identities match (config/run_config.py), the seed actually
+used included. Settings missing from older logs take their defaults. The sweep assumes nothing else is
+writing under the output path while it runs: a `running` run with a checkpoint is taken for one that
+was killed, and resumed.
 """
 
 import dataclasses
-import glob
 import json
 import os
 
-from config import RunConfig
-
-IGNORED_FIELDS = ("outputpath", "nruns", "data_dir", "xla")
-FIELD_NAMES = tuple(field.name for field in dataclasses.fields(RunConfig))
+from config import ConfigError, RunConfig
+from results import paths
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,33 +30,21 @@ class Action:
     note: str = ""
 
 
-def run_key(config):
-    """What makes two runs the same, from a RunConfig (its seed included)."""
-    settings = config.to_dict()
-    return tuple((name, settings[name]) for name in FIELD_NAMES if name not in IGNORED_FIELDS)
-
-
 def stored_key(logs):
-    """run_key of a run's logs, or None when they do not describe a run this RunConfig can read."""
+    """The identity key of a run's logs, or None when they do not describe a run RunConfig can read."""
     stored = logs.get("config")
     if not isinstance(stored, dict) or not isinstance(logs.get("seed"), int):
         return None
     try:
-        config = RunConfig(**{name: value for name, value in stored.items() if name in FIELD_NAMES})
-        return run_key(dataclasses.replace(config, seed=logs["seed"]))
-    except (KeyError, TypeError, ValueError):
+        return RunConfig.from_settings(stored, strict=False).replace(seed=logs["seed"]).identity_key()
+    except (ConfigError, KeyError, TypeError, ValueError):
         return None
 
 
-def has_checkpoint(logs_path):
-    stem = logs_path[: -len("_logs.json")]
-    return any(os.path.isfile(stem + suffix) for suffix in ("_checkpoint.npz", "_checkpoint.previous.npz"))
-
-
 def scan(outputpath):
-    """{run_key: [ExistingRun, ...]} for every readable *_logs.json under outputpath."""
+    """{identity key: [ExistingRun, ...]} for every readable logs file under outputpath."""
     found = {}
-    for path in sorted(glob.glob(os.path.join(glob.escape(outputpath), "**", "*_logs.json"), recursive=True)):
+    for path in paths.find_logs_files(outputpath):
         try:
             with open(path, encoding="utf-8") as handle:
                 logs = json.load(handle)
@@ -69,7 +54,7 @@ def scan(outputpath):
             continue  # e.g. the empty file of a run that died right after claiming its ID
         if key is not None:
             found.setdefault(key, []).append(ExistingRun(
-                path, logs.get("status"), max(epochs, 0), has_checkpoint(path), logs.get("failureReason")))
+                path, logs.get("status"), max(epochs, 0), paths.has_checkpoint(path), logs.get("failureReason")))
     return found
 
 
@@ -92,5 +77,5 @@ def decide(previous):
 
 def find_latest(outputpath, config):
     """The logs path of the newest run matching config (its seed included), or None."""
-    runs = scan(outputpath).get(run_key(config), [])
+    runs = scan(outputpath).get(config.identity_key(), [])
     return max((run.logs_path for run in runs), key=os.path.getmtime, default=None)

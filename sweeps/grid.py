@@ -7,12 +7,12 @@ import dataclasses
 import itertools
 import json
 
-from config import ConfigError, RunConfig
+from config import ConfigError, RunConfig, setting_fields
 
 TOP_LEVEL_KEYS = ("description", "machine", "base", "grid", "rules", "seeds")
 # Set by the sweep itself: seeds come from "seeds", the folder and data from Sweep.py's flags.
 SWEEP_FIELDS = ("seed", "outputpath", "nruns", "data_dir")
-FIELDS = {field.name: field for field in dataclasses.fields(RunConfig)}
+FIELDS = setting_fields()
 SETTABLE = tuple(name for name in FIELDS if name not in SWEEP_FIELDS)
 
 
@@ -30,7 +30,7 @@ class Grid:
 
     def label(self, config):
         settings = config.to_dict()
-        return " ".join(f"{name}={settings[name]}" for name in (*self.varying, "seed"))
+        return " ".join(f"{name}={settings[name]}" for name in (*self.varying, "seed") if name in settings)
 
 
 def load_grid(path, outputpath="Outputs", data_dir=None):
@@ -76,29 +76,45 @@ def expand_grid(document, path, outputpath="Outputs", data_dir=None):
         fail("'seeds' must be a non-empty list of distinct integers of at least 1 (0 would draw an "
              "unrepeatable fresh seed)")
 
-    runs, seen = [], {}
+    runs, seen, used = [], {}, set()
     for seed in seeds:
         for combination in itertools.product(*grid.values()):
-            settings = {**base, **dict(zip(grid, combination))}
+            requested = {**base, **dict(zip(grid, combination))}
+            settings = dict(requested)
             for when, assignments in rules:
-                current = RunConfig(**settings).to_dict()
-                if all(current[name] in values for name, values in when.items()):
+                current = run_config(settings, fail).to_dict()
+                if all(current.get(name) in values for name, values in when.items()):
                     settings.update(assignments)
-            config = RunConfig(**settings, seed=seed, outputpath=outputpath, data_dir=data_dir)
             describe = " ".join(f"{name}={value}" for name, value in settings.items()) + f" seed={seed}"
             try:
-                config.validate()
+                config = run_config({**settings, "seed": seed, "outputpath": outputpath, "data_dir": data_dir},
+                                    fail).validate()
             except ConfigError as error:
                 fail(f"the run {describe} is invalid: {str(error).rstrip('.')}")
-            key = tuple(sorted(config.to_dict().items()))
+            applying = config.to_dict()
+            used.update(applying)
+            key = tuple(sorted(applying.items()))
+            requested = {name: value for name, value in requested.items() if name in applying}
             if key in seen:
-                fail(f"the runs {seen[key]} and {describe} are the same run; a rule may set a setting that "
+                if seen[key][1] == requested:
+                    continue  # differs only in settings of other methods (e.g. sparsity for a Baseline): one run
+                fail(f"the runs {seen[key][0]} and {describe} are the same run; a rule may set a setting that "
                      "the grid varies")
-            seen[key] = describe
+            seen[key] = (describe, requested)
             runs.append(config)
-    varying = tuple(name for name in SETTABLE
-                    if len({repr(config.to_dict()[name]) for config in runs}) > 1)
+    unused = [name for name in (*base, *grid) if name not in used]
+    if unused:
+        fail(f"the setting '{unused[0]}' applies to no run of the grid (it belongs to other --traintype values)")
+    varying = tuple(name for name in SETTABLE if len({repr(config.to_dict().get(name)) for config in runs}) > 1)
     return Grid(path, document["description"], document["machine"], tuple(runs), varying)
+
+
+def run_config(settings, fail):
+    """A RunConfig from grid settings; the settings of other methods' families are left out."""
+    try:
+        return RunConfig.from_settings(settings, strict=False)
+    except ConfigError as error:
+        fail(str(error).rstrip("."))
 
 
 def check_settings(settings, where, fail):

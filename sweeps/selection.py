@@ -22,7 +22,7 @@ def select_runs(runs, conditions):
     for key, value in map(parse_condition, conditions or ()):
         wanted.setdefault(key, []).append(value)
     selected = [config for config in runs
-                if all(config.to_dict()[key] in values for key, values in wanted.items())]
+                if all(config.to_dict().get(key) in values for key, values in wanted.items())]
     if not selected:
         raise GridError(f"No run of the grid matches --only {' '.join(conditions)}.")
     return selected

@@ -14,7 +14,7 @@ from lottery.experiment import LotteryTicketExperiment
 from lottery.pruning import layer_prune_rates, prune_by_magnitude, removal_count
 from masking import masked_layers
 from networks import build_network
-from training.methods import METHODS
+from methods import METHODS
 
 
 def test_pruning_removes_exactly_the_requested_count_of_the_remaining_weights():
@@ -57,8 +57,8 @@ def tiny_mnist():
 
 
 def experiment(tmp_path, dataset, reset):
-    config = RunConfig(traintype="IMP", reset=reset, seed=5, batchsize=20, maxepochs=1, rounds=2,
-                       outputpath=str(tmp_path), dataset="mnist-subset").validate()
+    config = RunConfig.from_settings(dict(traintype="IMP", reset=reset, seed=5, batchsize=20, maxepochs=1, rounds=2,
+                                          outputpath=str(tmp_path), dataset="mnist-subset")).validate()
     return LotteryTicketExperiment(config, dataset, print_line=lambda line: None)
 
 
@@ -145,8 +145,9 @@ def test_resume_inside_a_later_round_equals_an_uninterrupted_run(tmp_path, monke
 
 def test_lottery_config_defaults():
     config = RunConfig(traintype="IMP").validate()
-    assert config.resolved_initializer() == "glorot" and config.reset == "original"
-    assert (config.prune_rate, config.prune_rate_conv) == (0.2, 0.1)
+    settings = config.method_settings
+    assert config.resolved_initializer() == "glorot" and settings.reset == "original"
+    assert (settings.prune_rate, settings.prune_rate_conv) == (0.2, 0.1)
     assert dataclasses.replace(config, traintype="FreePruning").resolved_initializer() == "he"
 
 

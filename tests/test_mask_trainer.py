@@ -10,7 +10,7 @@ import pytest
 
 import MaskTrainer
 from conftest import REPOSITORY
-from training.methods import METHODS
+from methods import METHODS
 
 TINY = ["--dataset", "mnist-subset", "--limit", "60", "--batchsize", "20", "--maxepochs", "1"]
 REFERENCE_METHODS = ["Baseline", "FreePruning", "MinPruning", "FreeFlipping", "MinFlipping"]

@@ -98,7 +98,7 @@ def test_earlier_attempts_decide_between_skip_resume_and_a_fresh_start(tiny_swee
     finished = next(iter(all_logs(output).values()))
     config = next(config for config in load_grid(str(grid)).runs
                   if config.seed == finished["seed"] and config.traintype == finished["config"]["traintype"])
-    key = existing_runs.run_key(config)
+    key = config.identity_key()
     assert existing_runs.decide(existing_runs.scan(str(output))[key]).kind == "skip"
     folder = tmp_path / "runs"
     folder.mkdir()

@@ -7,7 +7,7 @@ import pytest
 from masking import masked_layers
 from networks import build_network
 from training.batches import epoch_batches
-from training.methods import METHODS, get_method
+from methods import METHODS, get_method
 from training.steps import CompiledSteps
 
 IMAGES = np.random.default_rng(0).normal(size=(60, 28, 28, 1)).astype("float32")

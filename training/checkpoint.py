@@ -12,19 +12,15 @@ import zipfile
 import numpy as np
 
 from results import atomic
+from results.paths import checkpoint_files
 
 
 class CheckpointError(RuntimeError):
     """No usable checkpoint; the message is one sentence."""
 
 
-def checkpoint_paths(folder, run_id):
-    current = os.path.join(folder, f"{run_id}_checkpoint.npz")
-    return current, current.replace(".npz", ".previous.npz")
-
-
 def save_checkpoint(folder, run_id, model_values, optimizer_values, state, method_arrays=None):
-    current, previous = checkpoint_paths(folder, run_id)
+    current, previous = checkpoint_files(folder, run_id)
     arrays = {f"method_{key}": value for key, value in (method_arrays or {}).items()}
     arrays.update({f"model_{index}": value for index, value in enumerate(model_values)})
     arrays.update({f"optimizer_{index}": value for index, value in enumerate(optimizer_values)})
@@ -46,7 +42,7 @@ def _read(path):
 
 def load_checkpoint(folder, run_id, warn=print):
     """(model values, optimizer values, state) from the newest readable checkpoint."""
-    current, previous = checkpoint_paths(folder, run_id)
+    current, previous = checkpoint_files(folder, run_id)
     for path in (current, previous):
         if not os.path.exists(path):
             continue
@@ -59,6 +55,6 @@ def load_checkpoint(folder, run_id, warn=print):
 
 
 def remove_checkpoints(folder, run_id):
-    for path in checkpoint_paths(folder, run_id):
+    for path in checkpoint_files(folder, run_id):
         if os.path.exists(path):
             os.remove(path)

@@ -13,13 +13,12 @@ import numpy as np
 from masking import masked_layers
 from networks import build_network
 from results import atomic
-from results.layout import configuration_folder, reserve_run_id, run_file
+from results.paths import reserve_run_id, run_file
 from results.run_log import RunLog
 from training import checkpoint
 from training.batches import epoch_batches
 from training.console import EpochProgress, epoch_line
 from training.interrupt import StopRequest
-from training.methods import get_method
 from training.steps import CompiledSteps
 
 STEPS_PER_CALL = 200  # steps per compiled call: the points where a progress bar moves or Ctrl-C stops
@@ -49,11 +48,13 @@ def uses_xla(setting, layers):
 
 
 class Experiment:
+    """Trains one run of a RunConfig (config/run_config.py) whose `method` says how the layers train."""
+
     def __init__(self, config, dataset, print_line=print, run_id=None):
         self.config = config
         self.dataset = dataset
         self.print_line = print_line
-        self.method = get_method(config.traintype)
+        self.method = config.method
         keras.utils.set_random_seed(config.seed)
         self.model = build_network(
             config.nettype, dataset.x_train.shape[1:], dataset.num_classes,
@@ -62,10 +63,11 @@ class Experiment:
         self.layers = masked_layers(self.model)
         self.optimizer = keras.optimizers.Adam(learning_rate=config.lr)
         self.use_xla = uses_xla(config.xla, self.layers)
-        self.steps = CompiledSteps(self.model, self.optimizer, dataset.x_train, dataset.y_train, self.layers,
-                                   jit_compile=self.use_xla)
+        self.steps = self.compiled_steps()
+        # Adam as built, before any step: what reset_optimizer returns to.
+        self.fresh_optimizer_values = [np.array(variable) for variable in self.optimizer.variables]
         self.shuffle_generator = np.random.default_rng([config.seed, 1])
-        self.folder = configuration_folder(config)
+        self.folder = config.folder()
         self.run_id = run_id or reserve_run_id(self.folder)
         self.log = RunLog(self.run_id, config, dataset, self.layers)
         self.epoch_in_progress = None  # set while an epoch is cut short by Ctrl-C
@@ -84,6 +86,10 @@ class Experiment:
         experiment.log.data.update(status="running", failureReason=None, finishedAt=None)
         experiment.restore_method_state(state.get("method"), state["methodArrays"])
         return experiment
+
+    def compiled_steps(self):
+        return CompiledSteps(self.model, self.optimizer, self.dataset.x_train, self.dataset.y_train, self.layers,
+                             jit_compile=self.use_xla)
 
     def path(self, kind):
         return run_file(self.folder, self.run_id, kind)
@@ -152,11 +158,10 @@ class Experiment:
             atomic.write_npz(self.path("final_weights"), kernels(self.layers))
 
     def reset_optimizer(self):
-        """Adam as if new (step 0, zero moments). Zeroing its variables in place, rather than making a
+        """Adam as if new (step 0, zero moments). Assigning its variables in place, rather than making a
         new optimizer, keeps the compiled steps, which would otherwise compile again."""
-        for variable in self.optimizer.variables:
-            if not variable.path.endswith("learning_rate"):
-                variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
+        for variable, value in zip(self.optimizer.variables, self.fresh_optimizer_values, strict=True):
+            variable.assign(value)
 
     def interrupted(self):
         self.log.finish("interrupted", "stopped by Ctrl-C")

@@ -46,9 +46,12 @@ class CompiledSteps:
         with tf.GradientTape() as tape:
             probabilities = self.model(images, training=True)
             loss, correct = self._loss(probabilities, labels, weights)
-        gradients = tape.gradient(loss, self.trainable)
-        self.optimizer.apply(gradients, self.trainable)
+        self.apply_gradients(tape.gradient(loss, self.trainable))
         return loss, correct
+
+    def apply_gradients(self, gradients):
+        """One optimizer step (subclasses may look at the gradients first)."""
+        self.optimizer.apply(gradients, self.trainable)
 
     def _train_range(self, batch_indices, batch_weights, start, stop):
         """Runs steps start..stop-1 of the epoch; returns each step's (mean loss, correct count),

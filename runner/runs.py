@@ -1,17 +1,15 @@
 """From a validated RunConfig to finished runs: seeds, data, one Experiment per seed; and resuming."""
 
-import dataclasses
-import glob
 import json
 import os
-import re
 import secrets
 
 import tensorflow as tf
 
+from config import ConfigError, RunConfig
 from datasets import load_dataset
 from networks import STANDARD_DATASET
-from training.methods import get_method
+from results import paths
 
 
 class ResumeError(RuntimeError):
@@ -44,8 +42,7 @@ def run_all(config, print_line=print):
     dataset = load_data(config, print_line)
     logs = []
     for seed in run_seeds(config):
-        experiment_class = get_method(config.traintype).experiment_class()
-        experiment = experiment_class(dataclasses.replace(config, seed=seed), dataset, print_line)
+        experiment = config.family.experiment_class(config.replace(seed=seed), dataset, print_line)
         print_line(f"Run {experiment.run_id}: {config.traintype} {config.nettype}, seed {seed}, "
                    f"masktype {config.resolved_masktype()}, writing to {experiment.folder}")
         logs.append(experiment.run())
@@ -56,8 +53,8 @@ def find_logs(target, outputpath):
     """A run's logs file from its path or from its run ID under outputpath."""
     if os.path.isfile(target):
         return target
-    if re.fullmatch(r"[0-9a-f]{8}", target):
-        matches = glob.glob(os.path.join(glob.escape(outputpath), "**", f"{target}_logs.json"), recursive=True)
+    if paths.is_run_id(target):
+        matches = paths.find_run(target, outputpath)
         if len(matches) == 1:
             return matches[0]
         if len(matches) > 1:
@@ -67,7 +64,7 @@ def find_logs(target, outputpath):
                       "pass the path of the run's _logs.json file to --resume.")
 
 
-def resume_run(target, outputpath, config_type, data_dir=None, print_line=print):
+def resume_run(target, outputpath, data_dir=None, print_line=print):
     path = find_logs(target, outputpath)
     try:
         with open(path, encoding="utf-8") as handle:
@@ -80,20 +77,15 @@ def resume_run(target, outputpath, config_type, data_dir=None, print_line=print)
         return logs
     if status == "failed":
         raise ResumeError(f"Run {run_id} failed ({logs.get('failureReason')}); start a new run instead.")
-    fields = {field.name for field in dataclasses.fields(config_type)}
-    config = config_type(**{key: value for key, value in stored.items() if key in fields})
+    try:
+        config = RunConfig.from_settings(stored, strict=False)
+    except (ConfigError, TypeError):
+        raise ResumeError(f"{path} holds settings this version cannot run; start a new run instead.") from None
     # The outputs stay where they are, even if the folder was moved since the run started.
-    config = dataclasses.replace(config, outputpath=_output_root(path, config),
-                                 data_dir=data_dir or config.data_dir)
+    config = config.replace(outputpath=paths.output_root(path), data_dir=data_dir or config.data_dir)
     make_deterministic()
     dataset = load_data(config, print_line)
-    experiment = get_method(config.traintype).experiment_class().resume(config, dataset, run_id, print_line)
+    experiment = config.family.experiment_class.resume(config, dataset, run_id, print_line)
     print_line(f"Resuming run {run_id} after epoch {experiment.completed_epochs()} of {config.maxepochs}"
                + (f" (inside epoch {experiment.epoch_in_progress['epoch']})" if experiment.epoch_in_progress else ""))
     return experiment.run()
-
-
-def _output_root(logs_path, config):
-    # {outputpath}/{traintype}/{nettype}/P1_{p1}/{leaf}/{id}_logs.json
-    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(logs_path))))))

@@ -1,0 +1,66 @@
+"""The command line of MaskTrainer.py, generated from RunConfig and the families' settings."""
+
+import argparse
+import dataclasses
+
+from cli import OneLineParser
+from config.run_config import ConfigError, RunConfig
+from methods import FAMILIES
+from methods.base import flag_of
+
+
+def _add_flag(group, field, default):
+    meta = field.metadata
+    keywords = {"default": default, "dest": field.name,
+                "help": f"{meta['help']} (default: {field.default})"}
+    if meta["choices"]:
+        keywords["choices"] = meta["choices"]
+    if meta["type"]:
+        keywords["type"] = meta["type"]
+    group.add_argument(flag_of(field), **keywords)
+
+
+def build_parser(prog="MaskTrainer.py", description=None):
+    parser = OneLineParser(prog=prog, description=description)
+    for field in dataclasses.fields(RunConfig):
+        if field.name != "method_settings":
+            _add_flag(parser, field, field.default)
+    for family in FAMILIES:
+        fields = dataclasses.fields(family.settings_class)
+        if fields:
+            group = parser.add_argument_group(f"{family.title}, --traintype {', '.join(family.method_names())}")
+            for field in fields:
+                # Left out of the namespace unless given, so that a flag of another family can be refused.
+                _add_flag(group, field, argparse.SUPPRESS)
+    return parser
+
+
+def setting_fields():
+    """{name: dataclass field} of every setting: RunConfig's common ones, then each family's."""
+    fields = {field.name: field for field in dataclasses.fields(RunConfig) if field.name != "method_settings"}
+    for family in FAMILIES:
+        fields.update({field.name: field for field in dataclasses.fields(family.settings_class)})
+    return fields
+
+
+def parse_args(argv=None, parser=None):
+    """Command line -> validated RunConfig, plus the parsed namespace for the script's own flags."""
+    parser = parser or build_parser()
+    namespace = parser.parse_args(argv)
+    settings = {name: getattr(namespace, name) for name in setting_fields() if hasattr(namespace, name)}
+    return RunConfig.from_settings(settings).validate(), namespace
+
+
+def command_line_arguments(config, always=("seed", "outputpath", "data_dir")):
+    """The flags that give `config` again (the settings that differ from their defaults, and `always`)."""
+    fields = setting_fields()
+    arguments = []
+    for name, value in config.to_dict().items():
+        field = fields[name]
+        if name == "nruns" or value is None or (value == field.default and name not in always):
+            continue
+        arguments += [flag_of(field), str(value)]
+    return arguments
+
+
+__all__ = ["ConfigError", "build_parser", "command_line_arguments", "parse_args", "setting_fields"]

@@ -1,0 +1,88 @@
+"""What a method family declares, and settings that are dataclass fields and command-line flags at once.
+
+A *method* is one `--traintype` value (FreePruning, IMP, KStarts, ...). A *family* groups the methods
+that share an experiment class and hyperparameters (connectivity training, lottery tickets, pruning at
+initialisation); each family is one module of this package and one line of `registry.FAMILIES`.
+"""
+
+import dataclasses
+
+from masking import MaskingOptions
+
+
+class ConfigError(ValueError):
+    """A setting or combination that cannot work; its message is one sentence with the fix."""
+
+
+def setting(default, help, *, choices=None, type=None, flag=None, valid=None, requirement=None):
+    """A dataclass field that is also a command-line flag.
+
+    valid(value) -> bool checks the value; requirement completes "--flag must ..." when it fails.
+    """
+    metadata = {"help": help, "choices": choices, "type": type, "flag": flag, "valid": valid,
+                "requirement": requirement}
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def flag_of(field):
+    return field.metadata["flag"] or f"--{field.name}"
+
+
+def check_settings(instance):
+    """Raises ConfigError for the first field of a settings dataclass whose value is not valid."""
+    for field in dataclasses.fields(instance):
+        valid = field.metadata.get("valid")
+        value = getattr(instance, field.name)
+        if valid is not None and not valid(value):
+            raise ConfigError(f"{flag_of(field)} {field.metadata['requirement']}, got {value}.")
+
+
+@dataclasses.dataclass(frozen=True)
+class NoSettings:
+    """The settings of a family without hyperparameters of its own."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+    """One --traintype value: how it uses the masked layers, and how reports draw it."""
+
+    name: str
+    description: str  # completes "--traintype NAME ...", e.g. "flips the signs of fixed weights"
+    masktypes: tuple  # the mask functions that can do what it says
+    default_masktype: str
+    changes: str  # what it changes in the network: "weights", "pruning" or "flipping"
+    color: str
+    marker: str = "o"
+    kernel_trainable: bool = True
+    score_trainable: bool = False
+    use_fixed_mask: bool = False
+    alpha: float = 0.0  # weight of the mean-mask loss term (-1: keep as many connections as possible)
+
+    def masking_options(self, masktype):
+        return MaskingOptions(mask_type=masktype, kernel_trainable=self.kernel_trainable,
+                              score_trainable=self.score_trainable, use_fixed_mask=self.use_fixed_mask,
+                              alpha=self.alpha)
+
+
+class MethodFamily:
+    """Subclasses set the class attributes and may override the three hooks below."""
+
+    name = ""  # short name, e.g. "lottery"
+    title = ""  # for help and reports, e.g. "Lottery tickets (Frankle & Carbin 2019)"
+    methods = ()  # Method instances, in report order
+    settings_class = NoSettings  # frozen dataclass of setting() fields: the family's own flags
+    experiment_class = None  # the training.loop.Experiment subclass that runs the family's methods
+    default_initializer = "he"
+
+    def method_names(self):
+        return tuple(method.name for method in self.methods)
+
+    def setting_names(self):
+        return tuple(field.name for field in dataclasses.fields(self.settings_class))
+
+    def folder_suffix(self, config):
+        """Appended to the configuration folder's last part (see results/paths.py)."""
+        return ""
+
+    def check(self, config):
+        """Raises ConfigError for settings that cannot work together with the rest of config."""

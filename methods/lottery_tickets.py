@@ -1,0 +1,41 @@
+"""Lottery tickets (Frankle & Carbin 2019): iterative magnitude pruning, resetting the survivors to
+their original values or to fresh random ones."""
+
+import dataclasses
+
+from lottery.experiment import LotteryTicketExperiment
+from methods.base import Method, MethodFamily, setting
+
+
+@dataclasses.dataclass(frozen=True)
+class LotterySettings:
+    reset: str = setting("original", "IMP: reset survivors to their original initial values or to fresh "
+                         "random ones", choices=("original", "random"))
+    rounds: int = setting(5, "IMP: pruning rounds after the first dense training", type=int,
+                          valid=lambda value: value >= 0, requirement="must be 0 or more")
+    prune_rate: float = setting(0.2, "IMP: fraction of the remaining dense weights removed per round and "
+                                "layer (the output layer at half this rate)", type=float, flag="--prune-rate",
+                                valid=lambda value: 0 < value < 1, requirement="must lie strictly between 0 and 1")
+    prune_rate_conv: float = setting(0.1, "IMP: the same for convolutions", type=float, flag="--prune-rate-conv",
+                                     valid=lambda value: 0 < value < 1,
+                                     requirement="must lie strictly between 0 and 1")
+
+
+class LotteryTickets(MethodFamily):
+    name = "lottery"
+    title = "Lottery tickets (Frankle & Carbin 2019)"
+    settings_class = LotterySettings
+    experiment_class = LotteryTicketExperiment
+    default_initializer = "glorot"
+    methods = (
+        Method("IMP", "prunes trained weights by magnitude over rounds under a fixed 0/1 mask", ("mask",), "mask",
+               "pruning", "#9467bd", "o", use_fixed_mask=True),
+    )
+
+    def folder_suffix(self, config):
+        settings = config.method_settings
+        rates = f"R{settings.prune_rate}" + (f"_C{settings.prune_rate_conv}" if config.nettype != "LeNet" else "")
+        return f"_{settings.reset}_{rates}"
+
+
+FAMILY = LotteryTickets()

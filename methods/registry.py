@@ -1,0 +1,37 @@
+"""The method families, and every --traintype name mapped to its method and family.
+
+Adding a family: one module in this package, plus one entry in FAMILIES.
+"""
+
+from methods import connectivity, lottery_tickets, pruning_at_initialisation
+from methods.base import ConfigError
+
+FAMILIES = (connectivity.FAMILY, lottery_tickets.FAMILY, pruning_at_initialisation.FAMILY)
+
+METHODS = {method.name: method for family in FAMILIES for method in family.methods}
+FAMILY_OF = {method.name: family for family in FAMILIES for method in family.methods}
+METHOD_NAMES = tuple(METHODS)
+
+
+def get_method(name):
+    if name not in METHODS:
+        raise ConfigError(f"Unknown training type '{name}'; choose one of {', '.join(METHODS)}.")
+    return METHODS[name]
+
+
+def family_of(name):
+    get_method(name)
+    return FAMILY_OF[name]
+
+
+def get_family(family_name):
+    for family in FAMILIES:
+        if family.name == family_name:
+            return family
+    raise ConfigError(f"Unknown method family '{family_name}'; choose one of "
+                      f"{', '.join(family.name for family in FAMILIES)}.")
+
+
+def method_order(name):
+    """Position of a method in report order (unknown names last)."""
+    return METHOD_NAMES.index(name) if name in METHODS else len(METHODS)

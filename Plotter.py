@@ -8,7 +8,14 @@ See `python Plotter.py --help`; the work is done by the reporting package.
 
 import sys
 
-from reporting.cli import main
+from quiet_tensorflow import import_tensorflow_quietly
+
+
+def main(argv=None):
+    import_tensorflow_quietly()  # the method registry imports the experiment classes, hence TensorFlow
+    from reporting.cli import main as plot
+    return plot(argv)
+
 
 if __name__ == "__main__":
     sys.exit(main())

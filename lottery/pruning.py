@@ -3,17 +3,17 @@
 import numpy as np
 
 
-def removal_count(rate, remaining):
+def pruned_per_round(rate, remaining):
     """round(rate * remaining), halves rounded up (so a rate never rounds to nothing by banker's rounding)."""
     return int(np.floor(rate * remaining + 0.5))
 
 
 def prune_by_magnitude(kernel, mask, rate):
-    """A new 0/1 mask with removal_count(rate, remaining) of the remaining weights of smallest |kernel|
+    """A new 0/1 mask with pruned_per_round(rate, remaining) of the remaining weights of smallest |kernel|
     removed. Ties are broken by position (the earlier entry goes first), so the result is deterministic."""
     flat_mask = np.asarray(mask).ravel()
     remaining = np.flatnonzero(flat_mask)
-    count = removal_count(rate, remaining.size)
+    count = pruned_per_round(rate, remaining.size)
     magnitudes = np.abs(np.asarray(kernel).ravel()[remaining])
     removed = remaining[np.argsort(magnitudes, kind="stable")[:count]]
     new_mask = flat_mask.copy()

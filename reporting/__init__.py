@@ -1,18 +1,25 @@
-"""Reporting: results folders -> one table of runs -> merged arrays, figures and the paper table.
+"""Reporting: results folders -> one pandas table of runs -> configurations, figures and tables.
+
+    from reporting import load_runs
+    runs = load_runs("Outputs")          # one row per run (reporting/runs_table.py)
+    runs.groupby(["nettype", "traintype"])["peakTestAccuracy"].mean()
 
 Modules, one concern each:
-  table               a small DataFrame-like Table of records (filter, group_by, unique, sort_by)
-  runs_table          walk folders for {runid}_logs.json into a Table of finished RunRecords
-  merge               the runs of one configuration -> (epochs x runs) arrays (merged.npz)
+  runs_table          walk folders for {runid}_logs.json into the runs DataFrame
+  merge               the runs of one configuration -> (epochs x runs) arrays (merged.npz); configurations frame
+  frames              ordered groups, total order over mixed values, Markdown tables
   peak                the authors' reporting rule (peak of the mean test-accuracy curve)
   paper_table         the paper table as Markdown, CSV and LaTeX
-  style               colours per method, labels, file names, atomic figure saving
+  style               colours per method (from methods/), labels, file names, atomic figure saving
   figures             the reference's two-panel figure per configuration
   comparison_figures  Baseline vs pruning / flipping methods overlaid
   sweep_figures       peak accuracy and changed fraction against p1
   layer_figures       per-layer remaining/flipped fractions and mask evolution
+  lottery_figures     lottery tickets: accuracy vs weights remaining, and its table
   pruning_figures     pruning at initialisation: peak accuracy vs sparsity, and its table
   cli                 the command line of Plotter.py
-
-Uses numpy, matplotlib (no pyplot, headless) and the standard library only.
 """
+
+from reporting.runs_table import load_runs
+
+__all__ = ["load_runs"]

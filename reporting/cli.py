@@ -9,11 +9,12 @@ from reporting.comparison_figures import write_comparison_figures
 from reporting.figures import write_configuration_figure
 from reporting.layer_figures import write_layer_figures
 from reporting.lottery_figures import write_lottery_outputs
-from reporting.merge import folder_outputs, merge_table, write_merged
+from reporting.merge import configurations_of, folder_outputs, merge_table, write_merged
 from reporting.paper_table import table_rows, to_markdown, write_tables
 from reporting.pruning_figures import write_pruning_outputs
 from reporting.runs_table import display_path, load_runs
 from reporting.sweep_figures import write_sweep_figures
+from results import paths as file_names
 
 PARTS = ("merged", "compare", "sweep", "layers", "table", "pruning", "lottery")
 HINT = "run MaskTrainer.py first or pass the folder that holds the runs."
@@ -126,25 +127,25 @@ def run(args):
     for path in paths:
         if not os.path.exists(path):
             return _fail(f"No results folder at {path}; {HINT}")
-    loaded = load_runs(paths)
-    for note in loaded.notes:
+    runs = load_runs(paths)
+    for note in runs.attrs["notes"]:
         print(note, file=sys.stderr)
     where = ", ".join(paths)
-    if not loaded.runs:
-        left = ", ".join(f"{count} {reason}" for reason, count in sorted(loaded.left_out.items()))
+    if runs.empty:
+        left = ", ".join(f"{count} {reason}" for reason, count in sorted(runs.attrs["left_out"].items()))
         return _fail(f"No finished runs found under {where}{f' ({left} left out)' if left else ''}; {HINT}")
-    configurations = merge_table(loaded.runs)
-    for configuration in configurations:
+    configurations = merge_table(runs)
+    for configuration in configurations_of(configurations):
         for note in configuration.notes:
             print(note, file=sys.stderr)
     root = paths[0] if os.path.isdir(paths[0]) else os.path.dirname(paths[0]) or "."
-    figures_dir = args.figures_dir or os.path.join(root, "figures")
+    figures_dir = args.figures_dir or os.path.join(root, file_names.FIGURES_FOLDER)
     tables_dir = args.tables_dir or root
-    print(f"Read {len(loaded.runs)} finished runs of {len(configurations)} configurations under {where}.")
+    print(f"Read {len(runs)} finished runs of {len(configurations)} configurations under {where}.")
 
     if "merged" in parts:
         lines = []
-        for configuration, folder, stem in folder_outputs(configurations):
+        for configuration, folder, stem in folder_outputs(configurations_of(configurations)):
             written = [write_merged(configuration, os.path.join(folder, f"{stem}.npz"))]
             written += write_configuration_figure(configuration, os.path.join(folder, f"{stem}_curves"), formats)
             lines.append(f"  {display_path(folder)}/: " + ", ".join(os.path.basename(p) for p in written))
@@ -156,7 +157,7 @@ def run(args):
         ("compare", "Method comparisons", lambda: write_comparison_figures(configurations, figures_dir, formats)),
         ("sweep", "p1 sweeps", lambda: write_sweep_figures(configurations, figures_dir, formats)),
         ("layers", "Per-layer figures", lambda: write_layer_figures(
-            configurations, figures_dir, formats, style.configuration_stems(configurations))),
+            configurations, figures_dir, formats, style.configuration_stems(configurations_of(configurations)))),
         ("pruning", "Pruning at initialisation", lambda: write_pruning_outputs(
             configurations, figures_dir, tables_dir, formats)),
         ("lottery", "Lottery tickets", lambda: write_lottery_outputs(

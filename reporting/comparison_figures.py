@@ -6,29 +6,37 @@ import os
 
 import numpy as np
 
+from methods import get_family
 from reporting import style
-from reporting.table import Table
+from reporting.frames import ordered_groups, where
+from reporting.merge import configurations_of
 
 GROUP_FIELDS = ("nettype", "initializer", "dataset", "activation", "p1")
-FAMILIES = {
-    "pruning": ("Baseline", "FreePruning", "MinPruning"),
-    "flipping": ("Baseline", "FreeFlipping", "MinFlipping"),
-}
 LEGEND_FIELDS = ("masktype", "lr", "batchsize", "maxepochs")
 
 
+def comparison_families():
+    """{"pruning": (Baseline, FreePruning, MinPruning), "flipping": (...)}: the connectivity family's
+    methods by what they change, each after the method that trains the weights."""
+    methods = get_family("connectivity").methods
+    reference = tuple(method.name for method in methods if method.changes == "weights")
+    return {changes: reference + tuple(method.name for method in methods if method.changes == changes)
+            for changes in ("pruning", "flipping")}
+
+
 def comparison_groups(configurations):
-    """(family, group fields, Table of configurations) for every figure there is data for.
+    """(family, group fields, list of Configurations) for every figure there is data for, from the
+    configurations frame (reporting.merge.merge_table).
 
     A figure needs two configurations or more, at least one of them not Baseline.
     """
     found = []
-    for key, group in configurations.group_by(*GROUP_FIELDS).items():
-        for family, methods in FAMILIES.items():
-            members = group.where(traintype=list(methods))
-            if len(members.where(traintype=list(methods[1:]))) and len(members) >= 2:
-                members = Table(sorted(members, key=lambda c: style.method_order(c.get("traintype"))))
-                found.append((family, dict(zip(GROUP_FIELDS, key)), members))
+    for fields, group in ordered_groups(configurations, GROUP_FIELDS):
+        for family, methods in comparison_families().items():
+            members = where(group, traintype=list(methods))
+            if len(where(members, traintype=list(methods[1:]))) and len(members) >= 2:
+                members = sorted(configurations_of(members), key=lambda c: style.method_order(c.get("traintype")))
+                found.append((family, fields, members))
     return found
 
 

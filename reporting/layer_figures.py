@@ -14,6 +14,8 @@ import numpy as np
 
 from reporting import style
 from reporting.comparison_figures import GROUP_FIELDS
+from reporting.frames import ordered_groups
+from reporting.merge import configurations_of
 
 LEGEND_FIELDS = ("masktype", "lr", "batchsize", "maxepochs")
 
@@ -43,13 +45,13 @@ def _bars(ax, members, values_of, extra):
 def layer_bar_groups(configurations):
     """(group fields, pruning-side configurations, flipping configurations) with per-layer counts."""
     found = []
-    for key, group in configurations.group_by(*GROUP_FIELDS).items():
-        usable = [c for c in group if c.per_layer is not None]
+    for fields, group in ordered_groups(configurations, GROUP_FIELDS):
+        usable = [c for c in configurations_of(group) if c.per_layer is not None]
         usable.sort(key=lambda c: (style.method_order(c.get("traintype")), str(c.key)))
         pruning = [c for c in usable if not c.is_flip]
         flipping = [c for c in usable if c.is_flip]
         if pruning or flipping:
-            found.append((dict(zip(GROUP_FIELDS, key)), pruning, flipping))
+            found.append((fields, pruning, flipping))
     return found
 
 
@@ -103,7 +105,7 @@ def write_layer_figures(configurations, folder, formats, stems):
         stem = os.path.join(folder, style.slug("layers", fields["nettype"], fields["initializer"],
                                                f"P1_{fields['p1']}", fields["dataset"], fields["activation"]))
         written += style.save_figure(layer_bar_figure(fields, pruning, flipping), stem, formats)
-    for c in configurations:
+    for c in configurations_of(configurations):
         if c.per_layer is None or c.get("traintype") == "Baseline":
             continue
         stem = os.path.join(folder, "masks_" + stems[c.key])

@@ -12,7 +12,9 @@ import numpy as np
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from reporting import style
-from results import atomic
+from reporting.frames import markdown_table, ordered_groups, where
+from reporting.merge import configurations_of, setting_columns
+from results import atomic, paths
 
 RESET_COLORS = {"original": "#1f77b4", "random": "#d62728"}
 TABLE_HEADER = ("nettype", "dataset", "reset", "round", "remainingPercent", "runs",
@@ -33,14 +35,11 @@ def round_arrays(configuration):
 
 
 def lottery_groups(configurations):
-    """IMP configurations grouped by everything but the reset."""
-    groups = {}
-    for configuration in configurations:
-        if configuration.get("traintype") != "IMP":
-            continue
-        rest = tuple((k, v) for k, v in configuration.key if k != "reset")
-        groups.setdefault(rest, []).append(configuration)
-    return list(groups.values())
+    """The lottery-ticket configurations of the configurations frame, grouped by everything but the reset
+    (in the frame's order)."""
+    members = where(configurations, traintype=list(style.family_methods("lottery")))
+    groups = ordered_groups(members, setting_columns(members, leaving_out=("reset",)), sort=False)
+    return [configurations_of(group) for _, group in groups]
 
 
 def lottery_figure(group):
@@ -81,12 +80,11 @@ def table_rows(group):
 
 
 def markdown(rows):
-    lines = ["| network | data | reset | round | weights remaining (%) | runs | test acc. at best val. "
-             "(mean [min, max], %) | test acc. at end (%) |", "|---|---|---|---:|---:|---:|---|---:|"]
-    for net, data, reset, index, remaining, runs, mean, low, high, final in rows:
-        lines.append(f"| {net} | {data} | {reset} | {index} | {remaining:.2f} | {runs} | "
-                     f"{mean:.2f} [{low:.2f}, {high:.2f}] | {final:.2f} |")
-    return "\n".join(lines) + "\n"
+    headers = ["network", "data", "reset", "round", "weights remaining (%)", "runs",
+               "test acc. at best val. (mean [min, max], %)", "test acc. at end (%)"]
+    cells = [[net, data, reset, index, f"{remaining:.2f}", runs, f"{mean:.2f} [{low:.2f}, {high:.2f}]", f"{final:.2f}"]
+             for net, data, reset, index, remaining, runs, mean, low, high, final in rows]
+    return markdown_table(headers, cells, right_aligned=(3, 4, 5, 7))
 
 
 def write_lottery_outputs(configurations, figures_dir, tables_dir, formats):
@@ -100,7 +98,8 @@ def write_lottery_outputs(configurations, figures_dir, tables_dir, formats):
         all_rows += table_rows(group)
     if all_rows:
         os.makedirs(tables_dir, exist_ok=True)
-        atomic.write_text(os.path.join(tables_dir, "lottery_table.md"), markdown(all_rows))
-        atomic.write_csv(os.path.join(tables_dir, "lottery_table.csv"), TABLE_HEADER, all_rows)
-        written += [os.path.join(tables_dir, "lottery_table.md"), os.path.join(tables_dir, "lottery_table.csv")]
+        markdown_path, csv_path = (os.path.join(tables_dir, f"{paths.LOTTERY_TABLE}.{ext}") for ext in ("md", "csv"))
+        atomic.write_text(markdown_path, markdown(all_rows))
+        atomic.write_csv(csv_path, TABLE_HEADER, all_rows)
+        written += [markdown_path, csv_path]
     return written

@@ -10,10 +10,12 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
+from reporting.frames import sort_value, varying_settings
+from reporting.runs_table import CURVE_COLUMNS, display_path
+from results import paths
 from results.atomic import write_npz
-from reporting.runs_table import CURVE_KEYS, display_path
-from reporting.table import Table, sort_value
 
 FRACTION_KEYS = ("remainingFraction", "flippedFraction", "changedFraction")
 
@@ -23,7 +25,7 @@ class Configuration:
     """All finished runs of one configuration, merged over their common epochs."""
 
     key: tuple
-    runs: Table
+    runs: list  # RunRecords, by seed and run ID
     epochs: int
     arrays: dict  # name -> float array (epochs, runs)
     per_layer: object = None  # (epochs, runs, layers, 6) counts, or None
@@ -75,8 +77,8 @@ class Configuration:
 
 
 def merge_runs(runs):
-    """Merges a Table of runs of one configuration into a Configuration."""
-    runs = Table(runs).sort_by("seed", "runId")
+    """Merges RunRecords of one configuration into a Configuration."""
+    runs = sorted(runs, key=lambda run: (sort_value(run.seed), run.run_id))
     if not runs:
         raise ValueError("merge_runs needs at least one run")
     lengths = [run.length for run in runs]
@@ -90,7 +92,7 @@ def merge_runs(runs):
         notes.append(f"Runs of {label} differ in length (longest {max(lengths)} entries); using the "
                      f"{epochs} epochs common to all (0 to {epochs - 1}). Shorter: {shorter}.")
     arrays = {}
-    for name in CURVE_KEYS:
+    for name in CURVE_COLUMNS:
         arrays[name] = np.stack([run.curves[name][:epochs] for run in runs], axis=1)
     arrays["remainingFraction"] = np.stack([run.remaining_fraction()[:epochs] for run in runs], axis=1)
     arrays["flippedFraction"] = np.stack([run.flipped_fraction()[:epochs] for run in runs], axis=1)
@@ -104,14 +106,32 @@ def merge_runs(runs):
 
 
 def merge_table(runs):
-    """One Configuration per configuration in a Table of runs, as a Table."""
-    return Table(merge_runs(group) for group in runs.group_by("configuration").values())
+    """The runs table (reporting.load_runs) merged into one row per configuration: its settings,
+    `configuration` (the key), `runCount` and `merged` (the Configuration), in the runs table's order."""
+    rows = []
+    for key, group in runs.groupby("configuration", sort=False):
+        configuration = merge_runs(group["record"].tolist())
+        rows.append({**configuration.fields, "configuration": key, "runCount": len(configuration.runs),
+                     "merged": configuration})
+    settings = sorted({name for row in rows for name in row} - {"configuration", "runCount", "merged"})
+    return pd.DataFrame(rows, columns=[*settings, "configuration", "runCount", "merged"])
+
+
+def setting_columns(frame, leaving_out=()):
+    """The columns of a configurations frame that hold settings, but those named."""
+    return [name for name in frame.columns
+            if name not in ("configuration", "runCount", "merged", *leaving_out)]
+
+
+def configurations_of(frame):
+    """The Configuration objects of a configurations frame (merge_table), in its order."""
+    return frame["merged"].tolist()
 
 
 def merged_arrays(configuration):
     """The arrays written to merged.npz (plain numeric or unicode arrays; no pickles needed)."""
     c = configuration
-    out = {name: c.arrays[name] for name in CURVE_KEYS + FRACTION_KEYS}
+    out = {name: c.arrays[name] for name in CURVE_COLUMNS + FRACTION_KEYS}
     out["epochs"] = np.arange(c.epochs)
     out["seeds"] = np.array([-1 if run.seed is None else int(run.seed) for run in c.runs], dtype=np.int64)
     out["runIds"] = np.array([run.run_id for run in c.runs], dtype=str)
@@ -124,7 +144,7 @@ def merged_arrays(configuration):
     return out
 
 
-def _slug(text):
+def _name_part(text):
     return re.sub(r"[^A-Za-z0-9.+-]+", "-", str(text)).strip("-")
 
 
@@ -142,13 +162,13 @@ def folder_outputs(configurations):
     for folder in sorted(by_folder):
         residents = by_folder[folder]
         if len(residents) == 1:
-            outputs.append((residents[0], folder, "merged"))
+            outputs.append((residents[0], folder, paths.MERGED_STEM))
             continue
         names = sorted({k for c in residents for k, _ in c.key}, key=sort_value)
-        varying = [k for k in names if len({c.fields.get(k) for c in residents}) > 1]
+        varying = varying_settings([c.fields for c in residents], names)
         for configuration in residents:
-            suffix = "_".join(f"{_slug(k)}-{_slug(configuration.fields.get(k))}" for k in varying)
-            outputs.append((configuration, folder, f"merged_{suffix}"))
+            suffix = "_".join(f"{_name_part(k)}-{_name_part(configuration.fields.get(k))}" for k in varying)
+            outputs.append((configuration, folder, f"{paths.MERGED_STEM}_{suffix}"))
     return outputs
 
 

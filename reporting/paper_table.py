@@ -14,10 +14,12 @@ import io
 import math
 import os
 
-from results.atomic import write_text
 from reporting import style
+from reporting.frames import markdown_table, sort_value, varying_settings
+from reporting.merge import configurations_of
 from reporting.peak import peak_of
-from reporting.table import sort_value
+from results import paths
+from results.atomic import write_text
 
 MAIN_FIELDS = ("nettype", "traintype", "initializer", "dataset", "masktype", "activation", "p1", "lr")
 MAIN_HEADERS = ("Network", "Method", "Init", "Dataset", "Mask", "Act", "p1", "LR")
@@ -47,8 +49,9 @@ def _find_baseline(row, rows):
 
 
 def table_rows(configurations):
-    """One dict per configuration: 'fields' (config), 'peak' (Peak), 'epochs', 'relative', 'baseline'."""
-    rows = [{"fields": c.fields, "peak": peak_of(c), "epochs": c.epochs} for c in configurations]
+    """One dict per row of the configurations frame: 'fields' (settings), 'peak' (Peak), 'epochs', 'relative',
+    'baseline'."""
+    rows = [{"fields": c.fields, "peak": peak_of(c), "epochs": c.epochs} for c in configurations_of(configurations)]
     for row in rows:
         baseline = _find_baseline(row, rows)
         row["baseline"] = None if baseline is None else baseline["peak"].mean
@@ -65,11 +68,10 @@ def table_rows(configurations):
 
 
 def extra_fields(rows, only_varying):
-    """Config fields beyond MAIN_FIELDS (all of them, or only those that differ between rows)."""
+    """Settings beyond MAIN_FIELDS (all of them, or only those with different values in the rows that have
+    them: a setting of one method family is not shown as varying because other rows lack it)."""
     names = sorted({k for row in rows for k in row["fields"]} - set(MAIN_FIELDS))
-    if only_varying:
-        names = [k for k in names if len({row["fields"].get(k) for row in rows}) > 1]
-    return names
+    return varying_settings([row["fields"] for row in rows], names) if only_varying else names
 
 
 def _percent(value):
@@ -90,18 +92,14 @@ def _display_cells(row, extras):
 def to_markdown(rows):
     extras = extra_fields(rows, only_varying=True)
     headers = list(MAIN_HEADERS) + extras + list(RESULT_HEADERS)
-    lines = ["| " + " | ".join(headers) + " |",
-             "|" + "|".join("---" if i < len(MAIN_HEADERS) + len(extras) else "---:"
-                            for i in range(len(headers))) + "|"]
-    for row in rows:
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in _display_cells(row, extras)) + " |")
-    lines += ["", "Reporting rule: the epoch where the mean test-accuracy curve over runs peaks (earliest on a "
-              "tie); mean, min and max across runs at that epoch. Remaining / flipped: fraction of weights "
-              "remaining (Baseline, pruning) or flipped (masktype flip) at that epoch, mean over runs. "
-              "Changed: fraction of connections pruned or flipped relative to the initial network. "
-              "vs Baseline: mean peak accuracy relative to the Baseline of the same network, initializer, "
-              "data set, activation and p1."]
-    return "\n".join(lines) + "\n"
+    settings = len(MAIN_HEADERS) + len(extras)
+    return markdown_table(headers, [_display_cells(row, extras) for row in rows],
+                          right_aligned=range(settings, len(headers)), notes=[
+        "Reporting rule: the epoch where the mean test-accuracy curve over runs peaks (earliest on a tie); mean, "
+        "min and max across runs at that epoch. Remaining / flipped: fraction of weights remaining (Baseline, "
+        "pruning) or flipped (masktype flip) at that epoch, mean over runs. Changed: fraction of connections "
+        "pruned or flipped relative to the initial network. vs Baseline: mean peak accuracy relative to the "
+        "Baseline of the same network, initializer, data set, activation and p1."])
 
 
 def to_csv(rows):
@@ -153,10 +151,9 @@ def to_latex(rows):
 def write_tables(rows, folder):
     """Writes paper_table.md, .csv and .tex into folder; returns the paths."""
     os.makedirs(folder, exist_ok=True)
-    paths = []
-    for name, text in (("paper_table.md", to_markdown(rows)), ("paper_table.csv", csv_text(rows)),
-                       ("paper_table.tex", to_latex(rows))):
-        path = os.path.join(folder, name)
+    written = []
+    for extension, text in (("md", to_markdown(rows)), ("csv", csv_text(rows)), ("tex", to_latex(rows))):
+        path = os.path.join(folder, f"{paths.PAPER_TABLE}.{extension}")
         write_text(path, text)
-        paths.append(path)
-    return paths
+        written.append(path)
+    return written

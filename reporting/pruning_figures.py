@@ -12,29 +12,26 @@ import os
 import numpy as np
 
 from reporting import style
+from reporting.frames import markdown_table, ordered_groups, sort_value, where
+from reporting.merge import configurations_of, setting_columns
 from reporting.peak import peak_of
-from reporting.table import Table, sort_value
+from results import paths
 from results.atomic import write_csv, write_text
 
-METHODS = ("RandomPruning", "KStarts", "DissipatingGradients", "KStartsDG")
-COLORS = {"RandomPruning": "#7f7f7f", "KStarts": "#1f77b4", "DissipatingGradients": "#2ca02c",
-          "KStartsDG": "#d62728"}
-MARKERS = {"RandomPruning": "o", "KStarts": "s", "DissipatingGradients": "^", "KStartsDG": "D"}
+FAMILY = "pruning_at_init"
 BASELINE_MATCH = ("nettype", "dataset", "initializer", "activation", "lr")
-TABLE_NAME = "pruning_at_init"
 
 
 def pruning_configurations(configurations):
-    return Table(configurations).where(traintype=list(METHODS))
+    """The rows of the configurations frame that belong to pruning at initialisation."""
+    return where(configurations, traintype=list(style.family_methods(FAMILY)))
 
 
 def series_of(members):
     """Lists of configurations (sorted by sparsity) that differ only in sparsity, in method order."""
-    series = {}
-    for c in members:
-        series.setdefault(tuple((k, v) for k, v in c.key if k != "sparsity"), []).append(c)
-    found = [sorted(group, key=lambda c: float(c.get("sparsity"))) for group in series.values()]
-    return sorted(found, key=lambda g: (METHODS.index(g[0].get("traintype")), str(g[0].key)))
+    groups = ordered_groups(members, setting_columns(members, leaving_out=("sparsity",)))
+    found = [sorted(configurations_of(group), key=lambda c: float(c.get("sparsity"))) for _, group in groups]
+    return sorted(found, key=lambda g: (style.method_order(g[0].get("traintype")), str(g[0].key)))
 
 
 def varying_fields(series_list):
@@ -53,7 +50,7 @@ def sparsity_figure(network, dataset, series_list, baselines):
                            for name in ("mean", "min", "max"))
         errors = np.nan_to_num(np.vstack([np.clip(mean - low, 0, None), np.clip(high - mean, 0, None)]))
         label = method + (f" ({style.describe(group[0].fields, varying)})" if varying else "")
-        ax.errorbar(x, mean, yerr=errors, color=COLORS[method], marker=MARKERS[method], capsize=3,
+        ax.errorbar(x, mean, yerr=errors, color=style.method_color(method), marker=style.method_marker(method), capsize=3,
                     markersize=5, linewidth=1.6, label=label)
     for baseline in baselines:
         runs = len(baseline.runs)
@@ -71,21 +68,23 @@ def write_pruning_figures(configurations, folder, formats):
     """One figure per network and data set with pruning-at-initialisation runs; returns the paths."""
     members = pruning_configurations(configurations)
     written = []
-    for (network, dataset), group in members.group_by("nettype", "dataset").items():
-        first = group[0]
-        baselines = Table(configurations).where(traintype="Baseline", **{k: first.get(k) for k in BASELINE_MATCH})
-        stem = os.path.join(folder, style.slug(TABLE_NAME, network, dataset))
-        written += style.save_figure(sparsity_figure(network, dataset, series_of(group), baselines), stem, formats)
+    for fields, group in ordered_groups(members, ("nettype", "dataset")):
+        first = configurations_of(group)[0]
+        baselines = configurations_of(where(configurations, traintype="Baseline",
+                                            **{k: first.get(k) for k in BASELINE_MATCH}))
+        stem = os.path.join(folder, style.slug(paths.PRUNING_TABLE, fields["nettype"], fields["dataset"]))
+        figure = sparsity_figure(fields["nettype"], fields["dataset"], series_of(group), baselines)
+        written += style.save_figure(figure, stem, formats)
     return written
 
 
 def table_rows(configurations):
     """(header, rows, varying setting names): one row per configuration, by network, data set, method, sparsity."""
-    members = pruning_configurations(configurations)
+    members = configurations_of(pruning_configurations(configurations))
     varying = varying_fields([[c] for c in members])
     varying = [k for k in varying if k not in ("nettype", "dataset")]
     ordered = sorted(members, key=lambda c: (sort_value(c.get("nettype")), sort_value(c.get("dataset")),
-                                             METHODS.index(c.get("traintype")),
+                                             style.method_order(c.get("traintype")),
                                              tuple(sort_value(c.get(k)) for k in varying),
                                              float(c.get("sparsity"))))
     header = ["nettype", "dataset", "traintype", *varying, "sparsity", "runs", "peakEpoch", "meanAccuracy",
@@ -101,16 +100,13 @@ def table_rows(configurations):
 def to_markdown(header, rows, varying):
     shown = ["Network", "Dataset", "Method", *varying, "Sparsity %", "Runs", "Peak epoch", "Test acc. mean %",
              "Test acc. min %", "Test acc. max %", "Remaining %"]
-    lines = ["| " + " | ".join(shown) + " |", "|" + "|".join("---" for _ in shown) + "|"]
     settings = 3 + len(varying)
-    for row in rows:
-        cells = [str(v) for v in row[:settings]] + [f"{100 * float(row[settings]):g}", str(row[settings + 1]),
-                                                    str(row[settings + 2])]
-        cells += [f"{100 * v:.2f}" if np.isfinite(v) else "n/a" for v in row[settings + 3:]]
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "Peak epoch of the mean test-accuracy curve over seeds (earliest on a tie); mean, min and "
-              "max over seeds at that epoch; remaining: fraction of weights kept by the mask there."]
-    return "\n".join(lines) + "\n"
+    cells = [[str(v) for v in row[:settings]] + [f"{100 * float(row[settings]):g}", str(row[settings + 1]),
+                                                 str(row[settings + 2])]
+             + [f"{100 * v:.2f}" if np.isfinite(v) else "n/a" for v in row[settings + 3:]] for row in rows]
+    return markdown_table(shown, cells, notes=[
+        "Peak epoch of the mean test-accuracy curve over seeds (earliest on a tie); mean, min and max over seeds "
+        "at that epoch; remaining: fraction of weights kept by the mask there."])
 
 
 def write_pruning_tables(configurations, folder):
@@ -119,7 +115,7 @@ def write_pruning_tables(configurations, folder):
     if not rows:
         return []
     os.makedirs(folder, exist_ok=True)
-    markdown, csv_path = (os.path.join(folder, f"{TABLE_NAME}.{ext}") for ext in ("md", "csv"))
+    markdown, csv_path = (os.path.join(folder, f"{paths.PRUNING_TABLE}.{ext}") for ext in ("md", "csv"))
     write_text(markdown, to_markdown(header, rows, varying))
     write_csv(csv_path, header, [[repr(v) if isinstance(v, float) else v for v in row] for row in rows])
     return [markdown, csv_path]

@@ -1,7 +1,10 @@
-"""Walk result folders into one table of runs (configuration, seed, data set, per-epoch curves).
+"""Walk result folders into one pandas DataFrame of runs: `load_runs("Outputs")`.
 
-Only ``{runid}_logs.json`` files are read (see docs/OUTPUTS.md); pickles never are. A run whose log
-cannot be parsed, lacks the curves, or has not finished is left out with a one-line note.
+One row per run: its configuration (the settings of the run's identity, see config/run_config.py;
+`dataset` is the data set the run actually loaded), seed, status, run ID and path, number of logged
+epochs, final and peak test accuracy, final changed fraction (pruned, or flipped for masktype flip),
+and the per-epoch curves in the `curves` column (a dict of numpy arrays) and the `record` column (a
+RunRecord, with the per-layer counts). Only `{runid}_logs.json` files are read; pickles never are.
 """
 
 import json
@@ -9,16 +12,16 @@ import os
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
-from reporting.table import Table
+from config import ConfigError, RunConfig
+from reporting.frames import sort_value
+from results import paths
 
-LOG_SUFFIX = "_logs.json"
-CURVE_KEYS = ("trainLoss", "valLoss", "testLoss", "trainAccuracy", "valAccuracy", "testAccuracy",
-              "remainingWeights", "epochSeconds")
-# Config fields that say where or how a run was started rather than what was trained: the seed,
-# where results go, how many seeds one command ran, where the data files were read from.
-NOT_CONFIGURATION = frozenset({"seed", "outputpath", "nruns", "data_dir", "datadir", "resume", "runid", "runId",
-                               "run_id", "verbose", "quiet", "xla"})
+CURVE_COLUMNS = ("trainLoss", "valLoss", "testLoss", "trainAccuracy", "valAccuracy", "testAccuracy",
+                 "remainingWeights", "epochSeconds")
+RESULT_COLUMNS = ("runId", "status", "seed", "epochs", "finalTestAccuracy", "peakTestAccuracy", "changedFraction",
+                  "path", "folder", "configuration", "curves", "record")
 
 
 def display_path(path):
@@ -39,24 +42,23 @@ def freeze(value):
 
 @dataclass
 class RunRecord:
-    """One finished run: where it is, its configuration, and its per-epoch curves."""
+    """One run: where it is, its configuration, and its per-epoch curves."""
 
     path: str
     run_id: str
     status: str
     seed: object
-    config: dict
-    dataset: str
+    settings: dict  # the run's identity without the seed, `dataset` being the data set actually used
     curves: dict
     total_weights: int
     layer_names: list
     layer_sizes: list
     per_layer: object = None  # array (epochs, layers, 6) of mask/effective-weight counts, or None
+    failure_reason: str = None
     fields: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        self.fields = {key: freeze(value) for key, value in self.config.items()}
-        self.fields["dataset"] = self.dataset
+        self.fields = {key: freeze(value) for key, value in self.settings.items()}
         self.fields["seed"] = self.seed
 
     @property
@@ -69,17 +71,12 @@ class RunRecord:
 
     @property
     def configuration(self):
-        """The configuration key: every config field but the seed and where it was written."""
-        return tuple(sorted((k, v) for k, v in self.fields.items() if k not in NOT_CONFIGURATION))
+        """The configuration key: every identity setting but the seed, as sorted (name, value) pairs."""
+        return tuple(sorted((k, v) for k, v in self.fields.items() if k != "seed"))
 
     def get(self, name, default=None):
-        special = {"runId": self.run_id, "status": self.status, "path": self.path,
-                   "folder": self.folder, "length": self.length, "configuration": self.configuration}
-        if name in special:
-            return special[name]
         return self.fields.get(name, default)
 
-    # Derived per-epoch fractions ------------------------------------------------------------
     @property
     def is_flip(self):
         return self.fields.get("masktype") == "flip"
@@ -112,6 +109,19 @@ def _curve(logs, key, length):
     return array
 
 
+def run_settings(logs):
+    """The identity settings of a run's logs without the seed, with the data set actually used."""
+    try:
+        settings = RunConfig.from_settings(logs["config"], strict=False).identity()
+    except (ConfigError, TypeError, ValueError) as error:
+        raise RunLogError(f"its settings are not those of a run ({error})") from None
+    settings.pop("seed")
+    dataset = logs.get("dataset")
+    dataset = dataset.get("name") if isinstance(dataset, dict) else dataset
+    settings["dataset"] = str(dataset or settings["dataset"])
+    return settings
+
+
 def parse_run(path, logs):
     """Builds a RunRecord from a parsed logs object, or raises RunLogError saying what is wrong."""
     if not isinstance(logs, dict):
@@ -119,12 +129,11 @@ def parse_run(path, logs):
     for key in ("config", "testAccuracy", "remainingWeights"):
         if key not in logs:
             raise RunLogError(f"missing '{key}'")
-    config = logs["config"]
-    if not isinstance(config, dict):
+    if not isinstance(logs["config"], dict):
         raise RunLogError("'config' is not an object")
     if not isinstance(logs["testAccuracy"], list) or not logs["testAccuracy"]:
         raise RunLogError("'testAccuracy' is empty")
-    curves = {key: _curve(logs, key, len(logs["testAccuracy"])) for key in CURVE_KEYS}
+    curves = {key: _curve(logs, key, len(logs["testAccuracy"])) for key in CURVE_COLUMNS}
     length = min(len(curves["testAccuracy"]), len(curves["remainingWeights"]))
     if length == 0:
         raise RunLogError("'remainingWeights' is empty")
@@ -150,73 +159,66 @@ def parse_run(path, logs):
     layer_names = logs.get("layerNames") or [f"layer{i}" for i in range(len(layer_sizes or []))]
     if per_layer is not None and (not layer_sizes or len(layer_sizes) != per_layer.shape[1]):
         per_layer = None
-    dataset = logs.get("dataset")
-    dataset = dataset.get("name") if isinstance(dataset, dict) else dataset
-    dataset = dataset or config.get("dataset") or "unknown"
-    if isinstance(dataset, dict):
-        dataset = dataset.get("name", "unknown")
-    run_id = str(logs.get("runId") or os.path.basename(path)[: -len(LOG_SUFFIX)])
-    seed = logs.get("seed", config.get("seed"))
-    return RunRecord(path=path, run_id=run_id, status=str(logs.get("status", "finished")), seed=seed,
-                     config=config, dataset=str(dataset), curves=curves, total_weights=int(total),
-                     layer_names=[str(n) for n in layer_names], layer_sizes=list(layer_sizes or []),
-                     per_layer=per_layer)
+    run_id = str(logs.get("runId") or paths.split_logs_path(path)[1])
+    return RunRecord(path=path, run_id=run_id, status=str(logs.get("status", "finished")),
+                     seed=logs.get("seed", logs["config"].get("seed")), settings=run_settings(logs),
+                     curves=curves, total_weights=int(total), layer_names=[str(n) for n in layer_names],
+                     layer_sizes=list(layer_sizes or []), per_layer=per_layer,
+                     failure_reason=logs.get("failureReason") if logs.get("status") == "failed" else None)
 
 
-def find_log_files(root):
-    """Every ``*_logs.json`` below root (or root itself), skipping hidden and temporary files."""
-    if os.path.isfile(root):
-        return [root] if os.path.basename(root).endswith(LOG_SUFFIX) else []
-    found = []
-    for folder, subfolders, files in os.walk(root):
-        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
-        for name in sorted(files):
-            if name.endswith(LOG_SUFFIX) and not name.startswith("."):
-                found.append(os.path.join(folder, name))
-    return found
+def read_run(path):
+    """(RunRecord or None, note or None, reason left out or None) for one logs file."""
+    shown = display_path(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        if not text.strip():
+            # MaskTrainer reserves a run ID by creating its empty logs file first.
+            return None, f"Left out {shown}: empty logs file (a run that is just starting).", "running"
+        logs = json.loads(text)
+        return parse_run(path, logs), None, None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        return None, f"Skipped {shown}: cannot parse it ({type(error).__name__}: {error}).", "unreadable"
+    except (RunLogError, TypeError, ValueError) as error:
+        return None, f"Skipped {shown}: not a usable run log ({error}).", "unreadable"
 
 
-@dataclass
-class LoadResult:
-    runs: Table
-    notes: list  # one line per run or file left out
-    left_out: dict  # reason -> count
+def run_row(run):
+    accuracy = run.curves["testAccuracy"]
+    changed = run.changed_fraction()
+    return {**run.settings, "runId": run.run_id, "status": run.status, "seed": run.seed, "epochs": run.length - 1,
+            "finalTestAccuracy": float(accuracy[-1]),
+            "peakTestAccuracy": float(np.nanmax(accuracy)) if np.isfinite(accuracy).any() else float("nan"),
+            "changedFraction": float(changed[-1]), "path": run.path, "folder": run.folder,
+            "configuration": run.configuration, "curves": run.curves, "record": run}
 
 
-def load_runs(roots):
-    """Reads every run log under the given folders into a Table of finished runs."""
+def load_runs(*roots, include_unfinished=False):
+    """A DataFrame with one row per run under the given folders (or logs files), finished runs only unless
+    include_unfinished. `frame.attrs["notes"]` says what was left out and why, one line each, and
+    `frame.attrs["left_out"]` counts them by reason."""
+    roots = [root for group in roots for root in ([group] if isinstance(group, (str, os.PathLike)) else group)]
     records, notes, left_out, seen = [], [], {}, set()
     for root in roots:
-        for path in find_log_files(root):
+        for path in paths.find_logs_files(os.fspath(root)):
             real = os.path.realpath(path)
             if real in seen:
                 continue
             seen.add(real)
-            shown = display_path(path)
-            try:
-                with open(path, encoding="utf-8") as handle:
-                    text = handle.read()
-                if not text.strip():
-                    # MaskTrainer reserves a run ID by creating its empty logs file first.
-                    notes.append(f"Left out {shown}: empty logs file (a run that is just starting).")
-                    left_out["running"] = left_out.get("running", 0) + 1
-                    continue
-                logs = json.loads(text)
-                run = parse_run(path, logs)
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-                notes.append(f"Skipped {shown}: cannot parse it ({type(error).__name__}: {error}).")
-                left_out["unreadable"] = left_out.get("unreadable", 0) + 1
-                continue
-            except (RunLogError, TypeError, ValueError) as error:
-                notes.append(f"Skipped {shown}: not a usable run log ({error}).")
-                left_out["unreadable"] = left_out.get("unreadable", 0) + 1
-                continue
-            if run.status != "finished":
-                reason = logs.get("failureReason") if run.status == "failed" else None
-                detail = f": {reason}" if reason else ""
-                notes.append(f"Left out run {run.run_id} ({shown}): status '{run.status}'{detail}.")
-                left_out[run.status] = left_out.get(run.status, 0) + 1
+            run, note, reason = read_run(path)
+            if run is not None and run.status != "finished" and not include_unfinished:
+                failure = run.failure_reason
+                note = (f"Left out run {run.run_id} ({display_path(path)}): status '{run.status}'"
+                        f"{f': {failure}' if failure else ''}.")
+                run, reason = None, run.status
+            if run is None:
+                notes.append(note)
+                left_out[reason] = left_out.get(reason, 0) + 1
                 continue
             records.append(run)
-    table = Table(records).sort_by("configuration", "seed", "runId")
-    return LoadResult(runs=table, notes=notes, left_out=left_out)
+    records.sort(key=lambda run: (str(run.configuration), sort_value(run.seed), run.run_id))
+    settings = sorted({name for run in records for name in run.settings})
+    frame = pd.DataFrame([run_row(run) for run in records], columns=[*settings, *RESULT_COLUMNS])
+    frame.attrs.update(notes=notes, left_out=left_out)
+    return frame

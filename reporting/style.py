@@ -13,17 +13,11 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from methods import METHODS, method_order
+from reporting.frames import varying_settings
 from results.atomic import atomic_path
 
-METHODS = ("Baseline", "FreePruning", "MinPruning", "FreeFlipping", "MinFlipping")
-METHOD_COLORS = {
-    "Baseline": "#333333",
-    "FreePruning": "#1f77b4",
-    "MinPruning": "#2ca02c",
-    "FreeFlipping": "#d62728",
-    "MinFlipping": "#ff7f0e",
-}
-OTHER_COLOR = "#9467bd"
+OTHER_COLOR = "#9467bd"  # a method this version does not know
 INITIALIZER_STYLES = {"he": "-", "glorot": ":", "heconstant": "--", "binary": "-."}
 INITIALIZER_MARKERS = {"he": "o", "glorot": "s", "heconstant": "^", "binary": "D"}
 INITIALIZER_LABELS = {"he": "He normal", "glorot": "Glorot normal", "heconstant": "signed He constant",
@@ -34,12 +28,18 @@ EDGE_ALPHA = 0.45
 DPI = 150
 
 
-def method_order(method):
-    return METHODS.index(method) if method in METHODS else len(METHODS)
-
-
 def method_color(method):
-    return METHOD_COLORS.get(method, OTHER_COLOR)
+    return METHODS[method].color if method in METHODS else OTHER_COLOR
+
+
+def method_marker(method):
+    return METHODS[method].marker if method in METHODS else "o"
+
+
+def family_methods(family_name):
+    """The method names of a family (methods/registry.py), in report order."""
+    from methods import get_family
+    return get_family(family_name).method_names()
 
 
 def initializer_style(initializer):
@@ -79,7 +79,7 @@ def title_of(fields, extra=""):
 
 
 def slug(*parts):
-    """A file-name-safe join of the parts."""
+    """A file-name stem: the parts joined by '_', anything but letters, digits and . _ + - replaced by '-'."""
     text = "_".join(str(part) for part in parts if part not in (None, ""))
     return re.sub(r"[^A-Za-z0-9._+-]+", "-", text).strip("-")
 
@@ -92,7 +92,7 @@ def configuration_stems(configurations):
     data set, plus any other config field that varies between configurations (e.g. batchsize)."""
     configurations = list(configurations)
     names = sorted({k for c in configurations for k, _ in c.key} - set(FOLDER_FIELDS))
-    varying = [k for k in names if len({c.fields.get(k) for c in configurations}) > 1]
+    varying = varying_settings([c.fields for c in configurations], names)
     stems, used = {}, {}
     for c in configurations:
         f = c.fields

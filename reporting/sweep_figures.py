@@ -8,20 +8,18 @@ import os
 import numpy as np
 
 from reporting import style
+from reporting.frames import ordered_groups
+from reporting.merge import configurations_of, setting_columns
 from reporting.peak import peak_of
-from reporting.table import Table
 
 
 def sweep_series(configurations):
-    """Lists of configurations (sorted by p1) that differ only in p1, with at least two p1 values."""
-    series = {}
-    for c in configurations:
-        if isinstance(c.get("p1"), bool) or not isinstance(c.get("p1"), (int, float)):
-            continue
-        rest = tuple((k, v) for k, v in c.key if k != "p1")
-        series.setdefault(rest, []).append(c)
+    """Lists of configurations (sorted by p1) that differ only in p1, with at least two p1 values, from the
+    configurations frame (reporting.merge.merge_table)."""
     found = []
-    for members in series.values():
+    for _, group in ordered_groups(configurations, setting_columns(configurations, leaving_out=("p1",))):
+        members = [c for c in configurations_of(group)
+                   if isinstance(c.get("p1"), (int, float)) and not isinstance(c.get("p1"), bool)]
         if len({c.get("p1") for c in members}) >= 2:
             found.append(sorted(members, key=lambda c: float(c.get("p1"))))
     return found
@@ -63,7 +61,7 @@ def sweep_figure(network, dataset, series_list):
 def write_sweep_figures(configurations, folder, formats):
     """Writes one sweep figure per network and data set that has a sweep; returns the paths."""
     by_network = {}
-    for members in sweep_series(Table(configurations)):
+    for members in sweep_series(configurations):
         key = (members[0].get("nettype"), members[0].get("dataset"))
         by_network.setdefault(key, []).append(members)
     written = []

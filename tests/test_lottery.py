@@ -11,7 +11,7 @@ from interruptions import interrupt_after
 from config import RunConfig
 from datasets import load_dataset
 from lottery.experiment import LotteryTicketExperiment
-from lottery.pruning import layer_prune_rates, prune_by_magnitude, removal_count
+from lottery.pruning import layer_prune_rates, prune_by_magnitude, pruned_per_round
 from masking import masked_layers
 from networks import build_network
 from methods import METHODS
@@ -48,7 +48,7 @@ def test_rates_per_layer_follow_frankle_and_carbin():
     layers = masked_layers(build_network("LeNet5", (28, 28, 1), seed=1,
                                          masking=METHODS["IMP"].masking_options("mask")))
     assert layer_prune_rates(layers, 0.2, 0.1) == [0.1, 0.1, 0.2, 0.2, 0.1]
-    assert removal_count(0.5, 3) == 2 and removal_count(0.2, 5) == 1
+    assert pruned_per_round(0.5, 3) == 2 and pruned_per_round(0.2, 5) == 1
 
 
 @pytest.fixture(scope="module")

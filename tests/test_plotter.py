@@ -1,4 +1,4 @@
-"""Plotter.py end to end over result folders written by the tests (not by training)."""
+"""Plotter.py end to end, over runs of the real trainer (tests/trained_runs.py) and edited copies of them."""
 
 import csv
 import os
@@ -7,12 +7,15 @@ import sys
 
 import matplotlib.image
 import numpy as np
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from reporting.cli import main  # noqa: E402
-from tests.result_folders import write_fake_run, write_method_tree  # noqa: E402
+from tests.trained_runs import CONNECTIVITY, copy_runs, expected_peak, read_logs, write_edited_copy  # noqa: E402
+
+pytest_plugins = ["tests.fixtures_trained"]
 
 PLOTTER = os.path.join(ROOT, "Plotter.py")
 HINT = "run MaskTrainer.py first or pass the folder that holds the runs."
@@ -45,12 +48,13 @@ def test_empty_folder_exits_2_with_one_sentence(tmp_path):
     assert result.stderr.strip() == f"No finished runs found under Outputs; {HINT}"
 
 
-def test_only_failed_runs_exits_2_and_names_them(tmp_path):
-    write_fake_run(tmp_path, {}, 1, [0.1, float("nan")], run_id="0badf00d", status="failed")
+def test_only_failed_runs_exits_2_and_names_them(trained_runs, tmp_path):
+    [logs, _] = read_logs(trained_runs, traintype="Baseline")
+    write_edited_copy(logs, tmp_path, "0badf00d", status="failed", failureReason="The loss became NaN in epoch 2.")
     result = plotter(tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
-    assert "0badf00d" in lines[0] and "failed" in lines[0]
+    assert "0badf00d" in lines[0] and "failed" in lines[0] and "loss became NaN" in lines[0]
     assert lines[1] == f"No finished runs found under {tmp_path} (1 failed left out); {HINT}"
 
 
@@ -72,17 +76,16 @@ def _read_csv(path):
         return list(csv.DictReader(handle))
 
 
-def test_everything_from_one_command(tmp_path, capsys):
+
+
+def test_everything_from_one_command(trained_runs, tmp_path, capsys):
     runs = tmp_path / "Outputs"
-    write_method_tree(runs, seeds=(1, 2), epochs=4, p1_sweep=(0.3,))
-    min_pruning = {"traintype": "MinPruning", "initializer": "heconstant"}
-    failed = write_fake_run(runs, min_pruning, 9, [0.1, float("nan")], run_id="0badf00d", status="failed")
-    write_fake_run(runs, min_pruning, 8, [0.1, 0.2], run_id="5107a11d", status="running")
-    folder = os.path.dirname(failed)
-    with open(os.path.join(folder, "feedface_logs.json"), "w") as handle:
-        handle.write("{truncated")
-    with open(os.path.join(folder, "notes.txt"), "w") as handle:
-        handle.write("unrelated")
+    copy_runs(trained_runs, runs)
+    [min_pruning, _] = read_logs(trained_runs, traintype="MinPruning")
+    failed = write_edited_copy(min_pruning, runs, "0badf00d", seed=9, status="failed")
+    write_edited_copy(min_pruning, runs, "5107a11d", seed=8, epochs=2, status="running")
+    (failed.parent / "feedface_logs.json").write_text("{truncated")
+    (failed.parent / "notes.txt").write_text("unrelated")
     code = main([str(runs), "--formats", "png"])
     out, err = capsys.readouterr()
     assert code == 0, err
@@ -94,68 +97,82 @@ def test_everything_from_one_command(tmp_path, capsys):
     assert any("feedface_logs.json" in line for line in err_lines)
     assert "notes.txt" not in err
     # Merged arrays and the two-panel figure next to every configuration's runs.
-    configuration_folders = sorted({os.path.dirname(p) for p in (runs.rglob("*_logs.json"))})
-    assert len(configuration_folders) == 6
-    for config_folder in configuration_folders:
-        with np.load(os.path.join(config_folder, "merged.npz"), allow_pickle=False) as merged:
+    logs = read_logs(trained_runs)
+    folders = {os.path.relpath(os.path.dirname(entry["_path"]), trained_runs) for entry in logs}
+    assert len(folders) == 11
+    for folder in folders:
+        run_ids = [entry["runId"] for entry in sorted(logs, key=lambda entry: entry["seed"])
+                   if os.path.dirname(entry["_path"]) == os.path.join(trained_runs, folder)]
+        with np.load(runs / folder / "merged.npz", allow_pickle=False) as merged:
             assert merged["testAccuracy"].shape == (4, 2)
-            assert "0badf00d" not in merged["runIds"].tolist()
-        assert matplotlib.image.imread(os.path.join(config_folder, "merged_curves.png")).shape[0] > 200
-        assert not os.path.exists(os.path.join(config_folder, "merged_curves.pdf"))
+            assert merged["runIds"].tolist() == run_ids
+        assert matplotlib.image.imread(runs / folder / "merged_curves.png").shape[0] > 200
+        assert not os.path.exists(runs / folder / "merged_curves.pdf")
     figures = sorted(os.listdir(runs / "figures"))
-    assert "compare_pruning_LeNet_heconstant_P1_0.5_mnist_relu.png" in figures
-    assert "compare_flipping_LeNet_heconstant_P1_0.5_mnist_relu.png" in figures
-    assert "sweep_p1_LeNet_mnist.png" in figures
-    assert "layers_LeNet_heconstant_P1_0.5_mnist_relu.png" in figures
-    assert len([f for f in figures if f.startswith("masks_")]) == 5
+    for name in ("compare_pruning_LeNet_heconstant_P1_0.5_mnist-subset_relu.png",
+                 "compare_flipping_LeNet_heconstant_P1_0.5_mnist-subset_relu.png", "sweep_p1_LeNet_mnist-subset.png",
+                 "layers_LeNet_heconstant_P1_0.5_mnist-subset_relu.png", "pruning_at_init_LeNet_mnist-subset.png",
+                 "lottery_LeNet_glorot_mnist-subset_E3.png"):
+        assert name in figures
+    assert len([f for f in figures if f.startswith("masks_")]) == 10  # every configuration but Baseline
     for name in figures:
         assert matplotlib.image.imread(str(runs / "figures" / name)).shape[1] > 200
     # The paper table: written three ways, printed as Markdown, failed run left out.
     rows = _read_csv(runs / "paper_table.csv")
-    assert len(rows) == 6
-    min_pruning = [r for r in rows if r["traintype"] == "MinPruning"][0]
-    assert min_pruning["runs"] == "2"
-    assert os.path.isfile(runs / "paper_table.md") and os.path.isfile(runs / "paper_table.tex")
+    assert len(rows) == 11
+    [row] = [r for r in rows if r["traintype"] == "MinPruning"]
+    expected = expected_peak(read_logs(trained_runs, traintype="MinPruning"))
+    assert row["runs"] == "2" and float(row["meanAccuracy"]) == pytest.approx(expected["mean"], abs=1e-15)
+    for name in ("paper_table.md", "paper_table.tex", "pruning_at_init.md", "pruning_at_init.csv",
+                 "lottery_table.md", "lottery_table.csv"):
+        assert os.path.isfile(runs / name), name
     with open(runs / "paper_table.md") as handle:
         assert handle.read() in out
     # What was written, concisely: one line per configuration folder and per figure.
     assert "merged.npz, merged_curves.png" in out
-    assert "sweep_p1_LeNet_mnist.png" in out
-    assert len(out.splitlines()) < 40
+    assert "sweep_p1_LeNet_mnist-subset.png" in out
+    assert len([line for line in out.splitlines() if line.endswith(": merged.npz, merged_curves.png")]) == 11
+    assert "masks_*.png (10 figures)" in out  # a long series of one kind: one line
+    assert len(out.splitlines()) < 60
 
 
-def test_only_and_output_folders(tmp_path, capsys):
-    write_method_tree(tmp_path / "runs", seeds=(1,), epochs=3, p1_sweep=())
+def test_only_and_output_folders(trained_runs, tmp_path, capsys):
+    copy_runs(trained_runs, tmp_path / "runs", traintype=list(CONNECTIVITY), p1=0.5, seed=1)
     code = main([str(tmp_path / "runs"), "--only", "table,compare", "--formats", "pdf",
                  "--figures-dir", str(tmp_path / "figs"), "--tables-dir", str(tmp_path / "tables")])
     assert code == 0
     assert sorted(os.listdir(tmp_path / "tables")) == ["paper_table.csv", "paper_table.md", "paper_table.tex"]
     assert sorted(os.listdir(tmp_path / "figs")) == [
-        "compare_flipping_LeNet_heconstant_P1_0.5_mnist_relu.pdf",
-        "compare_pruning_LeNet_heconstant_P1_0.5_mnist_relu.pdf"]
+        "compare_flipping_LeNet_heconstant_P1_0.5_mnist-subset_relu.pdf",
+        "compare_pruning_LeNet_heconstant_P1_0.5_mnist-subset_relu.pdf"]
     assert not list((tmp_path / "runs").rglob("merged*"))
     assert not (tmp_path / "runs" / "figures").exists()
     out = capsys.readouterr().out
     assert "| Network | Method |" in out
 
 
-def test_a_single_run_folder_is_enough(tmp_path, capsys):
-    path = write_fake_run(tmp_path, {"traintype": "FreeFlipping"}, 3, [0.1, 0.6, 0.7], flipped=[0, 500, 900])
+def test_a_single_run_folder_is_enough(trained_runs, tmp_path, capsys):
+    [path] = copy_runs(trained_runs, tmp_path, traintype="FreeFlipping", seed=1)
+    [logs] = read_logs(tmp_path)
     folder = os.path.dirname(path)
     assert main([folder, "--only", "merged,table", "--formats", "png"]) == 0
     assert os.path.isfile(os.path.join(folder, "merged_curves.png"))
     [row] = _read_csv(os.path.join(folder, "paper_table.csv"))
-    assert row["weightMeasure"] == "flipped" and float(row["changedFraction"]) == 900 / 266200
-    assert row["minAccuracy"] == row["maxAccuracy"] == row["meanAccuracy"] == "0.7"
+    expected = expected_peak([logs])
+    flipped = sum(layer[0] for layer in logs["remainingWeightsPerLayer"][expected["epoch"]]) / logs["totalWeights"]
+    assert row["weightMeasure"] == "flipped" and float(row["changedFraction"]) == flipped > 0
+    assert row["minAccuracy"] == row["maxAccuracy"] == row["meanAccuracy"] == repr(max(logs["testAccuracy"]))
 
 
-def test_runs_of_different_lengths_are_named_on_the_console(tmp_path, capsys):
-    config = {"traintype": "MinPruning", "maxepochs": 4}
-    write_fake_run(tmp_path, config, 1, [0.1, 0.5, 0.6, 0.7, 0.8], run_id="1ong1ong")
-    write_fake_run(tmp_path, config, 2, [0.1, 0.4, 0.9], run_id="5h0r7000")
+def test_runs_of_different_lengths_are_named_on_the_console(trained_runs, tmp_path, capsys):
+    [first, second] = read_logs(trained_runs, traintype="MinPruning")
+    write_edited_copy(first, tmp_path, "1ong1ong", seed=1)
+    write_edited_copy(second, tmp_path, "5h0r7000", seed=2, epochs=3)
     assert main([str(tmp_path), "--only", "table"]) == 0
     out, err = capsys.readouterr()
     [line] = err.strip().splitlines()
     assert "5h0r7000" in line and "1ong1ong" not in line and "3 epochs common to all" in line
     [row] = _read_csv(tmp_path / "paper_table.csv")
-    assert row["epochs"] == "3" and row["peakEpoch"] == "2" and float(row["meanAccuracy"]) == (0.6 + 0.9) / 2
+    expected = expected_peak([first, {**second, "testAccuracy": second["testAccuracy"][:3]}])
+    assert row["epochs"] == "3" and row["peakEpoch"] == str(expected["epoch"])
+    assert float(row["meanAccuracy"]) == pytest.approx(expected["mean"], abs=1e-15)

@@ -1,4 +1,5 @@
-"""Plotter.py's pruning-at-initialisation part: accuracy against sparsity per method, and its table."""
+"""Plotter.py's pruning-at-initialisation part: accuracy against sparsity per method, and its table, from
+RandomPruning runs of the real trainer (tests/trained_runs.py) and a Baseline."""
 
 import csv
 
@@ -9,50 +10,62 @@ from reporting.cli import main
 from reporting.merge import merge_table
 from reporting.pruning_figures import table_rows
 from reporting.runs_table import load_runs
-from tests.result_folders import write_fake_run
+from tests.trained_runs import configurations, copy_runs, expected_peak, read_logs, write_edited_copy
 
-LEVELS = {"RandomPruning": 0.90, "KStarts": 0.93, "DissipatingGradients": 0.91, "KStartsDG": 0.95}
-TOTAL = 266_200
+pytest_plugins = ["tests.fixtures_trained"]
+
+METHODS = ("RandomPruning", "KStarts", "DissipatingGradients", "KStartsDG")
 
 
 @pytest.fixture
-def results(tmp_path):
-    for method, level in LEVELS.items():
-        for sparsity in (0.5, 0.9):
-            for seed in (1, 2):
-                top = level - 0.1 * (sparsity - 0.5) + 0.01 * seed
-                config = {"traintype": method, "sparsity": sparsity, "kstarts": 5, "fitness": "magnitude"}
-                write_fake_run(tmp_path, config, seed, [0.1, top - 0.02, top, top - 0.01],
-                               remaining=[round((1 - sparsity) * TOTAL)] * 4)
-    write_fake_run(tmp_path, {"traintype": "Baseline"}, 1, [0.1, 0.97, 0.98])
+def results(trained_runs, tmp_path):
+    """The RandomPruning runs and the Baseline; the other methods as copies of the RandomPruning logs with only
+    their traintype changed (training them is slower, and the report does not tell them apart)."""
+    copy_runs(trained_runs, tmp_path, traintype=["RandomPruning", "Baseline"])
+    for index, method in enumerate(METHODS[1:]):
+        for number, logs in enumerate(read_logs(trained_runs, traintype="RandomPruning")):
+            write_edited_copy(logs, tmp_path / method, f"{index + 1}{number:07d}", config={"traintype": method})
     return tmp_path
 
 
-def test_rows_follow_the_reporting_rule_per_method_and_sparsity(results):
-    header, rows, varying = table_rows(merge_table(load_runs([str(results)]).runs))
+def peak_of_sparsity(trained_runs, sparsity):
+    [runs] = configurations(trained_runs, traintype="RandomPruning", sparsity=sparsity).values()
+    return expected_peak(runs)
+
+
+def test_rows_follow_the_reporting_rule_per_method_and_sparsity(results, trained_runs):
+    header, rows, varying = table_rows(merge_table(load_runs([str(results)])))
     assert varying == [] and len(rows) == 8
-    row = dict(zip(header, rows[2]))  # KStarts at sparsity 0.5: methods in order, then sparsity
-    assert (row["traintype"], row["sparsity"], row["runs"], row["peakEpoch"]) == ("KStarts", 0.5, 2, 2)
-    assert row["meanAccuracy"] == pytest.approx(0.945) and row["minAccuracy"] == pytest.approx(0.94)
-    assert row["maxAccuracy"] == pytest.approx(0.95) and row["remainingFraction"] == pytest.approx(0.5)
+    assert [(row[2], row[3]) for row in rows] == [(method, s) for method in METHODS for s in (0.5, 0.9)]
+    for row in rows:
+        row = dict(zip(header, row))
+        expected = peak_of_sparsity(trained_runs, row["sparsity"])
+        assert (row["runs"], row["peakEpoch"]) == (2, expected["epoch"])
+        assert row["meanAccuracy"] == pytest.approx(expected["mean"], abs=1e-15)
+        assert (row["minAccuracy"], row["maxAccuracy"]) == (expected["min"], expected["max"])
+        assert row["remainingFraction"] == pytest.approx(expected["remaining"], abs=1e-15)
+        assert row["remainingFraction"] == pytest.approx(1 - row["sparsity"], abs=1e-4)
 
 
-def test_plotter_writes_the_sparsity_figure_and_tables(results, tmp_path_factory, capsys):
+def test_plotter_writes_the_sparsity_figure_and_tables(results, trained_runs, tmp_path_factory, capsys):
     figures = tmp_path_factory.mktemp("figures")
     assert main([str(results), "--only", "pruning", "--figures-dir", str(figures)]) == 0
-    assert "pruning_at_init_LeNet_mnist" in capsys.readouterr().out
-    image = matplotlib.image.imread(figures / "pruning_at_init_LeNet_mnist.png")
+    assert "pruning_at_init_LeNet_mnist-subset" in capsys.readouterr().out
+    image = matplotlib.image.imread(figures / "pruning_at_init_LeNet_mnist-subset.png")
     assert image.shape[0] > 200 and image.shape[1] > 200 and image.std() > 0.01
-    assert (figures / "pruning_at_init_LeNet_mnist.pdf").read_bytes()[:5] == b"%PDF-"
+    assert (figures / "pruning_at_init_LeNet_mnist-subset.pdf").read_bytes()[:5] == b"%PDF-"
     markdown = (results / "pruning_at_init.md").read_text()
-    assert "| LeNet | mnist | KStartsDG | 90 | 2 | 2 | 92.50 | 92.00 | 93.00 | 10.00 |" in markdown
+    p = peak_of_sparsity(trained_runs, 0.9)
+    line = (f"| LeNet | mnist-subset | KStartsDG | 90 | 2 | {p['epoch']} | {100 * p['mean']:.2f} | "
+            f"{100 * p['min']:.2f} | {100 * p['max']:.2f} | {100 * p['remaining']:.2f} |")
+    assert line in markdown
     with open(results / "pruning_at_init.csv", newline="") as handle:
         table = list(csv.DictReader(handle))
-    assert len(table) == 8 and {row["traintype"] for row in table} == set(LEVELS)
+    assert len(table) == 8 and {row["traintype"] for row in table} == set(METHODS)
 
 
-def test_without_pruning_runs_the_part_writes_nothing(tmp_path, capsys):
-    write_fake_run(tmp_path, {"traintype": "Baseline"}, 1, [0.1, 0.97, 0.98])
+def test_without_pruning_runs_the_part_writes_nothing(trained_runs, tmp_path, capsys):
+    copy_runs(trained_runs, tmp_path, traintype="Baseline")
     assert main([str(tmp_path), "--only", "pruning", "--figures-dir", str(tmp_path / "figures")]) == 0
     assert "Pruning at initialisation: none" in capsys.readouterr().out
     assert not (tmp_path / "pruning_at_init.md").exists()

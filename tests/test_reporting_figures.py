@@ -1,21 +1,23 @@
-"""Every figure is written, opens as an image of sensible size, and PDFs are PDFs."""
+"""Every figure is written from runs of the real trainer, opens as an image of sensible size, and PDFs
+are PDFs. What the figures plot is checked in test_reporting_figure_data.py."""
 
 import os
-import sys
 
 import matplotlib.image
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from methods import get_family
+from reporting import style
+from reporting.comparison_figures import comparison_groups, write_comparison_figures
+from reporting.figures import write_configuration_figure
+from reporting.layer_figures import write_layer_figures
+from reporting.merge import configurations_of, merge_table
+from reporting.runs_table import load_runs
+from reporting.sweep_figures import sweep_series, write_sweep_figures
+from tests.trained_runs import configurations as logs_configurations
+from tests.trained_runs import read_logs
 
-from reporting import style  # noqa: E402
-from reporting.comparison_figures import comparison_groups, write_comparison_figures  # noqa: E402
-from reporting.figures import write_configuration_figure  # noqa: E402
-from reporting.layer_figures import write_layer_figures  # noqa: E402
-from reporting.merge import merge_table  # noqa: E402
-from reporting.runs_table import load_runs  # noqa: E402
-from reporting.sweep_figures import sweep_series, write_sweep_figures  # noqa: E402
-from tests.result_folders import write_fake_run, write_method_tree  # noqa: E402
+pytest_plugins = ["tests.fixtures_trained"]
 
 
 def check_png(path):
@@ -40,19 +42,17 @@ def check_written(paths, expected_count):
 
 
 @pytest.fixture(scope="module")
-def configurations(tmp_path_factory):
-    root = tmp_path_factory.mktemp("runs")
-    write_method_tree(root, seeds=(1, 2), epochs=4, p1_sweep=(0.3,))
-    write_fake_run(root, {"traintype": "MinPruning", "nettype": "Conv2", "initializer": "binary"}, 5,
-                   [0.1, 0.3, 0.4], remaining=[4300992, 4000000, 3900000])  # one run: band collapses
-    return merge_table(load_runs([str(root)]).runs)
+def configurations(trained_runs):
+    return merge_table(load_runs(trained_runs))
 
 
-def test_configuration_figures(configurations, tmp_path):
-    # Baseline, pruning, flipping, and the single-run configuration whose band collapses.
-    picked = {c.get("traintype") + str(len(c.runs)): c for c in configurations}
-    assert {"Baseline2", "FreePruning2", "FreeFlipping2", "MinPruning1"} <= set(picked)
-    for name in ("Baseline2", "FreePruning2", "FreeFlipping2", "MinPruning1"):
+def test_configuration_figures(configurations, trained_runs, tmp_path):
+    # Baseline, pruning, flipping, both other families, and a single run whose band collapses.
+    picked = {c.get("traintype"): c for c in configurations_of(configurations) if c.get("p1") == 0.5}
+    [single] = read_logs(trained_runs, traintype="MinFlipping", seed=1)
+    picked["MinFlipping alone"] = configurations_of(merge_table(load_runs(single["_path"])))[0]
+    assert len(picked["MinFlipping alone"].runs) == 1
+    for name in ("Baseline", "FreePruning", "FreeFlipping", "IMP", "RandomPruning", "MinFlipping alone"):
         paths = write_configuration_figure(picked[name], str(tmp_path / name / "merged_curves"), ["png", "pdf"])
         check_written(paths, 2)
 
@@ -65,29 +65,38 @@ def test_comparison_figures_overlay_the_methods(configurations, tmp_path):
     paths = write_comparison_figures(configurations, str(tmp_path), ["png", "pdf"])
     check_written(paths, 4)
     names = sorted(os.path.basename(p) for p in paths)
-    assert names[0] == "compare_flipping_LeNet_heconstant_P1_0.5_mnist_relu.pdf"
+    assert names[0] == "compare_flipping_LeNet_heconstant_P1_0.5_mnist-subset_relu.pdf"
 
 
 def test_sweep_figures(configurations, tmp_path):
     [series] = sweep_series(configurations)
-    assert [c.get("p1") for c in series] == [0.3, 0.5]
+    assert [(c.get("traintype"), c.get("p1")) for c in series] == [("FreePruning", p1) for p1 in (0.3, 0.5, 0.7)]
     paths = write_sweep_figures(configurations, str(tmp_path), ["png", "pdf"])
     check_written(paths, 2)
-    assert os.path.basename(paths[0]) == "sweep_p1_LeNet_mnist.png"
+    assert os.path.basename(paths[0]) == "sweep_p1_LeNet_mnist-subset.png"
 
 
-def test_layer_figures(configurations, tmp_path):
-    stems = style.configuration_stems(configurations)
-    assert len(set(stems.values())) == len(configurations)
+def test_layer_figures(configurations, trained_runs, tmp_path):
+    merged = configurations_of(configurations)
+    stems = style.configuration_stems(merged)
+    assert len(set(stems.values())) == len(merged)
     paths = write_layer_figures(configurations, str(tmp_path), ["png"], stems)
     names = [os.path.basename(p) for p in paths]
-    # Per-layer bars: LeNet at p1 0.5 and 0.3, Conv2; mask evolution: every configuration but Baseline.
-    assert len([n for n in names if n.startswith("layers_")]) == 3
-    assert len([n for n in names if n.startswith("masks_")]) == len(configurations) - 1
+    # Per-layer bars: one per network, initializer and p1; mask evolution: every configuration but Baseline.
+    logs = read_logs(trained_runs)
+    groups = {(entry["config"]["initializer"], entry["config"]["p1"]) for entry in logs}
+    assert len([n for n in names if n.startswith("layers_")]) == len(groups) == 4
+    masks = [key for key in logs_configurations(trained_runs) if dict(key)["traintype"] != "Baseline"]
+    assert len([n for n in names if n.startswith("masks_")]) == len(masks) == len(merged) - 1
     check_written(paths, len(paths))
 
 
 def test_figure_colours_are_fixed_per_method():
-    colours = [style.method_color(m) for m in style.METHODS]
-    assert len(set(colours)) == len(colours)
-    assert style.method_color("FreePruning") == style.METHOD_COLORS["FreePruning"]
+    assert [style.method_color(m) for m in ("Baseline", "FreePruning", "MinPruning", "FreeFlipping", "MinFlipping")] \
+        == ["#333333", "#1f77b4", "#2ca02c", "#d62728", "#ff7f0e"]
+    for family in ("connectivity", "lottery", "pruning_at_init"):
+        methods = get_family(family).methods
+        colours = [style.method_color(method.name) for method in methods]
+        assert colours == [method.color for method in methods]
+        assert len(set(colours)) == len(colours), family
+    assert style.method_color("NoSuchMethod") == style.OTHER_COLOR

@@ -1,111 +1,129 @@
-"""The table of runs (walking result folders) and the merged (epochs x runs) arrays."""
+"""The table of runs (walking result folders) and the merged (epochs x runs) arrays, on runs of the real
+trainer (tests/trained_runs.py); edited copies of their logs for what training does not produce."""
 
 import json
+import math
 import os
-import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from reporting.frames import ordered_groups, sort_value, where
+from reporting.merge import configurations_of, folder_outputs, merge_table, merged_arrays, write_merged
+from reporting.runs_table import CURVE_COLUMNS, RESULT_COLUMNS, load_runs
+from tests.trained_runs import (changed_fraction, configurations, copy_runs, curve, identity, read_logs,
+                                write_edited_copy)
 
-from reporting.merge import folder_outputs, merge_table, merged_arrays, write_merged  # noqa: E402
-from reporting.runs_table import load_runs  # noqa: E402
-from reporting.table import Table  # noqa: E402
-from tests.result_folders import LAYERS, write_fake_run  # noqa: E402
-
-LENET_TOTAL = 266200
-
-
-def test_table_filters_and_groups():
-    class Row(dict):
-        pass
-
-    rows = Table([Row(a=1, b="x"), Row(a=2, b="y"), Row(a=1, b="y"), Row(a=None, b="x")])
-    assert len(rows.where(a=1)) == 2
-    assert len(rows.where(b=["x", "y"], a=[1, 2])) == 3
-    assert rows.unique("a") == [None, 1, 2]
-    groups = rows.group_by("b")
-    assert list(groups) == [("x",), ("y",)]
-    assert [r["a"] for r in groups[("y",)]] == [2, 1]
-    assert rows.varying_fields(["a", "b"]) == ["a", "b"]
-    assert [r["a"] for r in rows.sort_by("a")] == [None, 1, 1, 2]
+pytest_plugins = ["tests.fixtures_trained"]
 
 
-def test_merged_arrays_equal_the_inputs_exactly(tmp_path):
-    test = {3: [0.1, 0.5, 0.7, 0.71], 1: [0.11, 0.4, 0.8, 0.79], 2: [0.09, 0.45, 0.75, 0.8]}
-    val = {seed: [v + 0.001 for v in curve] for seed, curve in test.items()}
-    remaining = {3: [LENET_TOTAL, 200000, 150000, 140000], 1: [LENET_TOTAL, 210000, 160000, 130000],
-                 2: [LENET_TOTAL, 220000, 170000, 120000]}
-    for seed in test:  # written out of order on purpose
-        write_fake_run(tmp_path, {"traintype": "FreePruning"}, seed, test[seed], remaining[seed],
-                       val_accuracy=val[seed])
-    loaded = load_runs([str(tmp_path)])
-    assert loaded.notes == []
-    configurations = merge_table(loaded.runs)
-    assert len(configurations) == 1
-    c = configurations[0]
-    seeds = [1, 2, 3]
-    assert [run.seed for run in c.runs] == seeds
-    np.testing.assert_array_equal(c.arrays["testAccuracy"], np.array([test[s] for s in seeds]).T)
-    np.testing.assert_array_equal(c.arrays["valAccuracy"], np.array([val[s] for s in seeds]).T)
-    np.testing.assert_array_equal(c.arrays["remainingWeights"], np.array([remaining[s] for s in seeds]).T)
-    np.testing.assert_array_equal(c.arrays["changedFraction"],
-                                  1 - np.array([remaining[s] for s in seeds]).T / LENET_TOTAL)
-    np.testing.assert_array_equal(c.arrays["flippedFraction"], np.zeros((4, 3)))
+def test_frames_group_filter_and_order_mixed_values():
+    frame = pd.DataFrame({"a": [1, 2, 1, None, 2.5], "b": ["x", "y", "y", "x", None], "row": range(5)})
+    assert where(frame, a=1)["row"].tolist() == [0, 2]
+    assert where(frame, b=["x", "y"], a=[1, 2])["row"].tolist() == [0, 1, 2]
+    assert where(frame, missing=1).empty
+    assert where(frame, a=None)["row"].tolist() == [3] and where(frame, b=[None, "x"])["row"].tolist() == [0, 3, 4]
+    for fields, rows in ordered_groups(frame, ["a", "b"]):  # every group can be found again by its values
+        assert where(frame, **fields)["row"].tolist() == rows["row"].tolist()
+    groups = ordered_groups(frame, ["b"])
+    assert [fields for fields, _ in groups] == [{"b": None}, {"b": "x"}, {"b": "y"}]
+    assert [rows["row"].tolist() for _, rows in groups] == [[4], [0, 3], [1, 2]]
+    assert [fields["a"] for fields, _ in ordered_groups(frame, ["a"])] == [None, 1, 2, 2.5]
+    assert [fields["b"] for fields, _ in ordered_groups(frame, ["b"], sort=False)] == ["x", "y", None]
+    assert sorted([2, None, "z", 1.5, float("nan"), True], key=sort_value)[2:] == [True, 1.5, 2, "z"]
+
+
+def test_load_runs_has_one_row_per_run_with_the_values_of_its_logs(trained_runs):
+    frame = load_runs(trained_runs)
+    logs_by_path = {logs["_path"]: logs for logs in read_logs(trained_runs)}
+    assert sorted(frame["path"]) == sorted(logs_by_path) and frame.attrs["notes"] == []
+    settings = [name for name in frame.columns if name not in RESULT_COLUMNS]
+    assert set(settings) == {name for logs in logs_by_path.values() for name in identity(logs)}
+    assert {"sparsity", "reset"} <= set(settings)
+    for _, row in frame.iterrows():
+        logs = logs_by_path[row["path"]]
+        for name in settings:
+            expected = identity(logs).get(name)
+            if expected is None:  # another method family's setting
+                assert isinstance(row[name], float) and math.isnan(row[name]), (name, row[name])
+            else:
+                assert row[name] == expected, name
+        assert (row["runId"], row["status"], row["seed"]) == (logs["runId"], logs["status"], logs["seed"])
+        assert row["epochs"] == len(logs["testAccuracy"]) - 1
+        assert row["finalTestAccuracy"] == logs["testAccuracy"][-1]
+        assert row["peakTestAccuracy"] == max(logs["testAccuracy"])
+        assert row["changedFraction"] == changed_fraction(logs)[-1]
+        for key in CURVE_COLUMNS:
+            np.testing.assert_array_equal(row["curves"][key], logs[key], err_msg=key)
+
+
+def test_merged_arrays_equal_the_logs_exactly(trained_runs, tmp_path):
+    copy_runs(trained_runs, tmp_path, traintype="FreePruning", p1=0.5)
+    [runs] = configurations(tmp_path).values()
+    c = configurations_of(merge_table(load_runs([str(tmp_path)])))[0]
+    assert [run.seed for run in c.runs] == [1, 2]
+    for key in CURVE_COLUMNS:
+        np.testing.assert_array_equal(c.arrays[key], curve(runs, key), err_msg=key)
+    total = runs[0]["totalWeights"]
+    np.testing.assert_array_equal(c.arrays["changedFraction"], 1 - curve(runs, "remainingWeights") / total)
+    assert c.arrays["changedFraction"][-1].min() > 0.05  # the scores did move
+    np.testing.assert_array_equal(c.arrays["flippedFraction"], np.zeros((4, 2)))
     # Written to merged.npz next to the runs, loadable without pickles, same numbers.
-    [(configuration, folder, stem)] = folder_outputs(configurations)
+    [(configuration, folder, stem)] = folder_outputs([c])
     assert stem == "merged" and folder == os.path.dirname(c.runs[0].path)
     path = write_merged(configuration, os.path.join(folder, "merged.npz"))
     with np.load(path, allow_pickle=False) as saved:
-        for key in ("testAccuracy", "valAccuracy", "trainAccuracy", "trainLoss", "valLoss", "testLoss",
-                    "remainingWeights", "changedFraction", "remainingFraction", "flippedFraction"):
+        for key in (*CURVE_COLUMNS, "changedFraction", "remainingFraction", "flippedFraction"):
             np.testing.assert_array_equal(saved[key], c.arrays[key], err_msg=key)
-        assert saved["seeds"].tolist() == seeds
-        assert saved["runIds"].tolist() == [run.run_id for run in c.runs]
+        assert saved["seeds"].tolist() == [1, 2]
+        assert saved["runIds"].tolist() == [logs["runId"] for logs in runs]
         assert saved["epochs"].tolist() == [0, 1, 2, 3]
-        assert saved["remainingWeightsPerLayer"].shape == (4, 3, 3, 6)
+        np.testing.assert_array_equal(saved["remainingWeightsPerLayer"],
+                                      np.stack([logs["remainingWeightsPerLayer"] for logs in runs], axis=1))
         assert json.loads(str(saved["config"]))["traintype"] == "FreePruning"
     assert not [n for n in os.listdir(folder) if n.startswith(".tmp-")]
 
 
-def test_runs_of_different_lengths_use_the_common_epochs_and_name_the_shorter(tmp_path):
-    config = {"traintype": "MinPruning", "maxepochs": 5}
-    write_fake_run(tmp_path, config, 1, [0.1, 0.5, 0.6, 0.7, 0.8, 0.9], run_id="aaaaaaaa")
-    write_fake_run(tmp_path, config, 2, [0.1, 0.4, 0.65], run_id="bbbbbbbb")
-    write_fake_run(tmp_path, config, 3, [0.1, 0.3, 0.5, 0.6], run_id="cccccccc")
-    c = merge_table(load_runs([str(tmp_path)]).runs)[0]
-    assert c.epochs == 3
-    np.testing.assert_array_equal(c.arrays["testAccuracy"], [[0.1, 0.1, 0.1], [0.5, 0.4, 0.3], [0.6, 0.65, 0.5]])
+def test_runs_of_different_lengths_use_the_common_epochs_and_name_the_shorter(trained_runs, tmp_path):
+    # Cut-off copies of a real run: the trainer itself writes runs of one configuration at one length.
+    [first, second] = read_logs(trained_runs, traintype="MinPruning")
+    write_edited_copy(first, tmp_path, "aaaaaaaa", seed=1)
+    write_edited_copy(second, tmp_path, "bbbbbbbb", epochs=2, seed=2)
+    write_edited_copy(first, tmp_path, "cccccccc", epochs=3, seed=3)
+    c = configurations_of(merge_table(load_runs([str(tmp_path)])))[0]
+    assert c.epochs == 2
+    np.testing.assert_array_equal(c.arrays["testAccuracy"],
+                                  np.array([first["testAccuracy"][:2], second["testAccuracy"][:2],
+                                            first["testAccuracy"][:2]]).T)
     [note] = c.notes
     assert "bbbbbbbb" in note and "cccccccc" in note and "aaaaaaaa" not in note
-    assert "3 epochs" in note
+    assert "2 epochs" in note
 
 
-def test_flipped_fraction_for_flip_masks_and_pruned_fraction_otherwise(tmp_path):
-    write_fake_run(tmp_path, {"traintype": "FreeFlipping"}, 1, [0.1, 0.5, 0.6],
-                   flipped=[0, 26620, 53240])
-    write_fake_run(tmp_path, {"traintype": "FreePruning"}, 1, [0.1, 0.5, 0.6],
-                   remaining=[LENET_TOTAL, 239580, 212960])
-    write_fake_run(tmp_path, {"traintype": "Baseline"}, 1, [0.1, 0.5, 0.6])
-    configurations = {c.get("traintype"): c for c in merge_table(load_runs([str(tmp_path)]).runs)}
-    flip = configurations["FreeFlipping"]
-    assert flip.get("masktype") == "flip"
-    np.testing.assert_allclose(flip.arrays["changedFraction"][:, 0], [0.0, 0.1, 0.2], rtol=0, atol=1e-15)
-    np.testing.assert_array_equal(flip.arrays["remainingFraction"][:, 0], [1.0, 1.0, 1.0])
-    prune = configurations["FreePruning"]
-    np.testing.assert_allclose(prune.arrays["changedFraction"][:, 0], [0.0, 0.1, 0.2], rtol=0, atol=1e-15)
-    np.testing.assert_array_equal(prune.arrays["flippedFraction"][:, 0], [0.0, 0.0, 0.0])
-    np.testing.assert_array_equal(configurations["Baseline"].arrays["changedFraction"][:, 0], [0.0, 0.0, 0.0])
-    # Per layer: flipped = negative / size for flipping, pruned = zero / size for pruning.
-    sizes = np.array([784 * 300, 300 * 100, 100 * 10])
-    per_layer = flip.per_layer[2, 0]
-    np.testing.assert_array_equal(flip.changed_per_layer()[2, 0], per_layer[:, 0] / sizes)
-    np.testing.assert_array_equal(prune.changed_per_layer()[2, 0], prune.per_layer[2, 0][:, 1] / sizes)
+def test_flipped_fraction_for_flip_masks_and_pruned_fraction_otherwise(trained_runs, tmp_path):
+    copy_runs(trained_runs, tmp_path, traintype=["FreeFlipping", "FreePruning", "Baseline"], p1=0.5)
+    merged = {c.get("traintype"): c for c in configurations_of(merge_table(load_runs([str(tmp_path)])))}
+    for method, c in merged.items():
+        [runs] = configurations(trained_runs, traintype=method, p1=0.5).values()  # by seed
+        total = runs[0]["totalWeights"]
+        per_layer = np.stack([logs["remainingWeightsPerLayer"] for logs in runs], axis=1)  # epochs, runs, layers, 6
+        sizes = np.array(runs[0]["layerSizes"])
+        if method == "FreeFlipping":
+            assert c.get("masktype") == "flip"
+            np.testing.assert_array_equal(c.arrays["changedFraction"], per_layer[..., 0].sum(axis=2) / total)
+            np.testing.assert_array_equal(c.arrays["remainingFraction"], np.ones((4, 2)))
+            np.testing.assert_array_equal(c.changed_per_layer(), per_layer[..., 0] / sizes)
+            assert c.arrays["changedFraction"][-1].min() > 0.01
+        else:
+            np.testing.assert_array_equal(c.arrays["changedFraction"], 1 - curve(runs, "remainingWeights") / total)
+            np.testing.assert_array_equal(c.arrays["flippedFraction"], np.zeros((4, 2)))
+            np.testing.assert_array_equal(c.changed_per_layer(), per_layer[..., 1] / sizes)
+    np.testing.assert_array_equal(merged["Baseline"].arrays["changedFraction"], np.zeros((4, 2)))
 
 
-def test_unrelated_files_are_ignored(tmp_path):
-    path = write_fake_run(tmp_path, {}, 1, [0.1, 0.9])
+def test_unrelated_files_are_ignored(trained_runs, tmp_path):
+    [path] = copy_runs(trained_runs, tmp_path, traintype="Baseline", seed=1)
     folder = os.path.dirname(path)
     for name, text in [("notes.txt", "hello"), ("summary.json", "{}"), ("abc_logs.json.bak", "{"),
                        (".tmp-123abcd1234_logs.json", "{"), ("x_logs.pkl", "\x80\x04"), ("README.md", "#")]:
@@ -116,61 +134,65 @@ def test_unrelated_files_are_ignored(tmp_path):
     (tmp_path / "figures").mkdir()
     (tmp_path / "figures" / "compare.png").write_bytes(b"\x89PNG")
     loaded = load_runs([str(tmp_path)])
-    assert len(loaded.runs) == 1 and loaded.notes == [] and loaded.left_out == {}
+    assert loaded["path"].tolist() == [str(path)]
+    assert loaded.attrs["notes"] == [] and loaded.attrs["left_out"] == {}
 
 
-def test_unparsable_logs_are_skipped_with_one_line_naming_the_file(tmp_path):
-    write_fake_run(tmp_path, {}, 1, [0.1, 0.9])
-    broken = tmp_path / "FreePruning" / "LeNet" / "P1_0.5" / "mask_relu_he_LR0.001" / "deadbeef_logs.json"
-    broken.write_text('{"config": {"nettype": "LeNet"}, "testAccuracy": [0.1, ')
-    not_a_run = broken.with_name("cafecafe_logs.json")
+def test_unparsable_logs_are_skipped_with_one_line_naming_the_file(trained_runs, tmp_path):
+    [path] = copy_runs(trained_runs, tmp_path, traintype="Baseline", seed=1)
+    broken = path.with_name("deadbeef_logs.json")
+    broken.write_text(path.read_text()[:200])
+    not_a_run = path.with_name("cafecafe_logs.json")
     not_a_run.write_text('{"hello": 1}')
     loaded = load_runs([str(tmp_path)])
-    assert len(loaded.runs) == 1
-    assert len(loaded.notes) == 2
-    assert any("deadbeef_logs.json" in note and "cannot parse" in note for note in loaded.notes)
-    assert any("cafecafe_logs.json" in note for note in loaded.notes)
-    assert all("\n" not in note for note in loaded.notes)
+    notes = loaded.attrs["notes"]
+    assert len(loaded) == 1 and len(notes) == 2
+    assert any("deadbeef_logs.json" in note and "cannot parse" in note for note in notes)
+    assert any("cafecafe_logs.json" in note for note in notes)
+    assert all("\n" not in note for note in notes)
 
 
 @pytest.mark.parametrize("status", ["failed", "running", "interrupted"])
-def test_unfinished_runs_are_left_out_and_said_so(tmp_path, status):
-    write_fake_run(tmp_path, {}, 1, [0.1, 0.9])
-    write_fake_run(tmp_path, {}, 2, [0.1, float("nan")], run_id="0badf00d", status=status)
+def test_unfinished_runs_are_left_out_and_said_so(trained_runs, tmp_path, status):
+    [kept, unfinished] = read_logs(trained_runs, traintype="Baseline")
+    copy_runs(trained_runs, tmp_path, traintype="Baseline", seed=kept["seed"])
+    write_edited_copy(unfinished, tmp_path, "0badf00d", status=status)
     loaded = load_runs([str(tmp_path)])
-    assert [run.seed for run in loaded.runs] == [1]
-    [note] = loaded.notes
+    assert loaded["seed"].tolist() == [kept["seed"]]
+    [note] = loaded.attrs["notes"]
     assert "0badf00d" in note and status in note
-    assert loaded.left_out == {status: 1}
+    assert loaded.attrs["left_out"] == {status: 1}
 
 
-def test_a_just_reserved_empty_logs_file_is_left_out_quietly(tmp_path):
-    path = write_fake_run(tmp_path, {}, 1, [0.1, 0.9])
+def test_a_just_reserved_empty_logs_file_is_left_out_quietly(trained_runs, tmp_path):
+    [path] = copy_runs(trained_runs, tmp_path, traintype="Baseline", seed=1)
     open(os.path.join(os.path.dirname(path), "12345678_logs.json"), "w").close()
     loaded = load_runs([str(tmp_path)])
-    assert len(loaded.runs) == 1 and loaded.left_out == {"running": 1}
-    assert "12345678_logs.json" in loaded.notes[0]
+    assert len(loaded) == 1 and loaded.attrs["left_out"] == {"running": 1}
+    assert "12345678_logs.json" in loaded.attrs["notes"][0]
 
 
-def test_a_configuration_is_every_config_field_but_seed_and_where_it_was_written(tmp_path):
-    write_fake_run(tmp_path / "a", {"nruns": 3, "data_dir": "/data"}, 1, [0.1, 0.9])
-    write_fake_run(tmp_path / "b", {"nruns": 1}, 2, [0.1, 0.8])
-    write_fake_run(tmp_path / "a", {"batchsize": 50}, 3, [0.1, 0.7])
-    write_fake_run(tmp_path / "a", {}, 4, [0.1, 0.7], dataset="mnist-subset")
-    configurations = merge_table(load_runs([str(tmp_path / "a"), str(tmp_path / "b")]).runs)
-    sizes = sorted(len(c.runs) for c in configurations)
-    assert sizes == [1, 1, 2]
-    merged = [c for c in configurations if len(c.runs) == 2][0]
-    assert merged.get("dataset") == "mnist" and merged.get("batchsize") == 25
+def test_a_configuration_is_every_identity_setting_but_seed_and_where_it_was_written(trained_runs, tmp_path):
+    [logs, _] = read_logs(trained_runs, traintype="Baseline")
+    write_edited_copy(logs, tmp_path / "a", "00000001", seed=1, config={"nruns": 3, "data_dir": "/data"})
+    write_edited_copy(logs, tmp_path / "b", "00000002", seed=2, config={"nruns": 1, "xla": "on"})
+    write_edited_copy(logs, tmp_path / "a", "00000003", seed=3, config={"batchsize": 50})
+    write_edited_copy(logs, tmp_path / "a", "00000004", seed=4, dataset={**logs["dataset"], "name": "mnist"})
+    merged = configurations_of(merge_table(load_runs([str(tmp_path / "a"), str(tmp_path / "b")])))
+    assert sorted(len(c.runs) for c in merged) == [1, 1, 2]
+    [pair] = [c for c in merged if len(c.runs) == 2]
+    assert pair.get("dataset") == "mnist-subset" and pair.get("batchsize") == 20
     # Three configurations share one folder under a/: file names must not collide.
-    stems = [(folder, stem) for _, folder, stem in folder_outputs(configurations)]
+    stems = [(folder, stem) for _, folder, stem in folder_outputs(merged)]
     assert len(set(stems)) == len(stems) == 4
 
 
-def test_merged_arrays_have_no_object_dtype(tmp_path):
-    write_fake_run(tmp_path, {"nettype": "Conv2"}, 7, [0.1, 0.3, 0.4])
-    c = merge_table(load_runs([str(tmp_path)]).runs)[0]
-    arrays = merged_arrays(c)
-    assert all(np.asarray(v).dtype != object for v in arrays.values())
-    assert arrays["layerNames"].tolist() == LAYERS["Conv2"][0]
-    assert c.get("dataset") == "cifar10"
+def test_merged_arrays_have_no_object_dtype(trained_runs):
+    logs_by_id = {logs["runId"]: logs for logs in read_logs(trained_runs)}
+    for c in configurations_of(merge_table(load_runs(trained_runs))):
+        arrays = merged_arrays(c)
+        assert all(np.asarray(v).dtype != object for v in arrays.values()), c.key
+        first = logs_by_id[c.runs[0].run_id]
+        assert arrays["layerNames"].tolist() == first["layerNames"]
+        assert arrays["layerSizes"].tolist() == first["layerSizes"]
+        assert c.get("dataset") == first["dataset"]["name"] == "mnist-subset"

@@ -32,6 +32,12 @@ def get_family(family_name):
                       f"{', '.join(family.name for family in FAMILIES)}.")
 
 
+def reference_method():
+    """The method every other is compared with in reports: it trains all the weights of the dense network."""
+    (name,) = (method.name for method in METHODS.values() if method.changes == "weights")
+    return name
+
+
 def method_order(name):
     """Position of a method in report order (unknown names last)."""
     return METHOD_NAMES.index(name) if name in METHODS else len(METHODS)

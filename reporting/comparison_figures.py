@@ -56,7 +56,7 @@ def comparison_figure(family, fields, members):
         style.band(left, x, 100 * c.arrays["testAccuracy"], color, label, linestyle)
         style.band(right, x, 100 * c.arrays["changedFraction"], color, label, linestyle)
     left.set_ylabel("test accuracy (%)")
-    kinds = {c.is_flip for c in members if c.get("traintype") != "Baseline"}
+    kinds = {c.is_flip for c in members if c.get("traintype") != style.BASELINE}
     right.set_ylabel(style.changed_label(kinds.pop()) if len(kinds) == 1
                      else "pruned or flipped fraction of weights (%)")
     for ax in (left, right):

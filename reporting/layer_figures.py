@@ -106,7 +106,7 @@ def write_layer_figures(configurations, folder, formats, stems):
                                                f"P1_{fields['p1']}", fields["dataset"], fields["activation"]))
         written += style.save_figure(layer_bar_figure(fields, pruning, flipping), stem, formats)
     for c in configurations_of(configurations):
-        if c.per_layer is None or c.get("traintype") == "Baseline":
+        if c.per_layer is None or c.get("traintype") == style.BASELINE:
             continue
         stem = os.path.join(folder, "masks_" + stems[c.key])
         written += style.save_figure(mask_evolution_figure(c), stem, formats)

@@ -34,9 +34,9 @@ RESULT_HEADERS = ("Runs", "Peak epoch", "Test acc. mean %", "Test acc. min %", "
 
 
 def _find_baseline(row, rows):
-    if row["fields"].get("traintype") == "Baseline":
+    if row["fields"].get("traintype") == style.BASELINE:
         return row
-    candidates = [other for other in rows if other["fields"].get("traintype") == "Baseline"
+    candidates = [other for other in rows if other["fields"].get("traintype") == style.BASELINE
                   and all(other["fields"].get(k) == row["fields"].get(k) for k in BASELINE_MATCH)]
     if not candidates:
         return None

@@ -54,7 +54,7 @@ def sparsity_figure(network, dataset, series_list, baselines):
                     markersize=5, linewidth=1.6, label=label)
     for baseline in baselines:
         runs = len(baseline.runs)
-        ax.axhline(100 * peak_of(baseline).mean, color=style.method_color("Baseline"), linestyle="--",
+        ax.axhline(100 * peak_of(baseline).mean, color=style.method_color(style.BASELINE), linestyle="--",
                    linewidth=1.0, label=f"Baseline, dense ({runs} run{'s' * (runs != 1)})")
     ax.set_xlabel("sparsity: weights removed (%)")
     ax.set_ylabel("peak test accuracy (%)")
@@ -70,7 +70,7 @@ def write_pruning_figures(configurations, folder, formats):
     written = []
     for fields, group in ordered_groups(members, ("nettype", "dataset")):
         first = configurations_of(group)[0]
-        baselines = configurations_of(where(configurations, traintype="Baseline",
+        baselines = configurations_of(where(configurations, traintype=style.BASELINE,
                                             **{k: first.get(k) for k in BASELINE_MATCH}))
         stem = os.path.join(folder, style.slug(paths.PRUNING_TABLE, fields["nettype"], fields["dataset"]))
         figure = sparsity_figure(fields["nettype"], fields["dataset"], series_of(group), baselines)

@@ -13,11 +13,12 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from methods import METHODS, method_order
+from methods import METHODS, method_order, reference_method
 from reporting.frames import varying_settings
 from results.atomic import atomic_path
 
 OTHER_COLOR = "#9467bd"  # a method this version does not know
+BASELINE = reference_method()  # "Baseline": what the other methods are compared with
 INITIALIZER_STYLES = {"he": "-", "glorot": ":", "heconstant": "--", "binary": "-."}
 INITIALIZER_MARKERS = {"he": "o", "glorot": "s", "heconstant": "^", "binary": "D"}
 INITIALIZER_LABELS = {"he": "He normal", "glorot": "Glorot normal", "heconstant": "signed He constant",

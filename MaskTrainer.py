@@ -23,6 +23,8 @@ def main(argv=None):
         config, namespace = parse_args(argv, parser)
     except ConfigError as error:
         return report_error(PROGRAM, error, 2)
+    except SystemExit as exit:  # --help, or a flag argparse refused (already reported in one line)
+        return exit.code
 
     from datasets import DatasetError
     from runner import ResumeError, resume_run, run_all

@@ -11,8 +11,9 @@ from methods.base import flag_of
 
 def _add_flag(group, field, default):
     meta = field.metadata
-    keywords = {"default": default, "dest": field.name,
-                "help": f"{meta['help']} (default: {field.default})"}
+    # A default of None is described in the help itself ("default: glorot for IMP, he otherwise").
+    shown = "" if field.default is None and "default" in meta["help"] else f" (default: {field.default})"
+    keywords = {"default": default, "dest": field.name, "help": meta["help"] + shown}
     if meta["choices"]:
         keywords["choices"] = meta["choices"]
     if meta["type"]:

@@ -11,7 +11,7 @@ import os
 
 from initializers import INITIALIZERS
 from masking import MASK_FUNCTIONS
-from methods import METHOD_NAMES, ConfigError, family_of, get_method, setting
+from methods import FAMILIES, METHOD_NAMES, ConfigError, family_of, get_method, setting
 from methods.base import check_settings, flag_of
 from networks import ACTIVATIONS, NETWORK_NAMES, check_network
 from results.paths import configuration_folder
@@ -75,15 +75,17 @@ class RunConfig:
 
     @classmethod
     def from_settings(cls, settings, strict=True):
-        """From flat settings (the command line, a grid, a run's stored config). strict: a setting of another
-        method family is refused; otherwise (stored logs of older versions) it is left out."""
+        """From flat settings (the command line, a grid, a run's stored config). A setting of the method's own
+        family that the method does not use (--kstarts for RandomPruning) is left out. strict: a setting of
+        another family is refused; otherwise (grids, stored logs of older versions) it is left out too."""
         common = {name: settings[name] for name in cls.common_names() if name in settings}
-        family = family_of(common.get("traintype", cls.traintype))
-        own = {name: settings[name] for name in family.setting_names() if name in settings}
+        traintype = common.get("traintype", cls.traintype)
+        family, method = family_of(traintype), get_method(traintype)
+        own = {name: settings[name] for name in family.setting_names(method) if name in settings}
         if strict:
             for name in settings:
-                if name not in common and name not in own:
-                    raise ConfigError(foreign_setting_message(name, common.get("traintype", cls.traintype)))
+                if name not in common and name not in family.setting_names():
+                    raise ConfigError(unused_setting_message(name, traintype))
         return cls(**common, method_settings=family.settings_class(**own))
 
     def replace(self, **changes):
@@ -111,10 +113,12 @@ class RunConfig:
                                     self.family.folder_suffix(self))
 
     def to_dict(self):
-        """Flat settings as stored in a run's logs: the common ones, resolved, then the family's."""
+        """Flat settings as stored in a run's logs: the common ones, resolved, then those of the family's that
+        the method uses."""
         common = {name: getattr(self, name) for name in self.common_names()}
         common.update(masktype=self.resolved_masktype(), initializer=self.resolved_initializer())
-        return {**common, **dataclasses.asdict(self.method_settings)}
+        used = self.family.setting_names(self.method)
+        return {**common, **{name: getattr(self.method_settings, name) for name in used}}
 
     def identity(self):
         """The settings that make two runs the same run, the seed included."""
@@ -142,12 +146,10 @@ class RunConfig:
         return self
 
 
-def foreign_setting_message(name, traintype):
-    from methods import FAMILIES
-    owners = [family for family in FAMILIES if name in family.setting_names()]
-    if not owners:
+def unused_setting_message(name, traintype):
+    users = [method.name for family in FAMILIES for method in family.methods if name in family.setting_names(method)]
+    fields = [field for family in FAMILIES for field in dataclasses.fields(family.settings_class) if field.name == name]
+    if not fields:
         return f"Unknown setting '{name}'."
-    family = owners[0]
-    field = {field.name: field for field in dataclasses.fields(family.settings_class)}[name]
-    return (f"{flag_of(field)} belongs to {family.title}, --traintype {', '.join(family.method_names())}, and "
-            f"does nothing for --traintype {traintype}: leave it out.")
+    return (f"{flag_of(fields[0])} does nothing for --traintype {traintype} (it is a setting of --traintype "
+            f"{', '.join(users)}): leave it out.")

@@ -57,6 +57,7 @@ class Method:
     score_trainable: bool = False
     use_fixed_mask: bool = False
     alpha: float = 0.0  # weight of the mean-mask loss term (-1: keep as many connections as possible)
+    uses: tuple = None  # the names of the family's settings this method uses; None: all of them
 
     def masking_options(self, masktype):
         return MaskingOptions(mask_type=masktype, kernel_trainable=self.kernel_trainable,
@@ -77,8 +78,12 @@ class MethodFamily:
     def method_names(self):
         return tuple(method.name for method in self.methods)
 
-    def setting_names(self):
-        return tuple(field.name for field in dataclasses.fields(self.settings_class))
+    def setting_names(self, method=None):
+        """The family's settings, or those of them that `method` (a Method of the family) uses."""
+        names = tuple(field.name for field in dataclasses.fields(self.settings_class))
+        if method is None or method.uses is None:
+            return names
+        return tuple(name for name in names if name in method.uses)
 
     def folder_suffix(self, config):
         """Appended to the configuration folder's last part (see results/paths.py)."""

@@ -36,6 +36,10 @@ class PruningAtInitSettings:
 
 
 FIXED_MASK = dict(masktypes=("mask",), default_masktype="mask", changes="pruning", use_fixed_mask=True)
+# Which settings each method uses.
+MASK = ("sparsity", "pruning_scope")
+K_STARTS = ("kstarts", "selection_epochs", "fitness")
+DISSIPATION = ("selection_epochs", "dissipation")
 
 
 class PruningAtInitialisation(MethodFamily):
@@ -45,15 +49,15 @@ class PruningAtInitialisation(MethodFamily):
     experiment_class = PruningAtInitExperiment
     methods = (
         PruningAtInitMethod("RandomPruning", "trains the weights under one random fixed 0/1 mask",
-                            color="#7f7f7f", marker="o", **FIXED_MASK),
+                            color="#7f7f7f", marker="o", uses=MASK, **FIXED_MASK),
         PruningAtInitMethod("KStarts", "trains the weights under the fittest of K random 0/1 masks",
-                            color="#1f77b4", marker="s", k_starts=True, **FIXED_MASK),
+                            color="#1f77b4", marker="s", k_starts=True, uses=MASK + K_STARTS, **FIXED_MASK),
         PruningAtInitMethod("DissipatingGradients", "trains the weights under a 0/1 mask that removes weights "
                             "which barely move", color="#2ca02c", marker="^", dissipates=True, start_fraction=0.0,
-                            **FIXED_MASK),
+                            uses=MASK + DISSIPATION, **FIXED_MASK),
         PruningAtInitMethod("KStartsDG", "trains the weights under the fittest of K masks, each refined by "
                             "dissipating gradients", color="#d62728", marker="D", k_starts=True, dissipates=True,
-                            start_fraction=0.5, **FIXED_MASK),
+                            start_fraction=0.5, uses=MASK + K_STARTS + DISSIPATION, **FIXED_MASK),
     )
 
     def folder_suffix(self, config):

@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from reporting import style
-from reporting.frames import markdown_table, ordered_groups, sort_value, where
+from reporting.frames import markdown_table, ordered_groups, sort_value, varying_settings, where
 from reporting.merge import configurations_of, setting_columns
 from reporting.peak import peak_of
 from results import paths
@@ -35,8 +35,9 @@ def series_of(members):
 
 
 def varying_fields(series_list):
+    """Settings, but sparsity and method, that differ between the series (among those that have them)."""
     names = sorted({k for group in series_list for k, _ in group[0].key} - {"sparsity", "traintype"})
-    return [k for k in names if len({group[0].get(k) for group in series_list}) > 1]
+    return varying_settings([group[0].fields for group in series_list], names)
 
 
 def sparsity_figure(network, dataset, series_list, baselines):

@@ -68,7 +68,8 @@ def test_an_old_run_log_with_every_familys_settings_loads_as_the_same_run():
     fresh = RunConfig.from_settings({**COMMON, "traintype": "FreePruning"}).validate()
     assert loaded.identity() == fresh.identity()
     assert "rounds" not in loaded.identity() and "sparsity" not in loaded.identity()
-    with pytest.raises(ConfigError, match="--reset belongs to Lottery tickets"):
+    with pytest.raises(ConfigError, match=r"--reset does nothing for --traintype FreePruning \(it is a setting of "
+                                          r"--traintype IMP\)"):
         RunConfig.from_settings(old_stored_config("FreePruning"))  # strict, as for a command line
     lottery = RunConfig.from_settings(old_stored_config("IMP", rounds=3, reset="random"), strict=False)
     assert (lottery.method_settings.rounds, lottery.method_settings.reset) == (3, "random")
@@ -132,3 +133,26 @@ def test_a_grid_setting_that_applies_to_no_run_is_refused():
         expand_grid(grid_document({"rounds": 3}, {"traintype": ["FreePruning", "MinPruning"]}), "grid.json")
     with pytest.raises(GridError, match="'prune_rate' applies to no run"):
         expand_grid(grid_document({}, {"traintype": ["RandomPruning"], "prune_rate": [0.1, 0.2]}), "grid.json")
+    with pytest.raises(GridError, match="'kstarts' applies to no run"):
+        expand_grid(grid_document({}, {"traintype": ["RandomPruning"], "kstarts": [2, 3]}), "grid.json")
+
+
+@pytest.mark.parametrize("traintype, flag, value", [
+    ("RandomPruning", "--kstarts", "3"), ("KStarts", "--dissipation", "0.2"),
+    ("DissipatingGradients", "--fitness", "gradient"),
+])
+def test_a_flag_of_the_own_family_that_the_method_does_not_use_changes_nothing(traintype, flag, value):
+    """A shared set of pruning-at-initialisation flags works for all four methods, and the flag a method does
+    not use neither is stored nor splits otherwise identical runs apart."""
+    with_flag, _ = parse_args(["--traintype", traintype, flag, value, "--seed", "3"])
+    without, _ = parse_args(["--traintype", traintype, "--seed", "3"])
+    assert with_flag.identity() == without.identity() and with_flag.folder() == without.folder()
+    assert flag.lstrip("-") not in with_flag.to_dict()
+
+
+def test_a_method_stores_and_is_identified_by_the_settings_it_uses_only():
+    random_pruning = RunConfig.from_settings({"traintype": "RandomPruning", "sparsity": 0.5})
+    assert {"sparsity", "pruning_scope"} <= set(random_pruning.identity())
+    assert not {"kstarts", "fitness", "selection_epochs", "dissipation"} & set(random_pruning.identity())
+    k_starts_dg = RunConfig.from_settings({"traintype": "KStartsDG"}).identity()
+    assert {"kstarts", "fitness", "selection_epochs", "dissipation"} <= set(k_starts_dg)

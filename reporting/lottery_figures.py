@@ -5,7 +5,6 @@ and at the round's end (dashed), mean over seeds with a min-max band, against th
 remaining (log axis, decreasing to the right as pruning proceeds). Read from each run's "rounds" log.
 """
 
-import json
 import os
 
 import numpy as np
@@ -23,10 +22,7 @@ TABLE_HEADER = ("nettype", "dataset", "reset", "round", "remainingPercent", "run
 
 def round_arrays(configuration):
     """(remaining fraction per round, best-validation test accuracy (rounds, runs), final (rounds, runs))."""
-    rounds = []
-    for run in configuration.runs:
-        with open(run.path, encoding="utf-8") as handle:
-            rounds.append(json.load(handle).get("rounds", []))
+    rounds = [run.rounds for run in configuration.runs]
     common = min(len(entries) for entries in rounds)
     remaining = np.array([np.mean([entries[r]["remainingFraction"] for entries in rounds]) for r in range(common)])
     best = np.array([[entries[r]["testAccuracyAtBestValidation"] for entries in rounds] for r in range(common)])

@@ -55,6 +55,7 @@ class RunRecord:
     layer_sizes: list
     per_layer: object = None  # array (epochs, layers, 6) of mask/effective-weight counts, or None
     failure_reason: str = None
+    rounds: list = field(default_factory=list)  # IMP: the logs' per-round summaries
     fields: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -164,7 +165,8 @@ def parse_run(path, logs):
                      seed=logs.get("seed", logs["config"].get("seed")), settings=run_settings(logs),
                      curves=curves, total_weights=int(total), layer_names=[str(n) for n in layer_names],
                      layer_sizes=list(layer_sizes or []), per_layer=per_layer,
-                     failure_reason=logs.get("failureReason") if logs.get("status") == "failed" else None)
+                     failure_reason=logs.get("failureReason") if logs.get("status") == "failed" else None,
+                     rounds=logs.get("rounds") if isinstance(logs.get("rounds"), list) else [])
 
 
 def read_run(path):

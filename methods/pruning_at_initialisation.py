@@ -6,11 +6,21 @@ from methods.base import ConfigError, Method, MethodFamily, setting
 from pruning_at_init.experiment import PruningAtInitExperiment
 
 
+# Which settings a method uses: every method the mask's, plus those of the steps it takes.
+MASK = ("sparsity", "pruning_scope")
+K_STARTS = ("kstarts", "selection_epochs", "fitness")
+DISSIPATION = ("selection_epochs", "dissipation")
+
+
 @dataclasses.dataclass(frozen=True)
 class PruningAtInitMethod(Method):
     k_starts: bool = False  # K candidate masks train briefly; the fittest goes on
     dissipates: bool = False  # weights that barely move in the selection epochs are removed
     start_fraction: float = 1.0  # the starting mask's sparsity, as a fraction of --sparsity
+
+    def __post_init__(self):
+        uses = MASK + (K_STARTS if self.k_starts else ()) + (DISSIPATION if self.dissipates else ())
+        object.__setattr__(self, "uses", uses)
 
     @property
     def selects_mask(self):
@@ -36,10 +46,6 @@ class PruningAtInitSettings:
 
 
 FIXED_MASK = dict(masktypes=("mask",), default_masktype="mask", changes="pruning", use_fixed_mask=True)
-# Which settings each method uses.
-MASK = ("sparsity", "pruning_scope")
-K_STARTS = ("kstarts", "selection_epochs", "fitness")
-DISSIPATION = ("selection_epochs", "dissipation")
 
 
 class PruningAtInitialisation(MethodFamily):
@@ -49,15 +55,15 @@ class PruningAtInitialisation(MethodFamily):
     experiment_class = PruningAtInitExperiment
     methods = (
         PruningAtInitMethod("RandomPruning", "trains the weights under one random fixed 0/1 mask",
-                            color="#7f7f7f", marker="o", uses=MASK, **FIXED_MASK),
+                            color="#7f7f7f", marker="o", **FIXED_MASK),
         PruningAtInitMethod("KStarts", "trains the weights under the fittest of K random 0/1 masks",
-                            color="#1f77b4", marker="s", k_starts=True, uses=MASK + K_STARTS, **FIXED_MASK),
+                            color="#1f77b4", marker="s", k_starts=True, **FIXED_MASK),
         PruningAtInitMethod("DissipatingGradients", "trains the weights under a 0/1 mask that removes weights "
                             "which barely move", color="#2ca02c", marker="^", dissipates=True, start_fraction=0.0,
-                            uses=MASK + DISSIPATION, **FIXED_MASK),
+                            **FIXED_MASK),
         PruningAtInitMethod("KStartsDG", "trains the weights under the fittest of K masks, each refined by "
                             "dissipating gradients", color="#d62728", marker="D", k_starts=True, dissipates=True,
-                            start_fraction=0.5, uses=MASK + K_STARTS + DISSIPATION, **FIXED_MASK),
+                            start_fraction=0.5, **FIXED_MASK),
     )
 
     def folder_suffix(self, config):

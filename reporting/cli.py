@@ -135,7 +135,8 @@ def run(args):
         left = ", ".join(f"{count} {reason}" for reason, count in sorted(runs.attrs["left_out"].items()))
         return _fail(f"No finished runs found under {where}{f' ({left} left out)' if left else ''}; {HINT}")
     configurations = merge_table(runs)
-    for configuration in configurations_of(configurations):
+    merged = configurations_of(configurations)
+    for configuration in merged:
         for note in configuration.notes:
             print(note, file=sys.stderr)
     root = paths[0] if os.path.isdir(paths[0]) else os.path.dirname(paths[0]) or "."
@@ -145,7 +146,7 @@ def run(args):
 
     if "merged" in parts:
         lines = []
-        for configuration, folder, stem in folder_outputs(configurations_of(configurations)):
+        for configuration, folder, stem in folder_outputs(merged):
             written = [write_merged(configuration, os.path.join(folder, f"{stem}.npz"))]
             written += write_configuration_figure(configuration, os.path.join(folder, f"{stem}_curves"), formats)
             lines.append(f"  {display_path(folder)}/: " + ", ".join(os.path.basename(p) for p in written))
@@ -157,7 +158,7 @@ def run(args):
         ("compare", "Method comparisons", lambda: write_comparison_figures(configurations, figures_dir, formats)),
         ("sweep", "p1 sweeps", lambda: write_sweep_figures(configurations, figures_dir, formats)),
         ("layers", "Per-layer figures", lambda: write_layer_figures(
-            configurations, figures_dir, formats, style.configuration_stems(configurations_of(configurations)))),
+            configurations, figures_dir, formats, style.configuration_stems(merged))),
         ("pruning", "Pruning at initialisation", lambda: write_pruning_outputs(
             configurations, figures_dir, tables_dir, formats)),
         ("lottery", "Lottery tickets", lambda: write_lottery_outputs(

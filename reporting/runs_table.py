@@ -31,15 +31,6 @@ def display_path(path):
     return absolute if relative.startswith("..") else relative
 
 
-def freeze(value):
-    """A hashable copy of a JSON value (lists become tuples, objects sorted tuples of pairs)."""
-    if isinstance(value, dict):
-        return tuple(sorted((str(k), freeze(v)) for k, v in value.items()))
-    if isinstance(value, list):
-        return tuple(freeze(v) for v in value)
-    return value
-
-
 @dataclass
 class RunRecord:
     """One run: where it is, its configuration, and its per-epoch curves."""
@@ -59,8 +50,7 @@ class RunRecord:
     fields: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        self.fields = {key: freeze(value) for key, value in self.settings.items()}
-        self.fields["seed"] = self.seed
+        self.fields = {**self.settings, "seed": self.seed}
 
     @property
     def folder(self):

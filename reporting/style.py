@@ -13,7 +13,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from methods import METHODS, method_order, reference_method
+from methods import METHODS, get_family, method_order, reference_method
 from reporting.frames import varying_settings
 from results.atomic import atomic_path
 
@@ -39,7 +39,6 @@ def method_marker(method):
 
 def family_methods(family_name):
     """The method names of a family (methods/registry.py), in report order."""
-    from methods import get_family
     return get_family(family_name).method_names()
 
 

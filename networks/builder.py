@@ -6,7 +6,7 @@ import numpy as np
 from initializers import BINARY_INPUT_SCALE, INITIALIZERS, get_initializer
 from masking import MaskedConv2D, MaskedDense, MaskingOptions
 from networks.architectures import ARCHITECTURES
-from networks.pooling import MaxPool2x2
+from networks.pooling import max_pooling_layer
 
 ACTIVATIONS = ("relu", "swish", "sigmoid", "elu", "selu")
 
@@ -30,8 +30,17 @@ def check_network(nettype, initializer, activation):
                          f"(only {', '.join(BINARY_INPUT_SCALE)} have one): choose another --initializer.")
 
 
+def uses_xla(setting, nettype):
+    """--xla auto|on|off for a network: XLA removes LeNet's per-step overhead, but its CPU convolutions
+    are far slower than TensorFlow's own, so 'auto' compiles only networks without convolutions."""
+    if setting == "auto":
+        return all(block[0] == "dense" for block in ARCHITECTURES[nettype])
+    return setting == "on"
+
+
 def build_network(nettype, input_shape, num_classes=10, *, activation="relu", initializer="he",
-                  p1=0.5, seed=1, masking=MaskingOptions()):
+                  p1=0.5, seed=1, masking=MaskingOptions(), xla=False):
+    """`xla`: whether the model will be compiled with XLA, which decides the pooling layer (networks/pooling.py)."""
     check_network(nettype, initializer, activation)
     blocks = ARCHITECTURES[nettype] + [("dense", num_classes)]
     weight_blocks = [block for block in blocks if block[0] != "pool"]
@@ -45,7 +54,7 @@ def build_network(nettype, input_shape, num_classes=10, *, activation="relu", in
     for index, block in enumerate(blocks):
         kind = block[0]
         if kind == "pool":
-            outputs = MaxPool2x2(name=f"pool{index}")(outputs)
+            outputs = max_pooling_layer(f"pool{index}", xla)(outputs)
             continue
         if kind == "dense" and len(outputs.shape) > 2:
             outputs = keras.layers.Flatten(name="flatten")(outputs)

@@ -54,12 +54,13 @@ def test_six_counts_add_up_to_the_layer_sizes(tmp_path):
     assert log["totalWeights"] == 266_200
 
 
-def test_same_seed_twice_gives_identical_logs(tmp_path):
-    _, (first,), _ = run(tmp_path / "a", "--traintype", "MinPruning", "--seed", "11")
-    _, (second,), _ = run(tmp_path / "b", "--traintype", "MinPruning", "--seed", "11")
+@pytest.mark.parametrize("nettype", ["LeNet", "Conv2"])
+def test_same_seed_twice_gives_identical_logs(tmp_path, nettype):
+    _, (first,), _ = run(tmp_path / "a", "--traintype", "MinPruning", "--seed", "11", "--nettype", nettype)
+    _, (second,), _ = run(tmp_path / "b", "--traintype", "MinPruning", "--seed", "11", "--nettype", nettype)
     for key in CURVES + ("remainingWeights", "remainingWeightsPerLayer"):
         assert first[key] == second[key], key
-    _, (other,), _ = run(tmp_path / "c", "--traintype", "MinPruning", "--seed", "12")
+    _, (other,), _ = run(tmp_path / "c", "--traintype", "MinPruning", "--seed", "12", "--nettype", nettype)
     assert other["testLoss"] != first["testLoss"]
 
 

@@ -1,3 +1,5 @@
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -79,12 +81,53 @@ def test_keras_file_round_trip_predicts_the_same_numbers(tmp_path, nettype, inpu
     assert [type(layer) for layer in masked_layers(loaded)] == [type(layer) for layer in layers]
 
 
+def pooling_gradient(layer, images, xla):
+    """d(sum(pooled * weights))/d(images), compiled with or without XLA."""
+    import tensorflow as tf
+    weights = tf.constant(np.arange(1, 1 + np.prod(layer.compute_output_shape(images.shape)[1:]), dtype="float32")
+                          .reshape(layer.compute_output_shape(images.shape)[1:]))
+
+    def gradient(inputs):
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            total = tf.reduce_sum(layer(inputs) * weights)
+        return tape.gradient(total, inputs)
+    return np.asarray(tf.function(gradient, jit_compile=xla)(tf.constant(images)))
+
+
 @pytest.mark.parametrize("size", [8, 7])
-def test_max_pool_matches_keras_max_pooling(size):
-    from networks.pooling import MaxPool2x2
+def test_both_poolings_give_keras_max_pooling_values_and_gradients_ties_included(size):
+    from networks.pooling import MaxPool2x2, max_pooling_layer
     images = np.random.default_rng(3).normal(size=(2, size, size, 3)).astype("float32")
-    expected = keras.layers.MaxPooling2D(2)(images)
-    np.testing.assert_array_equal(np.asarray(MaxPool2x2()(images)), np.asarray(expected))
+    images[0, :2, :2, 0] = 1.5  # a window of four equal maxima
+    images[1, 2:4, 2:4, 1] = [[-1.0, 2.0], [2.0, 2.0]]  # three equal maxima, not the first element
+    images[1, 4:6, 0:2, 2] = [[0.0, -1.0], [0.0, 0.0]]  # ReLU-like zero ties
+    reference = keras.layers.MaxPooling2D(2)
+    assert isinstance(max_pooling_layer("pool", xla=False), keras.layers.MaxPooling2D)
+    assert isinstance(max_pooling_layer("pool", xla=True), MaxPool2x2)
+    np.testing.assert_array_equal(np.asarray(MaxPool2x2()(images)), np.asarray(reference(images)))
+    expected = pooling_gradient(reference, images, xla=False)
+    assert expected[0, 0, 0, 0] == 1.0 and expected[0, 0, 1, 0] == expected[0, 1, 0, 0] == 0.0  # first max wins
+    np.testing.assert_array_equal(pooling_gradient(MaxPool2x2(), images, xla=True), expected)
+    np.testing.assert_array_equal(pooling_gradient(MaxPool2x2(), images, xla=False), expected)
+
+
+def test_a_network_saved_before_the_pooling_change_loads_with_the_same_outputs():
+    """tests/data/lenet5_saved_before_pooling_change.keras: LeNet5 (12x12 input, seed 4) saved by the version
+    whose MaxPool2x2 was a reshape and a max, with the outputs it gave then."""
+    folder = os.path.join(os.path.dirname(__file__), "data")
+    saved = np.load(os.path.join(folder, "lenet5_saved_before_pooling_change.npz"))
+    model = keras.models.load_model(os.path.join(folder, "lenet5_saved_before_pooling_change.keras"))
+    np.testing.assert_array_equal(np.asarray(model(saved["images"])), saved["outputs"])
+
+
+def test_networks_compiled_without_xla_use_keras_pooling_and_give_the_same_outputs():
+    images = np.random.default_rng(5).normal(size=(3, 16, 16, 3)).astype("float32")
+    plain = build_network("Conv4", (16, 16, 3), seed=2, xla=False)
+    compiled = build_network("Conv4", (16, 16, 3), seed=2, xla=True)
+    assert {type(layer).__name__ for layer in plain.layers if "pool" in layer.name} == {"MaxPooling2D"}
+    assert {type(layer).__name__ for layer in compiled.layers if "pool" in layer.name} == {"MaxPool2x2"}
+    np.testing.assert_array_equal(np.asarray(plain(images)), np.asarray(compiled(images)))
 
 
 def test_lenet5_has_the_lottery_ticket_shape():
@@ -95,8 +138,6 @@ def test_lenet5_has_the_lottery_ticket_shape():
 
 
 def test_xla_is_used_by_default_only_without_convolutions():
-    from training.loop import uses_xla
-    lenet = masked_layers(build_network("LeNet", (28, 28, 1), seed=1))
-    conv = masked_layers(build_network("Conv2", (8, 8, 3), seed=1))
-    assert uses_xla("auto", lenet) and not uses_xla("auto", conv)
-    assert uses_xla("on", conv) and not uses_xla("off", lenet)
+    from networks import uses_xla
+    assert uses_xla("auto", "LeNet") and not any(uses_xla("auto", net) for net in ("Conv2", "Conv6", "LeNet5"))
+    assert uses_xla("on", "Conv2") and not uses_xla("off", "LeNet")

@@ -66,6 +66,18 @@ def test_ctrl_c_inside_an_epoch_saves_and_resume_matches_an_uninterrupted_run(
     assert not list(tmp_path.rglob("*_checkpoint*.npz"))
 
 
+def test_a_conv_network_interrupted_inside_an_epoch_resumes_to_the_uninterrupted_run(tmp_path, monkeypatch):
+    arguments = ["--dataset", "mnist-subset", "--limit", "100", "--batchsize", "10", "--maxepochs", "2",
+                 "--seed", "5", "--nettype", "Conv2", "--traintype", "FreePruning"]
+    assert MaskTrainer.main([*arguments, "--outputpath", str(tmp_path / "whole")]) == 0
+    with monkeypatch.context() as patch:
+        interrupt_after(patch, calls=3)  # 10 steps per epoch, 2 calls: stops inside epoch 2
+        assert MaskTrainer.main([*arguments, "--outputpath", str(tmp_path / "cut")]) == 130
+    (logs_path,) = (tmp_path / "cut").rglob("*_logs.json")
+    assert MaskTrainer.main(["--resume", str(logs_path)]) == 0
+    assert_same_run(finished_run(tmp_path / "whole"), finished_run(tmp_path / "cut"))
+
+
 def test_resuming_a_finished_run_reports_it_and_changes_nothing(tmp_path, capsys, uninterrupted):
     logs_path = uninterrupted[0]
     before = logs_path.read_bytes()

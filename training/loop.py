@@ -11,7 +11,7 @@ import keras
 import numpy as np
 
 from masking import masked_layers
-from networks import build_network
+from networks import build_network, uses_xla
 from results import atomic
 from results.paths import reserve_run_id, run_file
 from results.run_log import RunLog
@@ -40,13 +40,6 @@ def mask_arrays(layers):
     return {layer.name: np.asarray(layer.mask_values()) for layer in layers}
 
 
-def uses_xla(setting, layers):
-    """XLA removes LeNet's per-step overhead, but its CPU convolutions are far slower than TensorFlow's."""
-    if setting == "auto":
-        return all(len(layer.kernel.shape) == 2 for layer in layers)
-    return setting == "on"
-
-
 class Experiment:
     """Trains one run of a RunConfig (config/run_config.py) whose `method` says how the layers train."""
 
@@ -56,13 +49,13 @@ class Experiment:
         self.print_line = print_line
         self.method = config.method
         keras.utils.set_random_seed(config.seed)
+        self.use_xla = uses_xla(config.xla, config.nettype)
         self.model = build_network(
             config.nettype, dataset.x_train.shape[1:], dataset.num_classes,
             activation=config.activation, initializer=config.resolved_initializer(), p1=config.p1,
-            seed=config.seed, masking=self.method.masking_options(config.resolved_masktype()))
+            seed=config.seed, masking=self.method.masking_options(config.resolved_masktype()), xla=self.use_xla)
         self.layers = masked_layers(self.model)
         self.optimizer = keras.optimizers.Adam(learning_rate=config.lr)
-        self.use_xla = uses_xla(config.xla, self.layers)
         self.steps = self.compiled_steps()
         # Adam as built, before any step: what reset_optimizer returns to.
         self.fresh_optimizer_values = [np.array(variable) for variable in self.optimizer.variables]

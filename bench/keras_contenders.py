@@ -1,4 +1,4 @@
-"""The Keras contenders: the project's runner, and a plain (unmasked) Dense LeNet-300-100.
+"""The Keras contenders: the project's runner, and the same networks unmasked in plain Keras layers.
 
 Each contender has `train_epoch()` (one epoch over the training set, returns (loss, accuracy)).
 The runner also has `evaluate_and_record(epoch, train_result)`: its per-epoch evaluation of the
@@ -26,13 +26,13 @@ class NeverStop:
 
 
 class Runner:
-    """The real code path: `training.loop.Experiment` for LeNet FreePruning."""
+    """The real code path: `training.loop.Experiment` for FreePruning on a network (LeNet by default)."""
 
     name = "runner (masked, Experiment.train_epoch)"
 
-    def __init__(self, dataset, batch_size=25, lr=1e-3, seed=1, epochs=10):
-        self.output = tempfile.TemporaryDirectory(prefix="lenet-speed-")
-        config = RunConfig(nettype="LeNet", traintype="FreePruning", batchsize=batch_size, lr=lr,
+    def __init__(self, dataset, batch_size=25, lr=1e-3, seed=1, epochs=10, nettype="LeNet"):
+        self.output = tempfile.TemporaryDirectory(prefix="speed-")
+        config = RunConfig(nettype=nettype, traintype="FreePruning", batchsize=batch_size, lr=lr,
                            seed=seed, maxepochs=epochs, outputpath=self.output.name).validate()
         self.experiment = Experiment(config, dataset, print_line=lambda line: None)
         self.epoch = 0
@@ -64,16 +64,27 @@ class Runner:
         self.output.cleanup()
 
 
-def plain_lenet(input_shape, seed=1):
-    """Ordinary Keras: Dense 784-300-100-10, no biases, relu, softmax; He normal kernels."""
-    initializer = keras.initializers.HeNormal
-    return keras.Sequential([
-        keras.Input(shape=input_shape),
-        keras.layers.Flatten(),
-        keras.layers.Dense(300, activation="relu", use_bias=False, kernel_initializer=initializer(seed)),
-        keras.layers.Dense(100, activation="relu", use_bias=False, kernel_initializer=initializer(seed + 1)),
-        keras.layers.Dense(10, activation="softmax", use_bias=False, kernel_initializer=initializer(seed + 2)),
-    ], name="plain_lenet")
+def plain_network(nettype, input_shape, seed=1):
+    """The network of networks/architectures.py in ordinary Keras layers: Conv2D / MaxPooling2D / Dense,
+    no biases, relu, softmax output; He normal kernels. Unmasked: its kernels train."""
+    from networks.architectures import ARCHITECTURES
+    layers = [keras.Input(shape=input_shape)]
+    blocks = ARCHITECTURES[nettype] + [("dense", 10)]
+    for index, block in enumerate(blocks):
+        initializer = keras.initializers.HeNormal(seed + index)
+        activation = "softmax" if index == len(blocks) - 1 else "relu"
+        if block[0] == "pool":
+            layers.append(keras.layers.MaxPooling2D(2))
+        elif block[0] == "conv":
+            kernel_size, padding = block[2:] if len(block) > 2 else (3, "same")
+            layers.append(keras.layers.Conv2D(block[1], kernel_size, padding=padding, activation=activation,
+                                              use_bias=False, kernel_initializer=initializer))
+        else:
+            if index == 0 or blocks[index - 1][0] != "dense":
+                layers.append(keras.layers.Flatten())
+            layers.append(keras.layers.Dense(block[1], activation=activation, use_bias=False,
+                                             kernel_initializer=initializer))
+    return keras.Sequential(layers, name=f"plain_{nettype}")
 
 
 class PlainCompiledSteps:
@@ -84,7 +95,7 @@ class PlainCompiledSteps:
 
     def __init__(self, dataset, batch_size=25, lr=1e-3, seed=1):
         keras.utils.set_random_seed(seed)
-        self.model = plain_lenet(dataset.x_train.shape[1:], seed)
+        self.model = plain_network("LeNet", dataset.x_train.shape[1:], seed)
         self.steps = CompiledSteps(self.model, keras.optimizers.Adam(learning_rate=lr),
                                    dataset.x_train, dataset.y_train, masked_layers=[])
         self.example_count = len(dataset.x_train)
@@ -107,17 +118,21 @@ class PlainCompiledSteps:
 
 
 class PlainFit:
-    """The unmasked model with stock Keras: compile() + fit(batch_size, epochs=1), jit_compile default."""
+    """The unmasked model with stock Keras: compile() + fit(batch_size, epochs=1). By default jit_compile
+    and steps_per_execution are left at Keras' defaults ("auto", 1); `best_fit_setting` picks the fastest."""
 
     name = "unmasked Keras, model.fit"
 
-    def __init__(self, dataset, batch_size=25, lr=1e-3, seed=1):
+    def __init__(self, dataset, batch_size=25, lr=1e-3, seed=1, nettype="LeNet", jit_compile="auto",
+                 steps_per_execution=1):
         keras.utils.set_random_seed(seed)
-        self.model = plain_lenet(dataset.x_train.shape[1:], seed)
+        self.model = plain_network(nettype, dataset.x_train.shape[1:], seed)
         self.model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr),
-                           loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+                           loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                           jit_compile=jit_compile, steps_per_execution=steps_per_execution)
         self.x, self.y = dataset.x_train, dataset.y_train
         self.batch_size = batch_size
+        self.steps_per_execution = steps_per_execution
 
     @property
     def jit_compile(self):
@@ -129,3 +144,28 @@ class PlainFit:
 
     def close(self):
         pass
+
+
+FIT_SETTINGS = [{"jit_compile": jit, "steps_per_execution": steps} for jit in (False, True) for steps in (1, 10, 100)]
+
+
+def setting_label(setting):
+    return f"jit_compile={setting['jit_compile']}, steps_per_execution={setting['steps_per_execution']}"
+
+
+def best_fit_setting(make_fit, examples, settings=FIT_SETTINGS, print_line=print):
+    """Times one epoch (after a warm-up epoch) of `make_fit(**setting)` on the first examples[label] training
+    examples for each setting (XLA's CPU convolutions are so slow that those settings get fewer); returns
+    (the setting with the fewest seconds per 1,000 examples, {setting label: seconds per 1,000 examples})."""
+    per_thousand = {}
+    for setting in settings:
+        label = setting_label(setting)
+        fit = make_fit(**setting)
+        fit.x, fit.y = fit.x[:examples[label]], fit.y[:examples[label]]
+        fit.train_epoch()
+        started = time.perf_counter()
+        fit.train_epoch()
+        per_thousand[label] = round((time.perf_counter() - started) * 1000 / examples[label], 3)
+        print_line(f"  fit {label}: {per_thousand[label]:.2f}s per 1,000 examples ({examples[label]} timed)",
+                   flush=True)
+    return min(settings, key=lambda setting: per_thousand[setting_label(setting)]), per_thousand

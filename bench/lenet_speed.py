@@ -7,6 +7,7 @@ Contenders, interleaved epoch by epoch in one process (A, B, C, D, A, B, C, D, .
   runner        training.loop.Experiment.train_epoch (masked LeNet, CompiledSteps, XLA)
   keras_steps   unmasked Keras Dense LeNet in the same CompiledSteps loop, same batches
   keras_fit     the same unmasked model with stock model.fit(batch_size=25, epochs=1)
+  keras_fit_best  the same with fit's fastest (jit_compile, steps_per_execution), picked in this run
   torch         the masked LeNet in PyTorch, torch.compile
 Round 0 is a warm-up (compilation) and is not in the medians. After each runner epoch, its
 per-epoch evaluation (val + test), mask statistics and log write (Experiment.record_epoch) are
@@ -37,7 +38,7 @@ import torch  # noqa: E402
 
 import machine  # noqa: E402
 from datasets import load_dataset  # noqa: E402
-from keras_contenders import PlainCompiledSteps, PlainFit, Runner  # noqa: E402
+from keras_contenders import FIT_SETTINGS, PlainCompiledSteps, PlainFit, Runner, best_fit_setting, setting_label  # noqa: E402
 from results import atomic  # noqa: E402
 from torch_lenet import TorchPeer  # noqa: E402
 
@@ -52,7 +53,7 @@ def parse_args(argv=None):
                         help="folder with the official MNIST files (default: ../shared/data/mnist from the repo root)")
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs per contender, after one warm-up epoch")
     parser.add_argument("--quick", action="store_true", help=f"smoke run on the first {QUICK_EXAMPLES} training examples")
-    parser.add_argument("--only", default="runner,keras_steps,keras_fit,torch",
+    parser.add_argument("--only", default="runner,keras_steps,keras_fit,keras_fit_best,torch",
                         help="comma-separated contenders to run")
     parser.add_argument("--busy-cores", type=float, default=0.3,
                         help="a round where other processes used more CPU cores than this is repeated")
@@ -66,8 +67,19 @@ def parse_args(argv=None):
     return args
 
 
+FIT_BEST = {}  # the setting best_fit_setting picked, and what it measured
+
+
+def fastest_fit(dataset):
+    best, tried = best_fit_setting(lambda **setting: PlainFit(dataset, **setting),
+                                   {setting_label(setting): min(5000, len(dataset.x_train)) for setting in FIT_SETTINGS})
+    FIT_BEST.update(setting=best, tried_s_per_1000=tried)
+    return PlainFit(dataset, **best)
+
+
 def make_contenders(names, dataset):
     factories = {
+        "keras_fit_best": lambda: fastest_fit(dataset),
         "runner": lambda: Runner(dataset),
         "keras_steps": lambda: PlainCompiledSteps(dataset),
         "keras_fit": lambda: PlainFit(dataset),
@@ -136,7 +148,7 @@ def summarise(timings, rounds, quiet, busy_cores):
     ratios = {}
     if "runner" in rows:
         runner = rows["runner"]["median_s_per_epoch"]
-        for other in ("keras_steps", "keras_fit", "torch"):
+        for other in ("keras_steps", "keras_fit", "keras_fit_best", "torch"):
             if other in rows:
                 ratios[f"runner_over_{other}"] = round(runner / rows[other]["median_s_per_epoch"], 3)
         ratios["eval_stats_over_runner_epoch"] = round(
@@ -145,6 +157,9 @@ def summarise(timings, rounds, quiet, busy_cores):
     if "runner_over_keras_steps" in ratios:
         targets[f"runner within {TARGET_VS_KERAS}x of unmasked Keras (same loop)"] = \
             ratios["runner_over_keras_steps"] <= TARGET_VS_KERAS
+    fits = [name for name in ("keras_fit", "keras_fit_best") if f"runner_over_{name}" in ratios]
+    if fits:
+        targets["runner faster than every model.fit row"] = all(ratios[f"runner_over_{name}"] < 1.0 for name in fits)
     if "runner_over_torch" in ratios:
         targets["runner faster than PyTorch peer"] = ratios["runner_over_torch"] < 1.0
     return rows, ratios, targets
@@ -158,6 +173,7 @@ LABELS = {
     "runner_mask_counts": "  of which: mask statistics (timed again on its own)",
     "keras_steps": "unmasked Keras, same CompiledSteps loop",
     "keras_fit": "unmasked Keras, model.fit",
+    "keras_fit_best": "unmasked Keras, model.fit, fastest setting",
     "torch": "PyTorch masked, torch.compile",
 }
 
@@ -178,6 +194,7 @@ def print_table(rows, ratios, targets):
 
 def main(argv=None):
     args = parse_args(argv)
+    tf.config.experimental.enable_op_determinism()  # as every run of the runner has it (runner/runs.py)
     extra_rounds = 2 * args.epochs if args.extra_rounds is None else args.extra_rounds
     started_at = datetime.datetime.now().astimezone()
     load_before_wait = machine.load_average()
@@ -213,6 +230,7 @@ def main(argv=None):
         "versions": {"python": sys.version.split()[0], "tensorflow": tf.__version__,
                      "keras": keras.__version__, "torch": torch.__version__, "numpy": np.__version__},
         "keras_fit_jit_compile": contenders["keras_fit"].jit_compile if "keras_fit" in contenders else None,
+        "keras_fit_best": FIT_BEST,
         "stdout_is_terminal": sys.stdout.isatty(),
         "seconds_per_epoch": rows, "ratios": ratios, "targets": targets, "rounds": rounds,
     }

@@ -155,7 +155,8 @@ def ratios_and_targets(nettype, rows, ratios, floor, examples):
 
 def main(argv=None):
     args = parse_args(argv)
-    tf.config.experimental.enable_op_determinism()  # as every run of the runner has it (runner/runs.py)
+    # No op determinism here (real runs enable it, runner/runs.py): with it on, Keras' fit silently drops
+    # jit_compile=True; for the runner it costs nothing measurable (README, "Interrupted runs").
     names = [name.strip() for name in args.only.split(",") if name.strip()]
     started_at = datetime.datetime.now().astimezone()
     load_at_start = machine.wait_for_quiet(1.0, args.wait_quiet)

@@ -57,7 +57,7 @@ class RunConfig:
                                       "reference) or the training set's", choices=("test", "train"),
                                       flag="--test-normalization")
     xla: str = setting("auto", "compile training with XLA: auto = for networks without convolutions, where it "
-                       "is about 3x faster on a CPU (for convolutions XLA on a CPU is about 20x slower)",
+                       "is about 3x faster on a CPU (with convolutions a step is 10-30% slower under XLA on a CPU)",
                        choices=("auto", "on", "off"))
     # The selected family's own settings (methods/<family>.py); None: that family's defaults.
     method_settings: object = None

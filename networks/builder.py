@@ -31,8 +31,9 @@ def check_network(nettype, initializer, activation):
 
 
 def uses_xla(setting, nettype):
-    """--xla auto|on|off for a network: XLA removes LeNet's per-step overhead, but its CPU convolutions
-    are far slower than TensorFlow's own, so 'auto' compiles only networks without convolutions."""
+    """--xla auto|on|off for a network: XLA removes LeNet's per-step overhead, but a training step of a
+    network with convolutions runs 10-30% slower under XLA on CPU than on TensorFlow's own kernels
+    (bench/conv_speed.py), so 'auto' compiles only networks without convolutions."""
     if setting == "auto":
         return all(block[0] == "dense" for block in ARCHITECTURES[nettype])
     return setting == "on"

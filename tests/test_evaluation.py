@@ -51,3 +51,22 @@ def test_networks_are_evaluated_in_the_batch_size_measured_fastest_for_them():
     _, dense = compiled_steps("LeNet", input_shape=(8, 8, 3))
     assert conv.evaluation_batch_size == EVALUATION_BATCH_SIZE["conv"]
     assert dense.evaluation_batch_size == EVALUATION_BATCH_SIZE["dense"]
+
+
+def test_under_xla_a_conv_network_steps_from_python_and_trains_as_the_compiled_loop_does():
+    from training.batches import epoch_batches
+    results = {}
+    for in_python in (True, False):
+        keras.utils.set_random_seed(2)
+        model = build_network("Conv2", (8, 8, 3), seed=2, xla=True)
+        steps = CompiledSteps(model, keras.optimizers.Adam(1e-3), IMAGES, LABELS, masked_layers(model),
+                              jit_compile=True)
+        assert steps.steps_in_python  # XLA + convolutions: the ~100x slower in-graph loop is avoided
+        steps.steps_in_python = in_python
+        indices, weights = epoch_batches(np.random.default_rng(1), len(IMAGES), 10)  # 6 steps, the last one padded
+        losses, correct = steps.train_steps(indices, weights, 0, len(indices))
+        results[in_python] = losses, correct, [np.asarray(layer.score) for layer in masked_layers(model)]
+    np.testing.assert_allclose(results[True][0], results[False][0], rtol=1e-5)
+    np.testing.assert_array_equal(results[True][1], results[False][1])
+    for python_scores, loop_scores in zip(results[True][2], results[False][2]):
+        np.testing.assert_allclose(python_scores, loop_scores, rtol=1e-5, atol=1e-7)

@@ -8,7 +8,9 @@ softmax and Adam are elementwise and left out of the FLOPs (they are part of wha
 
 Two floors per network, per epoch of `examples` images at `batch_size`, measured as a contender timed
 side by side with the others (so under the same machine load; another process on a 2-core machine halves
-every figure):
+every figure). Each kernel is one call of a tf.function (~0.1 ms of overhead), so for small networks
+(LeNet, LeNet5) the "floor" is mostly call overhead and can exceed the runner's time; it is meant for
+networks bound by arithmetic (Conv2/4/6, a few ms per kernel):
 - `flops_floor`: training FLOPs / throughput of the *forward* kernel at the layer's shape, summed over
   layers (the forward conv is the best-tuned kernel, so this is the stricter floor);
 - `kernel_floor`: the measured time of every kernel a training step needs at the layer's shapes (forward,

@@ -142,8 +142,9 @@ def ratios_and_targets(nettype, rows, ratios, floor, examples):
     ratios["runner_over_kernel_floor"] = round(runner / floor["kernel_floor_s"], 3)
     cifar_epoch = runner * CIFAR10_TRAINING_EXAMPLES / examples
     ratios["eval_stats_over_cifar10_training_epoch"] = round(rows["runner_eval_stats"]["median_s_per_epoch"] / cifar_epoch, 3)
-    targets[f"runner within {TARGET_FLOOR[nettype]}x of the arithmetic floor"] = \
-        ratios["runner_over_flops_floor"] <= TARGET_FLOOR[nettype]
+    if nettype in TARGET_FLOOR:
+        targets[f"runner within {TARGET_FLOOR[nettype]}x of the arithmetic floor"] = \
+            ratios["runner_over_flops_floor"] <= TARGET_FLOOR[nettype]
     plain = [name for name in ("keras_fit", "keras_fit_best") if name in rows]
     if plain:
         targets["runner no slower than every plain Keras row"] = all(

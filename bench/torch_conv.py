@@ -43,7 +43,7 @@ for _path in (BENCH, os.path.dirname(BENCH)):  # bench/ (torch_lenet) and the re
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-from torch_lenet import MaskedLinear, loss_and_correct, straight_through_mask  # noqa: E402
+from torch_lenet import MaskedLinear, TorchPeer, loss_and_correct, straight_through_mask  # noqa: E402
 
 
 def _architectures():
@@ -139,8 +139,8 @@ class MaskedConvNet(torch.nn.Module):
         return outputs  # logits; softmax is folded into the cross-entropy
 
 
-class TorchConvPeer:
-    """One masked conv network, its optimizer and the training data; `train_epoch()` trains one epoch."""
+class TorchConvPeer(TorchPeer):
+    """One masked conv network, its optimizer and the training data; `train_epoch()` (TorchPeer's) trains one epoch."""
 
     name = "PyTorch masked, torch.compile"
 
@@ -157,28 +157,9 @@ class TorchConvPeer:
         self.batch_size = batch_size
         self.model = MaskedConvNet(nettype, x_train.shape[1:], seed=seed, channels_last=channels_last)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
+        self.optimizer_step = self.optimizer.step
         self.shuffle_generator = torch.Generator().manual_seed(seed)
         self.forward = torch.compile(loss_and_correct) if compile else loss_and_correct
-
-    def train_epoch(self):
-        count = len(self.x_train)
-        order = torch.randperm(count, generator=self.shuffle_generator)
-        loss_sum = torch.zeros(())
-        correct_sum = torch.zeros((), dtype=torch.long)
-        for start in range(0, count, self.batch_size):
-            indices = order[start:start + self.batch_size]
-            images, labels = self.x_train[indices], self.y_train[indices]
-            loss, correct = self.forward(self.model, images, labels)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            with torch.no_grad():
-                loss_sum += loss.detach() * len(indices)
-                correct_sum += correct
-        return float(loss_sum) / count, float(correct_sum) / count
-
-    def close(self):
-        pass
 
 
 if __name__ == "__main__":  # python bench/torch_conv.py [--nettype Conv2] [--examples 1000]

@@ -19,6 +19,10 @@ def main(argv=None):
     parser = build_parser(prog=PROGRAM, description=__doc__.split("\n\n")[0])
     parser.add_argument("--resume", metavar="RUN", help="continue an interrupted run: its _logs.json file, "
                         "or its run ID under --outputpath; the run's own settings are used")
+    parser.add_argument("--continue", dest="continue_", action="store_true",
+                        help="carry on from an earlier attempt with the same settings and seed under --outputpath: "
+                             "nothing to do if it finished, resume it if it was interrupted or killed, else start "
+                             "(what Sweep.py's cluster backends run, so that a retried run resumes)")
     try:
         config, namespace = parse_args(argv, parser)
     except ConfigError as error:
@@ -27,12 +31,14 @@ def main(argv=None):
         return exit.code
 
     from datasets import DatasetError
-    from runner import ResumeError, resume_run, run_all
+    from runner import ResumeError, continue_runs, resume_run, run_all
     from training.checkpoint import CheckpointError
     from training.loop import TrainingFailed, TrainingInterrupted
     try:
         if namespace.resume:
             resume_run(namespace.resume, config.outputpath, data_dir=config.data_dir)
+        elif namespace.continue_:
+            continue_runs(config)
         else:
             run_all(config)
     except (DatasetError, ResumeError, CheckpointError) as error:

@@ -1,6 +1,7 @@
 """Runs a grid of MaskTrainer.py configurations x seeds, skipping finished runs and resuming interrupted ones.
 
     python Sweep.py experiments/lenet_mnist.json --workers 2 --data-dir ../shared/data/mnist
+    python Sweep.py experiments/lenet_mnist.json --backend ray [--address HEAD:6379]
 
 The grid format is in experiments/README.md. Exit codes: 0 all runs finished, 1 a run failed,
 2 a bad grid, flag or data set, 130 interrupted (the same command resumes).
@@ -23,7 +24,15 @@ def build_parser():
     parser = OneLineParser(prog=PROGRAM, description=__doc__.split("\n\n")[0],
                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("grid", help="grid file, e.g. experiments/lenet_mnist.json")
-    parser.add_argument("--workers", type=int, default=1, help="runs at a time, each a MaskTrainer.py process")
+    parser.add_argument("--backend", choices=("local", "ray"), default="local",
+                        help="where the runs execute: this machine (--workers at a time) or a Ray cluster")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="local backend: runs at a time, each a MaskTrainer.py process")
+    parser.add_argument("--address", default=None,
+                        help="ray backend: the cluster to join (HEAD_IP:PORT, or auto); without it a local Ray "
+                             "instance is started")
+    parser.add_argument("--cpus-per-run", type=float, default=1, help="ray backend: CPUs reserved per run")
+    parser.add_argument("--gpus-per-run", type=float, default=0, help="ray backend: GPUs reserved per run")
     parser.add_argument("--dry-run", action="store_true", help="list the runs and what would happen to each")
     parser.add_argument("--outputpath", default="Outputs", help="folder for the results (as MaskTrainer.py)")
     parser.add_argument("--data-dir", default=None, help="folder holding the official data files")
@@ -36,8 +45,13 @@ def main(argv=None):
     arguments = build_parser().parse_args(argv)
     if arguments.workers < 1:
         return fail(f"--workers must be at least 1, got {arguments.workers}.", 2)
+    if arguments.backend != "ray" and (arguments.address is not None or arguments.cpus_per_run != 1
+                                       or arguments.gpus_per_run != 0):
+        return fail("--address, --cpus-per-run and --gpus-per-run are for --backend ray.", 2)
+    if arguments.cpus_per_run < 0 or arguments.gpus_per_run < 0:
+        return fail("--cpus-per-run and --gpus-per-run cannot be negative.", 2)
     import_tensorflow_quietly()
-    from sweeps import existing_runs
+    from runner import existing_runs
     from sweeps.grid import GridError, load_grid
     from sweeps.selection import select_runs
     try:
@@ -54,20 +68,37 @@ def main(argv=None):
     print(f"Machine: {grid.machine}")
     print(f"{len(jobs)} runs: {counts['run']} to run, {counts['resume']} to resume, {counts['skip']} finished "
           f"already (skipped); results under {arguments.outputpath}"
-          + ("" if arguments.dry_run else f", {arguments.workers} worker(s)") + ".")
+          + ("" if arguments.dry_run else f", {backend_description(arguments)}") + ".")
     if arguments.dry_run:
         for job in jobs:
             where = f": {job.action.logs_path}" if job.action.logs_path else ""
             note = f" ({job.action.note}{where})" if job.action.note else ""
             print(f"  #{job.number:<3} {job.action.kind:<6} {job.label}{note}")
         return 0
-    return run_jobs(jobs, arguments.workers, arguments.outputpath)
+    return run_jobs(jobs, arguments, arguments.outputpath)
 
 
-def run_jobs(jobs, workers, outputpath):
-    from sweeps import existing_runs
-    from sweeps.execution import INTERRUPTED_CODES, Executor
+def backend_description(arguments):
+    if arguments.backend == "local":
+        return f"{arguments.workers} worker(s)"
+    where = f"the Ray cluster at {arguments.address}" if arguments.address else "a local Ray instance"
+    return f"on {where}, {arguments.cpus_per_run:g} CPU(s) and {arguments.gpus_per_run:g} GPU(s) per run"
+
+
+def make_executor(arguments, on_start, on_end):
+    from sweeps.execution import LocalExecutor
+    if arguments.backend == "local":
+        return LocalExecutor(arguments.workers, on_start, on_end)
+    from sweeps.ray_executor import RayExecutor
+    return RayExecutor(on_start, on_end, arguments.outputpath, address=arguments.address,
+                       cpus_per_run=arguments.cpus_per_run, gpus_per_run=arguments.gpus_per_run)
+
+
+def run_jobs(jobs, arguments, outputpath):
+    from runner import existing_runs
+    from sweeps.execution import INTERRUPTED_CODES
     from sweeps.progress import Progress
+    from sweeps.ray_executor import BackendError
     progress = Progress(len(jobs), sum(job.action.kind == "skip" for job in jobs))
 
     def on_start(job):
@@ -87,8 +118,11 @@ def run_jobs(jobs, workers, outputpath):
         detail = detail.removeprefix("MaskTrainer.py: error: ")
         print(progress.record(outcome, job.label, logs_path, seconds, detail), flush=True)
 
-    executor = Executor(workers, on_start, on_end)
-    executor.run([job for job in jobs if job.action.kind != "skip"])
+    try:
+        executor = make_executor(arguments, on_start, on_end)
+        executor.run([job for job in jobs if job.action.kind != "skip"])
+    except BackendError as error:
+        return fail(error, 2)
     for line in progress.summary():
         print(line)
     if executor.stop_requests:

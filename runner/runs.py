@@ -89,3 +89,25 @@ def resume_run(target, outputpath, data_dir=None, print_line=print):
     print_line(f"Resuming run {run_id} after epoch {experiment.completed_epochs()} of {config.maxepochs}"
                + (f" (inside epoch {experiment.epoch_in_progress['epoch']})" if experiment.epoch_in_progress else ""))
     return experiment.run()
+
+
+def continue_runs(config, print_line=print):
+    """Each seed's run, continued from where an earlier attempt with the same settings stopped: nothing to do
+    when one finished, resumed when one was interrupted or killed (it has a checkpoint), started otherwise."""
+    from runner import existing_runs
+    if config.seed == 0:
+        raise ResumeError("--continue needs a fixed --seed (0 draws a new seed every time, so no earlier run can "
+                          "match); pass --seed N.")
+    existing = existing_runs.scan(config.outputpath)
+    logs = []
+    for seed in run_seeds(config):
+        single = config.replace(seed=seed, nruns=1)
+        action = existing_runs.decide(existing.get(single.identity_key(), []))
+        if action.kind == "skip":
+            print_line(f"The run with seed {seed} finished already ({action.logs_path}); nothing to do.")
+        elif action.kind == "resume":
+            logs.append(resume_run(action.logs_path, config.outputpath, data_dir=config.data_dir,
+                                   print_line=print_line))
+        else:
+            logs += run_all(single, print_line)
+    return logs

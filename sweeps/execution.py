@@ -1,12 +1,19 @@
-"""Runs the jobs of a sweep as MaskTrainer.py processes, in one or more worker threads.
+"""The executor interface of a sweep, and the local backend: MaskTrainer.py processes in worker threads.
 
-Each run is its own process group, so a Ctrl-C at the terminal reaches only the sweep, which passes
+An executor's run(jobs) runs every job, calls on_start(job) when one starts and on_end(job, code, seconds,
+last_lines) when it ends, and leaves `stop_requests` (Ctrl-C, SIGTERM, SIGHUP received) and `bad_input`
+(the message of a run that refused its input, after which nothing more starts) for Sweep.py's summary.
+Backends: LocalExecutor below, RayExecutor (sweeps/ray_executor.py).
+
+Locally, each run is its own process group, so a Ctrl-C at the terminal reaches only the sweep, which passes
 exactly one SIGINT to every running MaskTrainer.py: they save their state and exit 130. A second
 Ctrl-C is passed on too, and stops them at once (they then resume from their last finished epoch).
 SIGTERM and SIGHUP are treated like Ctrl-C.
 """
 
 import collections
+import contextlib
+import ctypes
 import dataclasses
 import os
 import signal
@@ -40,31 +47,39 @@ def trainer_command(config, action):
     return command + command_line_arguments(config)
 
 
-class Executor:
-    """run(jobs) starts up to `workers` runs at a time; on_start(job) and on_end(job, code, seconds, last_lines)
-    are called under one lock, as is print_line for the runs' output."""
+STOPPING = ("Stopping: the runs in progress save their state and no new run starts "
+            "(Ctrl-C again stops them at once, from their last finished epoch).")
 
-    def __init__(self, workers, on_start, on_end, print_line=print):
-        self.workers = workers
+
+def die_with_parent():
+    """preexec_fn of a run's process: Linux kills it when the process that started it dies (a sweep or a Ray
+    worker killed with SIGKILL), so no orphaned run goes on writing while the same run is resumed elsewhere."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: runs outlive a killed sweep, as before
+
+
+class Executor:
+    """What every backend shares: the callbacks, the stop and bad-input state, and the stop signals."""
+
+    def __init__(self, on_start, on_end, print_line=print):
         self.on_start, self.on_end, self.print_line = on_start, on_end, print_line
         self.lock = threading.RLock()
-        self.active = set()
         self.stop_requests = 0
         self.bad_input = None  # the message of a run that exited 2: the sweep starts nothing more
 
     def run(self, jobs):
-        queue = collections.deque(jobs)
-        threads = [threading.Thread(target=self.work, args=(queue,), daemon=True)
-                   for _ in range(min(self.workers, len(jobs)))]
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def stop_signals(self):
+        """Ctrl-C, SIGTERM and SIGHUP call request_stop while the block runs (in the main thread only)."""
         previous = {}
         if threading.current_thread() is threading.main_thread():
             previous = {number: signal.signal(number, self.request_stop) for number in STOP_SIGNALS}
         try:
-            for thread in threads:
-                thread.start()
-            while any(thread.is_alive() for thread in threads):
-                for thread in threads:
-                    thread.join(0.2)  # short waits, so that the signal handler runs promptly
+            yield
         finally:
             for number, handler in previous.items():
                 signal.signal(number, handler)
@@ -72,14 +87,45 @@ class Executor:
     def request_stop(self, signum, frame):
         with self.lock:
             self.stop_requests += 1
-            for process in list(self.active):
-                try:
-                    os.killpg(process.pid, signal.SIGINT)
-                except (ProcessLookupError, PermissionError):
-                    pass
+            self.forward_stop()
             if self.stop_requests == 1:
-                self.print_line("Stopping: the runs in progress save their state and no new run starts "
-                                "(Ctrl-C again stops them at once, from their last finished epoch).")
+                self.print_line(STOPPING)
+
+    def forward_stop(self):
+        """Passes the latest stop request on to the runs in progress."""
+
+    def refused_input(self, last_lines):
+        if not self.bad_input:
+            message = last_lines[-1] if last_lines else "MaskTrainer.py refused its input."
+            self.bad_input = message.removeprefix("MaskTrainer.py: error: ")
+
+
+class LocalExecutor(Executor):
+    """Up to `workers` MaskTrainer.py processes at a time on this machine; on_start, on_end and print_line
+    (for the runs' output) are called under one lock."""
+
+    def __init__(self, workers, on_start, on_end, print_line=print):
+        super().__init__(on_start, on_end, print_line)
+        self.workers = workers
+        self.active = set()
+
+    def run(self, jobs):
+        queue = collections.deque(jobs)
+        threads = [threading.Thread(target=self.work, args=(queue,), daemon=True)
+                   for _ in range(min(self.workers, len(jobs)))]
+        with self.stop_signals():
+            for thread in threads:
+                thread.start()
+            while any(thread.is_alive() for thread in threads):
+                for thread in threads:
+                    thread.join(0.2)  # short waits, so that the signal handler runs promptly
+
+    def forward_stop(self):
+        for process in list(self.active):
+            try:
+                os.killpg(process.pid, signal.SIGINT)
+            except (ProcessLookupError, PermissionError):
+                pass
 
     def work(self, queue):
         while True:
@@ -92,7 +138,8 @@ class Executor:
                 try:
                     process = subprocess.Popen(
                         trainer_command(job.config, job.action), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                        text=True, bufsize=1, process_group=0, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                        text=True, bufsize=1, process_group=0, preexec_fn=die_with_parent,
+                        env={**os.environ, "PYTHONUNBUFFERED": "1"})
                 except OSError as error:
                     self.on_end(job, 1, 0.0, [f"Could not start MaskTrainer.py ({error})."])
                     continue
@@ -110,7 +157,6 @@ class Executor:
         code = process.wait()
         with self.lock:
             self.active.discard(process)
-            if code == BAD_INPUT_CODE and not self.bad_input:
-                message = last_lines[-1] if last_lines else "MaskTrainer.py refused its input."
-                self.bad_input = message.removeprefix("MaskTrainer.py: error: ")
+            if code == BAD_INPUT_CODE:
+                self.refused_input(list(last_lines))
             self.on_end(job, code, time.monotonic() - started, list(last_lines))

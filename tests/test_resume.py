@@ -192,3 +192,16 @@ def test_full_disk_mid_run_gives_one_sentence_and_keeps_earlier_files(tmp_path, 
     logs = json.loads(logs_path.read_text())  # still the complete file of epoch 1
     assert len(logs["testLoss"]) == 2 and logs["status"] == "running"
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_continue_resumes_an_interrupted_run_and_then_has_nothing_to_do(tmp_path, monkeypatch, capsys,
+                                                                        uninterrupted):
+    with monkeypatch.context() as patch:
+        interrupt_after(patch, calls=9)
+        assert MaskTrainer.main([*ARGUMENTS, "--outputpath", str(tmp_path)]) == 130
+    assert MaskTrainer.main([*ARGUMENTS, "--outputpath", str(tmp_path), "--continue"]) == 0
+    assert "Resuming run" in capsys.readouterr().out
+    assert_same_run(uninterrupted, finished_run(tmp_path))
+    assert MaskTrainer.main([*ARGUMENTS, "--outputpath", str(tmp_path), "--continue"]) == 0
+    assert "finished already" in capsys.readouterr().out and len(list(tmp_path.rglob("*_logs.json"))) == 1
+    assert MaskTrainer.main([*ARGUMENTS, "--outputpath", str(tmp_path / "fresh"), "--continue", "--seed", "0"]) == 2

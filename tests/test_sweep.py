@@ -14,7 +14,7 @@ import pytest
 from conftest import REPOSITORY
 
 import Sweep
-from sweeps import existing_runs
+from runner import existing_runs
 from sweeps.grid import load_grid
 
 TINY = {"dataset": "mnist-subset", "limit": 40, "maxepochs": 1, "batchsize": 20}

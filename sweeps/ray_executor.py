@@ -1,0 +1,161 @@
+"""The Ray backend of Sweep.py: each run a Ray task (sweeps/ray_task.py) on a local Ray instance or on a
+cluster joined with --address. Every run is its own MaskTrainer.py process started by its task, so no
+TensorFlow or JAX state passes from one run to the next in a long-lived Ray worker.
+"""
+
+import logging
+import os
+import socket
+import sys
+import time
+import uuid
+
+from config import command_line_arguments
+from sweeps import ray_task
+from sweeps.execution import BAD_INPUT_CODE, TRAINER, Executor
+
+REPOSITORY = os.path.dirname(TRAINER)
+CONNECT_TIMEOUT_S = 10
+PROBE_TIMEOUT_S = 30
+RETRIES_AFTER_KILL = 3  # a run's process killed: started again (it resumes) this many times at most
+INSTALL = "pip install 'ray[default]'"
+
+
+class BackendError(RuntimeError):
+    """The backend cannot be used as asked (one sentence; Sweep.py exits 2)."""
+
+
+def is_loopback(address):
+    return address is not None and address.rpartition(":")[0] in ("127.0.0.1", "localhost")
+
+
+def import_ray(address=None):
+    # The runs' output reaches the terminal line by line, uncoloured, each line once.
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    os.environ.setdefault("RAY_COLOR_PREFIX", "0")
+    if is_loopback(address):
+        # Ray replaces a loopback --address by this machine's network IP, where a head bound to 127.0.0.1 does
+        # not listen; this (read when Ray is imported) makes the driver keep the loopback address.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    try:
+        import ray
+    except ImportError:
+        raise BackendError(f"--backend ray needs Ray, which is not installed; install it with: {INSTALL} "
+                           "(or use --backend local).") from None
+    return ray
+
+
+def check_reachable(address):
+    """Fails within CONNECT_TIMEOUT_S when nothing listens at host:port (Ray itself would retry for minutes)."""
+    if address == "auto":
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise BackendError(f"--address {address} is not HOST:PORT (e.g. 127.0.0.1:6379) or 'auto'.")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as error:
+        raise BackendError(f"No Ray cluster answers at {address} ({error.strerror or error}); start its head with "
+                           "`ray start --head --port PORT` or correct --address.") from None
+
+
+def continue_command(job):
+    return [sys.executable, TRAINER, "--continue", *command_line_arguments(job.config)]
+
+
+class RayExecutor(Executor):
+    def __init__(self, on_start, on_end, outputpath, address=None, cpus_per_run=1, gpus_per_run=0,
+                 print_line=print):
+        super().__init__(on_start, on_end, print_line)
+        self.outputpath, self.address = outputpath, address
+        self.cpus_per_run, self.gpus_per_run = cpus_per_run, gpus_per_run
+        self.ray = import_ray(address)
+        self.control = None
+        self.forwarded = 0
+
+    def connect(self):
+        ray = self.ray
+        ray.cloudpickle.register_pickle_by_value(ray_task)
+        options = dict(logging_level=logging.WARNING, log_to_driver=True, include_dashboard=False)
+        if self.address is None:
+            ray.init(num_cpus=os.cpu_count(), **options)
+            return
+        check_reachable(self.address)
+        options.pop("include_dashboard")
+        try:
+            ray.init(address=self.address, **options)
+        except (ConnectionError, RuntimeError, ValueError) as error:
+            raise BackendError(f"Could not join the Ray cluster at {self.address} ({str(error).splitlines()[0]}); "
+                               "check --address, and for a cluster with token authentication set "
+                               "RAY_AUTH_MODE=token and its token (see Ray's token-auth docs).") from None
+
+    def check_shared_paths(self):
+        """Every alive node must see --outputpath and this repository at the same paths (a shared filesystem)."""
+        ray = self.ray
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+        os.makedirs(self.outputpath, exist_ok=True)
+        marker = os.path.join(os.path.abspath(self.outputpath), f".ray-probe-{uuid.uuid4().hex}")
+        open(marker, "w").close()
+        try:
+            probe = ray.remote(num_cpus=0)(ray_task.probe)
+            checks = [probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False))
+                      .remote([marker, TRAINER, sys.executable]) for node in ray.nodes() if node["Alive"]]
+            answers = ray.get(checks, timeout=PROBE_TIMEOUT_S)
+        finally:
+            os.remove(marker)
+        for host, missing in answers:
+            if missing:
+                raise BackendError(
+                    f"The Ray node {host} cannot see {', '.join(missing)}; on a cluster of several machines, "
+                    "--outputpath, this repository and its Python must be on a shared filesystem at the same "
+                    "paths on every node.")
+
+    def run(self, jobs):
+        if not jobs:
+            return
+        ray = self.ray
+        self.connect()
+        try:
+            self.check_shared_paths()
+            self.control = ray.remote(num_cpus=0)(ray_task.SweepControl).remote()
+            task = ray.remote(num_cpus=self.cpus_per_run, num_gpus=self.gpus_per_run,
+                              max_retries=RETRIES_AFTER_KILL)(ray_task.run_job)
+            pending = {task.remote(job.number, continue_command(job), REPOSITORY, self.control,
+                                   RETRIES_AFTER_KILL): job for job in jobs}
+            with self.stop_signals():
+                self.follow(pending)
+        finally:
+            ray.shutdown()
+
+    def follow(self, pending):
+        ray, by_number, started = self.ray, {job.number: job for job in pending.values()}, {}
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.2)
+            with self.lock:
+                if self.forwarded < self.stop_requests:
+                    self.forwarded = self.stop_requests
+                    self.control.request_stop.remote(self.forwarded)
+            for number in ray.get(self.control.take_started.remote()):
+                if number not in started:
+                    started[number] = time.monotonic()
+                    with self.lock:
+                        self.on_start(by_number[number])
+            for reference in ready:
+                self.finish(pending.pop(reference), reference, started)
+
+    def finish(self, job, reference, started):
+        try:
+            result = self.ray.get(reference)
+        except self.ray.exceptions.RayError as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            result = {"started": True, "code": 1, "last_lines": [f"Ray could not run it: {first_line}"],
+                      "seconds": time.monotonic() - started.get(job.number, time.monotonic())}
+        if not result["started"]:
+            return  # the sweep was stopping: counted as not started
+        with self.lock:
+            if job.number not in started:
+                self.on_start(job)
+            if result["code"] == BAD_INPUT_CODE:
+                self.refused_input(result["last_lines"])
+                self.control.forbid_starting.remote()
+            self.on_end(job, result["code"], result["seconds"], result["last_lines"])

@@ -1,0 +1,158 @@
+"""Sweep.py --backend ray against a real Ray: a head started as its own process (127.0.0.1, a free port, no
+dashboard, 2 CPUs) that the sweep joins with --address, and the local instance the sweep starts itself."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPOSITORY
+from test_sweep import LONG, TINY, all_logs, sweep, wait_for_epochs, write_grid
+
+pytest.importorskip("ray", reason="the Ray backend's tests need Ray (pip install -r requirements-dev.txt)")
+
+RAY = str(Path(sys.executable).with_name("ray"))
+CURVES = ("trainLoss", "valLoss", "testLoss", "trainAccuracy", "valAccuracy", "testAccuracy", "remainingWeights")
+
+
+def sweep_process(*arguments, timeout=300):
+    """Sweep.py in its own process, as a user runs it (Ray keeps per-process state between ray.init calls)."""
+    return subprocess.run([sys.executable, "Sweep.py", *map(str, arguments)], cwd=REPOSITORY, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def ray_head():
+    """HOST:PORT of a Ray head on this machine; stopped (exactly the processes it started) at the end."""
+    port = free_port()
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("RAY_ADDRESS")}
+    environment["RAY_AUTH_MODE"] = "disabled"  # a test cluster on 127.0.0.1; a real one would use its token
+    started = subprocess.run([RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
+                              "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats"],
+                             capture_output=True, text=True, env=environment, timeout=120)
+    assert started.returncode == 0, started.stderr
+    yield f"127.0.0.1:{port}"
+    subprocess.run([RAY, "stop", "--force"], capture_output=True, timeout=120)
+
+
+def finished_runs(output):
+    """{(traintype, seed): (logs, masks)} of the finished runs under output."""
+    runs = {}
+    for path, logs in all_logs(output).items():
+        if logs["status"] == "finished":
+            masks_path = path.with_name(path.name.replace("_logs.json", "_final_masks.npz"))
+            with np.load(masks_path) as archive:
+                runs[(logs["config"]["traintype"], logs["seed"])] = (logs, {key: archive[key] for key in archive.files})
+    return runs
+
+
+def assert_same_results(expected, actual):
+    assert expected.keys() == actual.keys()
+    for key, (logs, masks) in expected.items():
+        other_logs, other_masks = actual[key]
+        for curve in CURVES:
+            assert other_logs[curve] == logs[curve], (key, curve)
+        for name in masks:
+            np.testing.assert_array_equal(other_masks[name], masks[name])
+
+
+def test_a_local_ray_instance_gives_the_files_of_the_local_backend(tmp_path):
+    grid = write_grid(tmp_path, seeds=[3])
+    local = sweep(grid, "--outputpath", tmp_path / "local", "--workers", "2")
+    on_ray = sweep_process(grid, "--outputpath", tmp_path / "ray", "--backend", "ray")
+    assert local.returncode == 0 and on_ray.returncode == 0, on_ray.stderr
+    assert "on a local Ray instance" in on_ray.stdout and "2 finished" in on_ray.stdout
+    assert_same_results(finished_runs(tmp_path / "local"), finished_runs(tmp_path / "ray"))
+
+
+def test_a_grid_on_a_joined_cluster_finishes_and_a_second_call_skips_it(tmp_path, ray_head):
+    grid, output = write_grid(tmp_path), tmp_path / "Outputs"
+    first = sweep_process(grid, "--outputpath", output, "--backend", "ray", "--address", ray_head)
+    assert first.returncode == 0, first.stderr
+    assert f"on the Ray cluster at {ray_head}" in first.stdout and "4 finished" in first.stdout
+    assert len(finished_runs(output)) == 4
+    second = sweep_process(grid, "--outputpath", output, "--backend", "ray", "--address", ray_head)
+    assert second.returncode == 0 and "4 finished already (skipped)" in second.stdout
+    assert len(all_logs(output)) == 4
+
+
+def trainer_process(output):
+    """(pid, parent pid) of the MaskTrainer.py process writing under output."""
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            command = (status.parent / "cmdline").read_bytes().split(b"\0")
+            if any(b"MaskTrainer.py" in part for part in command) and str(output).encode() in command:
+                parent = next(line for line in status.read_text().splitlines() if line.startswith("PPid:"))
+                return int(status.parent.name), int(parent.split()[1])
+        except (OSError, StopIteration):
+            continue
+    return None
+
+
+@pytest.mark.parametrize("victim", ["worker", "run"])
+def test_a_killed_ray_worker_or_run_is_retried_and_resumes_to_identical_results(tmp_path, ray_head, victim):
+    grid = write_grid(tmp_path, base={**LONG, "maxepochs": 6}, grid={}, rules=[], seeds=[4])
+    assert sweep(grid, "--outputpath", tmp_path / "whole", "--workers", "1").returncode == 0
+    output = tmp_path / "killed"
+    process = subprocess.Popen([sys.executable, "Sweep.py", str(grid), "--outputpath", str(output), "--backend",
+                                "ray", "--address", ray_head], cwd=REPOSITORY, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    wait_for_epochs(output, 2, process)
+    run_pid, worker_pid = trainer_process(output)
+    os.kill(worker_pid if victim == "worker" else run_pid, signal.SIGKILL)
+    out, error = process.communicate(timeout=300)
+    assert process.returncode == 0, out + error
+    assert "1 finished" in out
+    assert_same_results(finished_runs(tmp_path / "whole"), finished_runs(output))
+    assert len(all_logs(output)) == 1  # the killed run was resumed, not started again
+
+
+def test_ctrl_c_stops_the_grid_on_ray_and_the_same_command_finishes_it(tmp_path, ray_head):
+    grid = write_grid(tmp_path, base={**LONG, "limit": 2000, "maxepochs": 60}, grid={}, rules=[], seeds=[7])
+    output = tmp_path / "Outputs"
+    command = [sys.executable, "Sweep.py", str(grid), "--outputpath", str(output), "--backend", "ray",
+               "--address", ray_head]
+    process = subprocess.Popen(command, cwd=REPOSITORY, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    logs_path = wait_for_epochs(output, 2, process)
+    process.send_signal(signal.SIGINT)
+    out, error = process.communicate(timeout=120)
+    assert process.returncode == 130, out + error
+    assert "run the same command again" in error.strip().splitlines()[-1]
+    assert "1 interrupted" in out
+    assert json.loads(logs_path.read_text())["status"] == "interrupted"
+    again = subprocess.run(command, cwd=REPOSITORY, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "1 finished" in again.stdout
+    assert json.loads(logs_path.read_text())["status"] == "finished" and len(all_logs(output)) == 1
+
+
+def test_an_unreachable_address_ends_in_one_sentence_within_30_seconds(tmp_path):
+    started = time.monotonic()
+    result = sweep_process(write_grid(tmp_path), "--outputpath", tmp_path / "Outputs", "--backend", "ray",
+                           "--address", f"127.0.0.1:{free_port()}")
+    assert result.returncode == 2 and time.monotonic() - started < 30
+    assert len(result.stderr.strip().splitlines()) == 1 and "No Ray cluster answers at" in result.stderr
+    assert not list((tmp_path / "Outputs").rglob("*_logs.json"))
+
+
+def test_without_ray_the_backend_names_the_install_command(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    result = sweep(write_grid(tmp_path, base=TINY), "--outputpath", tmp_path / "Outputs", "--backend", "ray")
+    assert result.returncode == 2 and "pip install 'ray[default]'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_cluster_flags_without_the_ray_backend_are_refused(tmp_path):
+    result = sweep(write_grid(tmp_path), "--outputpath", tmp_path / "Outputs", "--address", "127.0.0.1:6379")
+    assert result.returncode == 2 and "--backend ray" in result.stderr

@@ -156,3 +156,23 @@ def test_without_ray_the_backend_names_the_install_command(tmp_path, monkeypatch
 def test_cluster_flags_without_the_ray_backend_are_refused(tmp_path):
     result = sweep(write_grid(tmp_path), "--outputpath", tmp_path / "Outputs", "--address", "127.0.0.1:6379")
     assert result.returncode == 2 and "--backend ray" in result.stderr
+
+
+def test_a_driver_killed_with_sigkill_loses_nothing_and_the_same_command_finishes(tmp_path, ray_head):
+    grid = write_grid(tmp_path, base={**LONG, "limit": 2000, "maxepochs": 8}, grid={}, rules=[], seeds=[9])
+    assert sweep(grid, "--outputpath", tmp_path / "whole", "--workers", "1").returncode == 0
+    output = tmp_path / "killed"
+    command = [sys.executable, "Sweep.py", str(grid), "--outputpath", str(output), "--backend", "ray",
+               "--address", ray_head]
+    process = subprocess.Popen(command, cwd=REPOSITORY, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_epochs(output, 3, process)
+    process.kill()
+    process.communicate(timeout=60)
+    deadline = time.monotonic() + 60
+    while trainer_process(output) and time.monotonic() < deadline:  # the run dies with its Ray job
+        time.sleep(0.2)
+    assert trainer_process(output) is None
+    again = subprocess.run(command, cwd=REPOSITORY, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "1 to resume" in again.stdout, again.stdout + again.stderr
+    assert_same_results(finished_runs(tmp_path / "whole"), finished_runs(output))
+    assert len(all_logs(output)) == 1

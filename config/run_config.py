@@ -117,8 +117,8 @@ class RunConfig:
         the method uses."""
         common = {name: getattr(self, name) for name in self.common_names()}
         common.update(masktype=self.resolved_masktype(), initializer=self.resolved_initializer())
-        used = self.family.setting_names(self.method)
-        return {**common, **{name: getattr(self.method_settings, name) for name in used}}
+        used, settings = self.family.setting_names(self.method), self.family.resolved_settings(self)
+        return {**common, **{name: getattr(settings, name) for name in used}}
 
     def identity(self):
         """The settings that make two runs the same run, the seed included."""

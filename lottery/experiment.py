@@ -20,7 +20,7 @@ from training.loop import Experiment, kernels, mask_arrays
 class LotteryTicketExperiment(Experiment):
     def __init__(self, *arguments, **keywords):
         super().__init__(*arguments, **keywords)
-        self.settings = self.config.method_settings  # methods/lottery_tickets.py: LotterySettings
+        self.settings = self.config.family.resolved_settings(self.config)  # methods/lottery_tickets.py: LotterySettings
         # The network is rebuilt identically from the seed, so these are the original values on resume too.
         self.initial_kernels = kernels(self.layers)
 

@@ -85,6 +85,10 @@ class MethodFamily:
             return names
         return tuple(name for name in names if name in method.uses)
 
+    def resolved_settings(self, config):
+        """config.method_settings with the defaults that depend on the rest of config (e.g. the network) filled in."""
+        return config.method_settings
+
     def folder_suffix(self, config):
         """Appended to the configuration folder's last part (see results/paths.py)."""
         return ""

@@ -16,9 +16,15 @@ class LotterySettings:
     prune_rate: float = setting(0.2, "IMP: fraction of the remaining dense weights removed per round and "
                                 "layer (the output layer at half this rate)", type=float, flag="--prune-rate",
                                 valid=lambda value: 0 < value < 1, requirement="must lie strictly between 0 and 1")
-    prune_rate_conv: float = setting(0.1, "IMP: the same for convolutions", type=float, flag="--prune-rate-conv",
-                                     valid=lambda value: 0 < value < 1,
+    prune_rate_conv: float = setting(None, "IMP: the same for convolutions; default per network, as Frankle & "
+                                     "Carbin: 0.15 for Conv6, 0.1 for the others", type=float,
+                                     flag="--prune-rate-conv", valid=lambda value: value is None or 0 < value < 1,
                                      requirement="must lie strictly between 0 and 1")
+
+
+# Frankle & Carbin's per-round pruning rate of convolutions (10% for Conv-2 and Conv-4, 15% for Conv-6).
+CONV_PRUNE_RATE = {"Conv6": 0.15}
+DEFAULT_CONV_PRUNE_RATE = 0.1
 
 
 class LotteryTickets(MethodFamily):
@@ -32,8 +38,15 @@ class LotteryTickets(MethodFamily):
                "pruning", "#9467bd", "o", use_fixed_mask=True),
     )
 
-    def folder_suffix(self, config):
+    def resolved_settings(self, config):
         settings = config.method_settings
+        if settings.prune_rate_conv is not None:
+            return settings
+        rate = CONV_PRUNE_RATE.get(config.nettype, DEFAULT_CONV_PRUNE_RATE)
+        return dataclasses.replace(settings, prune_rate_conv=rate)
+
+    def folder_suffix(self, config):
+        settings = self.resolved_settings(config)
         rates = f"R{settings.prune_rate}" + (f"_C{settings.prune_rate_conv}" if config.nettype != "LeNet" else "")
         return f"_{settings.reset}_{rates}"
 

@@ -147,8 +147,20 @@ def test_lottery_config_defaults():
     config = RunConfig(traintype="IMP").validate()
     settings = config.method_settings
     assert config.resolved_initializer() == "glorot" and settings.reset == "original"
-    assert (settings.prune_rate, settings.prune_rate_conv) == (0.2, 0.1)
+    assert (settings.prune_rate, settings.prune_rate_conv) == (0.2, None)
     assert dataclasses.replace(config, traintype="FreePruning").resolved_initializer() == "he"
+
+
+@pytest.mark.parametrize("nettype, expected", [("Conv2", 0.1), ("Conv4", 0.1), ("Conv6", 0.15), ("LeNet5", 0.1)])
+def test_the_convolution_prune_rate_defaults_per_network_as_frankle_and_carbin_and_a_flag_wins(nettype, expected):
+    from config import parse_args
+    config = parse_args(["--traintype", "IMP", "--nettype", nettype])[0]
+    assert config.to_dict()["prune_rate_conv"] == expected
+    assert config.folder().endswith(f"_R0.2_C{expected}")
+    explicit = parse_args(["--traintype", "IMP", "--nettype", nettype, "--prune-rate-conv", str(expected)])[0]
+    assert explicit.identity_key() == config.identity_key()  # the default and the same value given: one run
+    chosen = parse_args(["--traintype", "IMP", "--nettype", nettype, "--prune-rate-conv", "0.3"])[0]
+    assert chosen.to_dict()["prune_rate_conv"] == 0.3 and chosen.identity_key() != config.identity_key()
 
 
 def test_plotter_draws_accuracy_against_weights_remaining(tmp_path):

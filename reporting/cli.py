@@ -8,7 +8,7 @@ from reporting import style
 from reporting.comparison_figures import write_comparison_figures
 from reporting.figures import write_configuration_figure
 from reporting.layer_figures import write_layer_figures
-from reporting.lottery_figures import write_lottery_outputs
+from reporting.lottery_figures import DEFAULT_EARLY_STOPPING, EARLY_STOPPING_RULES, write_lottery_outputs
 from reporting.merge import configurations_of, folder_outputs, merge_table, write_merged
 from reporting.paper_table import table_rows, to_markdown, write_tables
 from reporting.pruning_figures import write_pruning_outputs
@@ -44,8 +44,9 @@ configurations (every config field but seed and outputpath; the seeds are the ru
            accuracy vs sparsity, one line per method, bars min-max over seeds) and
            TABLES/pruning_at_init.{md,csv}
   lottery  lottery tickets (IMP): FIGURES/lottery_{net}_{init}_{dataset}_E{epochs}.{png,pdf} (test
-           accuracy at each round's best validation epoch and at its end vs weights remaining, log
-           axis, one line per reset, band min-max over seeds) and TABLES/lottery_table.{md,csv}
+           accuracy at each round's early-stopping epoch, see --early-stopping, and at its end vs
+           weights remaining, log axis, one line per reset, band min-max over seeds) and
+           TABLES/lottery_table.{md,csv}
 
 FIGURES defaults to PATH/figures and TABLES to PATH (the first PATH when several are given).
 """
@@ -92,6 +93,10 @@ def build_parser():
     parser.add_argument("--tables-dir", metavar="DIR", help="where paper_table.{md,csv,tex} go")
     parser.add_argument("--formats", default=["png", "pdf"], metavar="LIST", type=formats_argument,
                         help="figure formats, comma-separated (default: png,pdf)")
+    parser.add_argument("--early-stopping", choices=tuple(EARLY_STOPPING_RULES), default=DEFAULT_EARLY_STOPPING,
+                        help="lottery figure and table: report each round's test accuracy at the epoch of minimum "
+                             "validation loss (Frankle & Carbin's rule) or of maximum validation accuracy "
+                             f"(default: {DEFAULT_EARLY_STOPPING})")
     return parser
 
 
@@ -162,7 +167,7 @@ def run(args):
         ("pruning", "Pruning at initialisation", lambda: write_pruning_outputs(
             configurations, figures_dir, tables_dir, formats)),
         ("lottery", "Lottery tickets", lambda: write_lottery_outputs(
-            configurations, figures_dir, tables_dir, formats)),
+            configurations, figures_dir, tables_dir, formats, args.early_stopping)),
     ]
     for part, title, draw in figure_parts:
         if part not in parts:

@@ -1,8 +1,12 @@
 """Lottery tickets: test accuracy against the fraction of weights remaining, one line per reset.
 
-For every IMP configuration and round: the test accuracy at the round's best validation epoch (solid)
+For every IMP configuration and round: the test accuracy at the round's early-stopping epoch (solid)
 and at the round's end (dashed), mean over seeds with a min-max band, against the fraction of weights
 remaining (log axis, decreasing to the right as pruning proceeds). Read from each run's "rounds" log.
+
+The early-stopping epoch of a round (epoch 0, before training, excluded; the earliest on a tie) is, by
+Plotter's --early-stopping: 'val-loss', the epoch of minimum validation loss, as Frankle & Carbin report
+(the default); or 'val-accuracy', the epoch of maximum validation accuracy (this project's rule before).
 """
 
 import os
@@ -16,18 +20,33 @@ from reporting.merge import configurations_of, setting_columns
 from results import atomic, paths
 
 RESET_COLORS = {"original": "#1f77b4", "random": "#d62728"}
-TABLE_HEADER = ("nettype", "dataset", "reset", "round", "remainingPercent", "runs",
-                "bestValidationTestMean", "bestValidationTestMin", "bestValidationTestMax", "finalTestMean")
+TABLE_HEADER = ("nettype", "dataset", "reset", "round", "remainingPercent", "runs", "earlyStopping",
+                "earlyStoppingTestMean", "earlyStoppingTestMin", "earlyStoppingTestMax", "finalTestMean")
+EARLY_STOPPING_RULES = {"val-loss": "minimum validation loss", "val-accuracy": "maximum validation accuracy"}
+DEFAULT_EARLY_STOPPING = "val-loss"
 
 
-def round_arrays(configuration):
-    """(remaining fraction per round, best-validation test accuracy (rounds, runs), final (rounds, runs))."""
+def stopping_epoch(entry, rule):
+    """The round's early-stopping epoch (>= 1 when the round trained) under `rule`."""
+    if rule == "val-loss":
+        curve = -np.asarray(entry["valLoss"], dtype=float)
+    else:
+        curve = np.asarray(entry["valAccuracy"], dtype=float)
+    if len(curve) < 2:
+        return 0
+    return int(np.argmax(np.where(np.isfinite(curve[1:]), curve[1:], -np.inf))) + 1
+
+
+def round_arrays(configuration, rule=DEFAULT_EARLY_STOPPING):
+    """(remaining fraction per round, test accuracy at the early-stopping epoch (rounds, runs), at the
+    round's end (rounds, runs))."""
     rounds = [run.rounds for run in configuration.runs]
     common = min(len(entries) for entries in rounds)
     remaining = np.array([np.mean([entries[r]["remainingFraction"] for entries in rounds]) for r in range(common)])
-    best = np.array([[entries[r]["testAccuracyAtBestValidation"] for entries in rounds] for r in range(common)])
+    stopped = np.array([[entries[r]["testAccuracy"][stopping_epoch(entries[r], rule)] for entries in rounds]
+                        for r in range(common)])
     final = np.array([[entries[r]["finalTestAccuracy"] for entries in rounds] for r in range(common)])
-    return remaining, best, final
+    return remaining, stopped, final
 
 
 def lottery_groups(configurations):
@@ -38,14 +57,15 @@ def lottery_groups(configurations):
     return [configurations_of(group) for _, group in groups]
 
 
-def lottery_figure(group):
+def lottery_figure(group, rule):
     figure, (ax,) = style.new_figure(width=7.5, height=4.8, ncols=1)
     for configuration in sorted(group, key=lambda c: str(c.get("reset"))):
         reset = configuration.get("reset")
-        remaining, best, final = round_arrays(configuration)
+        remaining, best, final = round_arrays(configuration, rule)
         color = RESET_COLORS.get(reset, style.OTHER_COLOR)
         x = 100 * remaining
-        style.band(ax, x, 100 * best, color, f"{reset} reset, best validation epoch ({best.shape[1]} runs)")
+        style.band(ax, x, 100 * best, color,
+                   f"{reset} reset, epoch of {EARLY_STOPPING_RULES[rule]} ({best.shape[1]} runs)")
         ax.plot(x, 100 * final.mean(axis=1), color=color, linestyle="--", linewidth=1.2,
                 label=f"{reset} reset, end of round")
     ax.set_xscale("log")
@@ -64,38 +84,39 @@ def lottery_figure(group):
     return figure
 
 
-def table_rows(group):
+def table_rows(group, rule):
     rows = []
     for configuration in sorted(group, key=lambda c: str(c.get("reset"))):
-        remaining, best, final = round_arrays(configuration)
+        remaining, best, final = round_arrays(configuration, rule)
         for index in range(len(remaining)):
             rows.append((configuration.get("nettype"), configuration.get("dataset"), configuration.get("reset"),
-                         index, 100 * remaining[index], best.shape[1], 100 * best[index].mean(),
+                         index, 100 * remaining[index], best.shape[1], rule, 100 * best[index].mean(),
                          100 * best[index].min(), 100 * best[index].max(), 100 * final[index].mean()))
     return rows
 
 
-def markdown(rows):
+def markdown(rows, rule):
     headers = ["network", "data", "reset", "round", "weights remaining (%)", "runs",
-               "test acc. at best val. (mean [min, max], %)", "test acc. at end (%)"]
+               "test acc. at early stopping (mean [min, max], %)", "test acc. at end (%)"]
     cells = [[net, data, reset, index, f"{remaining:.2f}", runs, f"{mean:.2f} [{low:.2f}, {high:.2f}]", f"{final:.2f}"]
-             for net, data, reset, index, remaining, runs, mean, low, high, final in rows]
-    return markdown_table(headers, cells, right_aligned=(3, 4, 5, 7))
+             for net, data, reset, index, remaining, runs, _, mean, low, high, final in rows]
+    return (f"Early stopping: the test accuracy at each round's epoch of {EARLY_STOPPING_RULES[rule]} "
+            f"(Plotter.py --early-stopping {rule}).\n\n" + markdown_table(headers, cells, right_aligned=(3, 4, 5, 7)))
 
 
-def write_lottery_outputs(configurations, figures_dir, tables_dir, formats):
+def write_lottery_outputs(configurations, figures_dir, tables_dir, formats, rule=DEFAULT_EARLY_STOPPING):
     """One figure per IMP group and one table (lottery_table.md/.csv) for all; returns the paths."""
     written, all_rows = [], []
     for group in lottery_groups(configurations):
         first = group[0]
         stem = os.path.join(figures_dir, style.slug("lottery", first.get("nettype"), first.get("initializer"),
                                                     first.get("dataset"), f"E{first.get('maxepochs')}"))
-        written += style.save_figure(lottery_figure(group), stem, formats)
-        all_rows += table_rows(group)
+        written += style.save_figure(lottery_figure(group, rule), stem, formats)
+        all_rows += table_rows(group, rule)
     if all_rows:
         os.makedirs(tables_dir, exist_ok=True)
         markdown_path, csv_path = (os.path.join(tables_dir, f"{paths.LOTTERY_TABLE}.{ext}") for ext in ("md", "csv"))
-        atomic.write_text(markdown_path, markdown(all_rows))
+        atomic.write_text(markdown_path, markdown(all_rows, rule))
         atomic.write_csv(csv_path, TABLE_HEADER, all_rows)
         written += [markdown_path, csv_path]
     return written

@@ -112,9 +112,16 @@ def test_pruning_figure_points_are_the_peaks_of_each_sparsity(merged, trained_ru
     assert peaks[0]["remaining"] == 0.5 and peaks[1]["remaining"] == pytest.approx(0.1, abs=1e-4)
 
 
-def test_lottery_figure_plots_each_round_against_the_weights_remaining(merged, trained_runs):
+def at_min_validation_loss(entry):
+    """Frankle & Carbin's early stopping, written out independently: epoch 0 left out, first minimum."""
+    losses = entry["valLoss"][1:]
+    return entry["testAccuracy"][1 + losses.index(min(losses))]
+
+
+@pytest.mark.parametrize("rule", ["val-loss", "val-accuracy"])
+def test_lottery_figure_plots_each_round_against_the_weights_remaining(merged, trained_runs, rule):
     [group] = lottery_groups(merged)
-    figure = lottery_figure(group)
+    figure = lottery_figure(group, rule)
     [ax] = figure.axes
     lines = ax.get_lines()
     assert [c.get("reset") for c in group] == ["original", "random"] and len(lines) == 8
@@ -122,7 +129,8 @@ def test_lottery_figure_plots_each_round_against_the_weights_remaining(merged, t
         rounds = [logs["rounds"] for logs in logs_of(trained_runs, configuration)]
         assert [len(entries) for entries in rounds] == [2, 2]  # round 0 (dense) and one pruning round
         remaining = 100 * np.mean([[entry["remainingFraction"] for entry in entries] for entries in rounds], axis=0)
-        best = 100 * np.array([[entry["testAccuracyAtBestValidation"] for entry in entries] for entries in rounds])
+        at = (lambda entry: entry["testAccuracyAtBestValidation"]) if rule == "val-accuracy" else at_min_validation_loss
+        best = 100 * np.array([[at(entry) for entry in entries] for entries in rounds])
         final = 100 * np.array([[entry["finalTestAccuracy"] for entry in entries] for entries in rounds])
         low, high, mean, end = lines[4 * index:4 * index + 4]
         for line, values in ((low, best.min(axis=0)), (high, best.max(axis=0)), (mean, best.mean(axis=0)),

@@ -31,6 +31,7 @@ def main(argv=None):
         return exit.code
 
     from datasets import DatasetError
+    from lottery.control import PairedRunMissing
     from runner import ResumeError, continue_runs, resume_run, run_all
     from training.checkpoint import CheckpointError
     from training.loop import TrainingFailed, TrainingInterrupted
@@ -41,7 +42,7 @@ def main(argv=None):
             continue_runs(config)
         else:
             run_all(config)
-    except (DatasetError, ResumeError, CheckpointError) as error:
+    except (DatasetError, ResumeError, CheckpointError, PairedRunMissing) as error:
         return report_error(PROGRAM, error, 2)
     except TrainingFailed as error:
         return report_error(PROGRAM, error, 1)

@@ -10,6 +10,7 @@ import time
 import numpy as np
 
 from initializers import get_initializer
+from lottery.control import paired_mask, paired_original_run
 from lottery.pruning import layer_prune_rates, prune_by_magnitude
 from results import atomic
 from results.paths import round_masks_file
@@ -18,14 +19,21 @@ from training.loop import Experiment, kernels, mask_arrays
 
 
 class LotteryTicketExperiment(Experiment):
-    def __init__(self, *arguments, **keywords):
-        super().__init__(*arguments, **keywords)
+    def __init__(self, config, *arguments, **keywords):
+        # --reset control: found before the run claims its ID, so a missing pair leaves nothing behind.
+        self.paired = paired_original_run(config) if config.method_settings.reset == "control" else None
+        super().__init__(config, *arguments, **keywords)
         self.settings = self.config.family.resolved_settings(self.config)  # methods/lottery_tickets.py: LotterySettings
         # The network is rebuilt identically from the seed, so these are the original values on resume too.
         self.initial_kernels = kernels(self.layers)
 
     def prepare_new_run(self):
         self.log.data["rounds"] = []
+        if self.paired:
+            self.log.data["pairedRun"] = self.paired[1]
+            for layer_index, layer in enumerate(self.layers):
+                layer.kernel.assign(self.reset_values(layer, layer_index, 0))
+            atomic.write_npz(self.path("initial_weights"), kernels(self.layers))
 
     def next_phase(self):
         rounds = self.log.data["rounds"]
@@ -46,7 +54,10 @@ class LotteryTicketExperiment(Experiment):
     def prune_and_reset(self, round_index):
         rates = layer_prune_rates(self.layers, self.settings.prune_rate, self.settings.prune_rate_conv)
         for layer_index, (layer, rate) in enumerate(zip(self.layers, rates)):
-            mask = prune_by_magnitude(np.asarray(layer.kernel), np.asarray(layer.fixed_mask), rate)
+            if self.paired:
+                mask = paired_mask(*self.paired, round_index, layer.name)
+            else:
+                mask = prune_by_magnitude(np.asarray(layer.kernel), np.asarray(layer.fixed_mask), rate)
             layer.set_fixed_mask(mask)
             layer.kernel.assign(self.reset_values(layer, layer_index, round_index) * mask)
         self.reset_optimizer()
@@ -54,7 +65,12 @@ class LotteryTicketExperiment(Experiment):
     def reset_values(self, layer, layer_index, round_index):
         if self.settings.reset == "original":
             return self.initial_kernels[layer.name]
-        seed = int(np.random.default_rng([self.config.seed, round_index, layer_index]).integers(1, 2**31 - 1))
+        entropy = [self.config.seed, round_index, layer_index]
+        if self.settings.reset == "control":
+            # numpy's SeedSequence ignores trailing zeros, so round 0 of layer 0 would draw from the run seed
+            # itself, i.e. the original weights; a last nonzero word gives the control a stream of its own.
+            entropy.append(2)
+        seed = int(np.random.default_rng(entropy).integers(1, 2**31 - 1))
         initializer = get_initializer(self.config.resolved_initializer(), seed, self.config.p1)
         return np.asarray(initializer(tuple(layer.kernel.shape)))
 

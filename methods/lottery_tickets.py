@@ -9,8 +9,10 @@ from methods.base import Method, MethodFamily, setting
 
 @dataclasses.dataclass(frozen=True)
 class LotterySettings:
-    reset: str = setting("original", "IMP: reset survivors to their original initial values or to fresh "
-                         "random ones", choices=("original", "random"))
+    reset: str = setting("original", "IMP: reset survivors to their original initial values, or to fresh "
+                         "random ones (pruning the re-trained random network, after Han et al.), or 'control': "
+                         "Frankle & Carbin's control, the masks of the finished original-init run of the same "
+                         "settings and seed, trained from fresh random weights", choices=("original", "random", "control"))
     rounds: int = setting(5, "IMP: pruning rounds after the first dense training", type=int,
                           valid=lambda value: value >= 0, requirement="must be 0 or more")
     prune_rate: float = setting(0.2, "IMP: fraction of the remaining dense weights removed per round and "

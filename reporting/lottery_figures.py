@@ -19,7 +19,7 @@ from reporting.frames import markdown_table, ordered_groups, where
 from reporting.merge import configurations_of, setting_columns
 from results import atomic, paths
 
-RESET_COLORS = {"original": "#1f77b4", "random": "#d62728"}
+RESET_COLORS = {"original": "#1f77b4", "random": "#d62728", "control": "#2ca02c"}
 TABLE_HEADER = ("nettype", "dataset", "reset", "round", "remainingPercent", "runs", "earlyStopping",
                 "earlyStoppingTestMean", "earlyStoppingTestMin", "earlyStoppingTestMax", "finalTestMean")
 EARLY_STOPPING_RULES = {"val-loss": "minimum validation loss", "val-accuracy": "maximum validation accuracy"}

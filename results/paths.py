@@ -51,6 +51,11 @@ def run_file(folder, run_id, kind):
     return os.path.join(folder, run_id + RUN_FILES[kind])
 
 
+def run_id_of(logs_path):
+    """The run ID of a logs file's path."""
+    return os.path.basename(logs_path)[:-len(LOGS_SUFFIX)]
+
+
 def round_masks_file(folder, run_id, round_index):
     """IMP: the masks at the end of a round."""
     return os.path.join(folder, f"{run_id}_round{round_index}_masks.npz")

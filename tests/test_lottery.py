@@ -182,3 +182,30 @@ def test_plotter_draws_accuracy_against_weights_remaining(tmp_path):
         ("original", "0", "2"), ("original", "1", "2"), ("original", "2", "2"),
         ("random", "0", "2"), ("random", "1", "2"), ("random", "2", "2")]
     assert float(rows[2]["remainingPercent"]) == pytest.approx(64.2, abs=0.2)
+
+
+def test_the_frankle_carbin_control_trains_the_original_runs_masks_from_other_initial_weights(tmp_path, capsys):
+    tiny = ["--traintype", "IMP", "--dataset", "mnist-subset", "--limit", "60", "--batchsize", "20",
+            "--maxepochs", "1", "--rounds", "2", "--seed", "3", "--outputpath", str(tmp_path)]
+    assert MaskTrainer.main([*tiny, "--reset", "control"]) == 2  # no original-init run to pair with yet
+    assert "run that one first" in capsys.readouterr().err and not list(tmp_path.rglob("*_logs.json"))
+    assert MaskTrainer.main([*tiny, "--reset", "original"]) == 0
+    assert MaskTrainer.main([*tiny, "--reset", "control"]) == 0
+    (original_logs,) = tmp_path.rglob("*_original_*/*_logs.json")
+    (control_logs,) = tmp_path.rglob("*_control_*/*_logs.json")
+    original_id, control_id = (path.name.removesuffix("_logs.json") for path in (original_logs, control_logs))
+    assert json.loads(control_logs.read_text())["pairedRun"] == original_id
+    for round_index in range(3):  # the dense round and two pruned levels: the same masks, layer by layer
+        with np.load(original_logs.parent / f"{original_id}_round{round_index}_masks.npz") as expected, \
+                np.load(control_logs.parent / f"{control_id}_round{round_index}_masks.npz") as actual:
+            assert expected.files == actual.files
+            for name in expected.files:
+                np.testing.assert_array_equal(actual[name], expected[name])
+    with np.load(original_logs.parent / f"{original_id}_initial_weights.npz") as original_weights, \
+            np.load(control_logs.parent / f"{control_id}_initial_weights.npz") as control_weights:
+        for name in original_weights.files:
+            assert original_weights[name].shape == control_weights[name].shape
+            assert not np.allclose(original_weights[name], control_weights[name])
+    rounds = json.loads(control_logs.read_text())["rounds"]
+    assert [round(entry["remainingFraction"], 4) for entry in rounds] == [
+        round(entry["remainingFraction"], 4) for entry in json.loads(original_logs.read_text())["rounds"]]

@@ -103,7 +103,8 @@ def trainer_process(output):
 
 @pytest.mark.parametrize("victim", ["worker", "run"])
 def test_a_killed_ray_worker_or_run_is_retried_and_resumes_to_identical_results(tmp_path, ray_head, victim):
-    grid = write_grid(tmp_path, base={**LONG, "maxepochs": 6}, grid={}, rules=[], seeds=[4])
+    # Long enough (several seconds after epoch 1) that the kill always lands mid-run.
+    grid = write_grid(tmp_path, base={**LONG, "limit": 2000, "maxepochs": 30}, grid={}, rules=[], seeds=[4])
     assert sweep(grid, "--outputpath", tmp_path / "whole", "--workers", "1").returncode == 0
     output = tmp_path / "killed"
     process = subprocess.Popen([sys.executable, "Sweep.py", str(grid), "--outputpath", str(output), "--backend",
@@ -159,7 +160,7 @@ def test_cluster_flags_without_the_ray_backend_are_refused(tmp_path):
 
 
 def test_a_driver_killed_with_sigkill_loses_nothing_and_the_same_command_finishes(tmp_path, ray_head):
-    grid = write_grid(tmp_path, base={**LONG, "limit": 2000, "maxepochs": 8}, grid={}, rules=[], seeds=[9])
+    grid = write_grid(tmp_path, base={**LONG, "limit": 2000, "maxepochs": 30}, grid={}, rules=[], seeds=[9])
     assert sweep(grid, "--outputpath", tmp_path / "whole", "--workers", "1").returncode == 0
     output = tmp_path / "killed"
     command = [sys.executable, "Sweep.py", str(grid), "--outputpath", str(output), "--backend", "ray",

@@ -189,7 +189,7 @@ def test_bad_only_and_workers_flags_exit_2(tmp_path, capsys):
         assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
-EXPECTED_RUNS = {"lenet_mnist": 45, "lenet_p1_sweep": 20, "lenet_p1_sweep_full": 42, "conv2_cifar10": 45,
+EXPECTED_RUNS = {"lenet_mnist": 45, "lenet_p1_sweep": 40, "lenet_p1_sweep_full": 42, "conv2_cifar10": 45,
                  "conv4_cifar10": 45, "conv6_cifar10": 45, "conv2_p1_sweep_cifar10": 18,
                  "conv4_p1_sweep_cifar10": 18, "conv6_p1_sweep_cifar10": 18, "conv2_mnist_smoke": 5,
                  "conv2_mnist_smoke_quick": 5}

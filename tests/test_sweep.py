@@ -191,7 +191,7 @@ def test_bad_only_and_workers_flags_exit_2(tmp_path, capsys):
 
 EXPECTED_RUNS = {"lenet_mnist": 45, "lenet_p1_sweep": 40, "lenet_p1_sweep_full": 42, "conv2_cifar10": 45,
                  "conv4_cifar10": 45, "conv6_cifar10": 45, "conv2_p1_sweep_cifar10": 18,
-                 "conv4_p1_sweep_cifar10": 18, "conv6_p1_sweep_cifar10": 18, "conv2_mnist_smoke": 5,
+                 "conv4_p1_sweep_cifar10": 18, "conv6_p1_sweep_cifar10": 18, "conv2_mnist": 5,
                  "conv2_mnist_smoke_quick": 5}
 AUTHORS_LR = {"LeNet": (1e-3, 1e-3, 1e-3), "Conv2": (2e-4, 3e-3, 5e-4), "Conv4": (3e-4, 3e-3, 5e-4),
               "Conv6": (3e-4, 3e-3, 5e-4)}  # Baseline, pruning (mask_rs), flipping (flip)

@@ -8,13 +8,16 @@ See README.md for every flag and docs/OUTPUTS.md for what a run writes.
 import sys
 
 from cli import report_error
-from quiet_tensorflow import import_tensorflow_quietly
+from cli.keras_backend import BackendError, requested_backend, select_backend
 
 PROGRAM = "MaskTrainer.py"
 
 
 def main(argv=None):
-    import_tensorflow_quietly()
+    try:
+        select_backend(requested_backend(sys.argv[1:] if argv is None else argv))
+    except BackendError as error:
+        return report_error(PROGRAM, error, 2)
     from config import ConfigError, build_parser, parse_args
     parser = build_parser(prog=PROGRAM, description=__doc__.split("\n\n")[0])
     parser.add_argument("--resume", metavar="RUN", help="continue an interrupted run: its _logs.json file, "
@@ -42,7 +45,7 @@ def main(argv=None):
             continue_runs(config)
         else:
             run_all(config)
-    except (DatasetError, ResumeError, CheckpointError, PairedRunMissing) as error:
+    except (ConfigError, DatasetError, ResumeError, CheckpointError, PairedRunMissing) as error:
         return report_error(PROGRAM, error, 2)
     except TrainingFailed as error:
         return report_error(PROGRAM, error, 1)

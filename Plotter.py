@@ -8,11 +8,15 @@ See `python Plotter.py --help`; the work is done by the reporting package.
 
 import sys
 
-from quiet_tensorflow import import_tensorflow_quietly
+from cli import report_error
+from cli.keras_backend import BackendError, select_installed_backend
 
 
 def main(argv=None):
-    import_tensorflow_quietly()  # the method registry imports the experiment classes, hence TensorFlow
+    try:
+        select_installed_backend()  # the method registry imports the experiment classes, hence Keras
+    except BackendError as error:
+        return report_error("Plotter.py", error, 2)
     from reporting.cli import main as plot
     return plot(argv)
 

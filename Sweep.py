@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from cli import OneLineParser, report_error
-from quiet_tensorflow import import_tensorflow_quietly
+from cli.keras_backend import BACKENDS, BackendError, environment_backend, select_installed_backend
 
 PROGRAM = "Sweep.py"
 
@@ -33,6 +33,10 @@ def build_parser():
                              "instance is started")
     parser.add_argument("--cpus-per-run", type=float, default=1, help="ray backend: CPUs reserved per run")
     parser.add_argument("--gpus-per-run", type=float, default=0, help="ray backend: GPUs reserved per run")
+    parser.add_argument("--keras-backend", choices=BACKENDS,
+                        default=environment_backend() if environment_backend() in BACKENDS else "tensorflow",
+                        help="Keras backend of the runs whose grid file sets no 'backend' (MaskTrainer.py --backend; "
+                             "default: KERAS_BACKEND, else tensorflow)")
     parser.add_argument("--dry-run", action="store_true", help="list the runs and what would happen to each")
     parser.add_argument("--outputpath", default="Outputs", help="folder for the results (as MaskTrainer.py)")
     parser.add_argument("--data-dir", default=None, help="folder holding the official data files")
@@ -50,12 +54,16 @@ def main(argv=None):
         return fail("--address, --cpus-per-run and --gpus-per-run are for --backend ray.", 2)
     if arguments.cpus_per_run < 0 or arguments.gpus_per_run < 0:
         return fail("--cpus-per-run and --gpus-per-run cannot be negative.", 2)
-    import_tensorflow_quietly()
+    try:
+        select_installed_backend()
+    except BackendError as error:
+        return fail(error, 2)
     from runner import existing_runs
     from sweeps.grid import GridError, load_grid
     from sweeps.selection import select_runs
     try:
-        grid = load_grid(arguments.grid, arguments.outputpath, arguments.data_dir)
+        grid = load_grid(arguments.grid, arguments.outputpath, arguments.data_dir,
+                         defaults={"backend": arguments.keras_backend})
         runs = select_runs(grid.runs, arguments.only)
     except GridError as error:
         return fail(error, 2)

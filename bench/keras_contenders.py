@@ -16,7 +16,7 @@ from config.run_config import RunConfig
 from training import loop
 from training.batches import epoch_batches
 from training.loop import Experiment
-from training.steps import CompiledSteps
+from training.steps import compiled_steps
 
 
 class NeverStop:
@@ -96,7 +96,7 @@ class PlainCompiledSteps:
     def __init__(self, dataset, batch_size=25, lr=1e-3, seed=1):
         keras.utils.set_random_seed(seed)
         self.model = plain_network("LeNet", dataset.x_train.shape[1:], seed)
-        self.steps = CompiledSteps(self.model, keras.optimizers.Adam(learning_rate=lr),
+        self.steps = compiled_steps(self.model, keras.optimizers.Adam(learning_rate=lr),
                                    dataset.x_train, dataset.y_train, masked_layers=[])
         self.example_count = len(dataset.x_train)
         self.batch_size = batch_size

@@ -4,6 +4,7 @@ import argparse
 import dataclasses
 
 from cli import OneLineParser
+from cli.keras_backend import environment_backend
 from config.run_config import ConfigError, RunConfig
 from methods import FAMILIES
 from methods.base import flag_of
@@ -25,7 +26,7 @@ def build_parser(prog="MaskTrainer.py", description=None):
     parser = OneLineParser(prog=prog, description=description)
     for field in dataclasses.fields(RunConfig):
         if field.name != "method_settings":
-            _add_flag(parser, field, field.default)
+            _add_flag(parser, field, environment_backend() if field.name == "backend" else field.default)
     for family in FAMILIES:
         fields = dataclasses.fields(family.settings_class)
         if fields:
@@ -52,8 +53,9 @@ def parse_args(argv=None, parser=None):
     return RunConfig.from_settings(settings).validate(), namespace
 
 
-def command_line_arguments(config, always=("seed", "outputpath", "data_dir")):
-    """The flags that give `config` again (the settings that differ from their defaults, and `always`)."""
+def command_line_arguments(config, always=("seed", "outputpath", "data_dir", "backend")):
+    """The flags that give `config` again (the settings that differ from their defaults, and `always`; the
+    backend always, since its default depends on KERAS_BACKEND)."""
     fields = setting_fields()
     arguments = []
     for name, value in config.to_dict().items():

@@ -56,9 +56,11 @@ class RunConfig:
     test_normalization: str = setting("test", "statistics that normalise the test set: its own (as the "
                                       "reference) or the training set's", choices=("test", "train"),
                                       flag="--test-normalization")
-    xla: str = setting("auto", "compile training with XLA: auto = for networks without convolutions, where it "
+    xla: str = setting("auto", "TensorFlow only (JAX always compiles with XLA): compile training with XLA; auto = for networks without convolutions, where it "
                        "is about 3x faster on a CPU (with convolutions a step is 10-30% slower under XLA on a CPU)",
                        choices=("auto", "on", "off"))
+    backend: str = setting("tensorflow", "Keras backend that trains the run: tensorflow, or jax (XLA-compiled; "
+                           "the way onto GPUs); without the flag, KERAS_BACKEND when set", choices=("tensorflow", "jax"))
     # The selected family's own settings (methods/<family>.py); None: that family's defaults.
     method_settings: object = None
 

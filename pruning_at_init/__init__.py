@@ -10,7 +10,6 @@ Modules, one concern each:
   masks          random S-sparse masks, layerwise or global, and their sparsity (numpy)
   dissipation    the dissipating-gradients removal rule (numpy)
   fitness        candidate fitness and the choice of the fittest (numpy)
-  tracking       compiled training steps that also sum |gradient| per weight
   variables      copies of model and optimizer variables, masks applied to kernels and Adam moments
   selection      bookkeeping of the K candidates (JSON and arrays for checkpoints)
   experiment     the Experiment subclass that runs all four methods

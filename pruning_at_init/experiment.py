@@ -19,9 +19,9 @@ from pruning_at_init.dissipation import dissipation_masks
 from pruning_at_init.fitness import gradient_fitness, magnitude_fitness
 from pruning_at_init.masks import random_masks, sparsity_of
 from pruning_at_init.selection import CandidateSelection, numbered_arrays
-from pruning_at_init.tracking import GradientTrackingSteps
 from results.run_log import EPOCH_KEYS
 from training.loop import Experiment
+from training.steps import compiled_steps
 
 MASK_STREAM = 2  # generator of candidate k's random mask: numpy default_rng([seed, MASK_STREAM, k])
 
@@ -41,8 +41,8 @@ class PruningAtInitExperiment(Experiment):
     def compiled_steps(self):
         if not self.selection:
             return super().compiled_steps()
-        return GradientTrackingSteps(self.model, self.optimizer, self.dataset.x_train, self.dataset.y_train,
-                                     self.layers, jit_compile=self.use_xla)
+        return compiled_steps(self.model, self.optimizer, self.dataset.x_train, self.dataset.y_train,
+                              self.layers, jit_compile=self.use_xla, track_gradients=True)
 
     def start_sparsity(self):
         """Sparsity of the mask a run (or candidate) starts with."""

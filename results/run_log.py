@@ -15,10 +15,17 @@ CSV_HEADER = ("epoch",) + METRIC_KEYS + ("remainingWeights", "epochSeconds")
 
 
 def library_versions():
+    """The versions that decide the numbers a run draws and computes, with the backend's own."""
     import keras
-    import tensorflow as tf
-    return {"python": platform.python_version(), "numpy": np.__version__,
-            "tensorflow": tf.__version__, "keras": keras.__version__}
+    versions = {"python": platform.python_version(), "numpy": np.__version__, "keras": keras.__version__}
+    if keras.backend.backend() == "jax":
+        import jax
+        import jaxlib
+        versions.update(jax=jax.__version__, jaxlib=jaxlib.__version__, device=str(jax.devices()[0].platform))
+    else:
+        import tensorflow as tf
+        versions["tensorflow"] = tf.__version__
+    return versions
 
 
 def now():

@@ -4,7 +4,7 @@ import json
 import os
 import secrets
 
-import tensorflow as tf
+import keras
 
 from config import ConfigError, RunConfig
 from datasets import load_dataset
@@ -16,9 +16,16 @@ class ResumeError(RuntimeError):
     """The run to resume cannot be found or continued; one sentence."""
 
 
-def make_deterministic():
-    """Same seed, same machine: identical results (measured: no cost on LeNet, see README)."""
-    tf.config.experimental.enable_op_determinism()
+def make_deterministic(config):
+    """Same seed, same machine: identical results (measured on TensorFlow: no cost on LeNet, see README). On JAX,
+    cli/keras_backend.py asks XLA for deterministic GPU kernels before JAX starts; XLA on a CPU is deterministic."""
+    if keras.backend.backend() != config.backend:
+        raise ConfigError(f"This process runs Keras on {keras.backend.backend()}, but the run is a --backend "
+                          f"{config.backend} run; start it in a new process (MaskTrainer.py selects the backend "
+                          "before loading Keras).")
+    if config.backend == "tensorflow":
+        import tensorflow as tf
+        tf.config.experimental.enable_op_determinism()
 
 
 def run_seeds(config):
@@ -38,7 +45,7 @@ def load_data(config, print_line=print):
 
 
 def run_all(config, print_line=print):
-    make_deterministic()
+    make_deterministic(config)
     dataset = load_data(config, print_line)
     logs = []
     for seed in run_seeds(config):
@@ -83,7 +90,7 @@ def resume_run(target, outputpath, data_dir=None, print_line=print):
         raise ResumeError(f"{path} holds settings this version cannot run; start a new run instead.") from None
     # The outputs stay where they are, even if the folder was moved since the run started.
     config = config.replace(outputpath=paths.output_root(path), data_dir=data_dir or config.data_dir)
-    make_deterministic()
+    make_deterministic(config)
     dataset = load_data(config, print_line)
     experiment = config.family.experiment_class.resume(config, dataset, run_id, print_line)
     print_line(f"Resuming run {run_id} after epoch {experiment.completed_epochs()} of {config.maxepochs}"

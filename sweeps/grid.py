@@ -33,7 +33,7 @@ class Grid:
         return " ".join(f"{name}={settings[name]}" for name in (*self.varying, "seed") if name in settings)
 
 
-def load_grid(path, outputpath="Outputs", data_dir=None):
+def load_grid(path, outputpath="Outputs", data_dir=None, defaults=None):
     try:
         with open(path, encoding="utf-8") as handle:
             document = json.load(handle)
@@ -42,10 +42,11 @@ def load_grid(path, outputpath="Outputs", data_dir=None):
     except ValueError as error:
         where = f" at line {error.lineno}, column {error.colno}" if hasattr(error, "lineno") else ""
         raise GridError(f"{path} is not valid JSON ({getattr(error, 'msg', error)}{where}).") from None
-    return expand_grid(document, path, outputpath, data_dir)
+    return expand_grid(document, path, outputpath, data_dir, defaults)
 
 
-def expand_grid(document, path, outputpath="Outputs", data_dir=None):
+def expand_grid(document, path, outputpath="Outputs", data_dir=None, defaults=None):
+    """defaults: settings for the runs whose grid file does not set them (Sweep.py --keras-backend)."""
     def fail(problem):
         raise GridError(f"{path}: {problem}.")
 
@@ -80,7 +81,7 @@ def expand_grid(document, path, outputpath="Outputs", data_dir=None):
     for seed in seeds:
         for combination in itertools.product(*grid.values()):
             requested = {**base, **dict(zip(grid, combination))}
-            settings = dict(requested)
+            settings = {**(defaults or {}), **requested}
             for when, assignments in rules:
                 current = run_config(settings, fail).to_dict()
                 if all(current.get(name) in values for name, values in when.items()):

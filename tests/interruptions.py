@@ -1,6 +1,7 @@
 """Simulated Ctrl-C for tests: the run 'presses' it after a given number of compiled training calls."""
 
 import training.loop
+from training.steps_tensorflow import TensorFlowSteps
 
 
 class StopAfterCalls:
@@ -21,11 +22,11 @@ def interrupt_after(monkeypatch, calls, steps_per_call=7):
     stop = StopAfterCalls(calls)
     monkeypatch.setattr(training.loop, "StopRequest", lambda: stop)
     monkeypatch.setattr(training.loop, "STEPS_PER_CALL", steps_per_call)
-    original = training.loop.CompiledSteps.train_steps
+    original = TensorFlowSteps.train_steps
 
     def counting(self, *arguments):
         stop.calls -= 1
         stop.requested = stop.requested or stop.calls <= 0
         return original(self, *arguments)
 
-    monkeypatch.setattr(training.loop.CompiledSteps, "train_steps", counting)
+    monkeypatch.setattr(TensorFlowSteps, "train_steps", counting)

@@ -7,7 +7,8 @@ import pytest
 from masking import masked_layers
 from methods.registry import METHODS
 from networks import build_network
-from training.steps import EVALUATION_BATCH_SIZE, CompiledSteps
+from training import steps as training_steps
+from training.steps import EVALUATION_BATCH_SIZE
 
 RANDOM = np.random.default_rng(11)
 IMAGES = RANDOM.normal(size=(53, 8, 8, 3)).astype("float32")
@@ -16,8 +17,8 @@ LABELS = RANDOM.integers(0, 10, 53).astype("int32")
 
 def compiled_steps(nettype="Conv2", traintype="FreePruning", input_shape=(8, 8, 3)):
     model = build_network(nettype, input_shape, seed=2, masking=METHODS[traintype].masking_options("mask"))
-    return model, CompiledSteps(model, keras.optimizers.Adam(1e-3), IMAGES, LABELS, masked_layers(model),
-                                jit_compile=False)
+    return model, training_steps.compiled_steps(model, keras.optimizers.Adam(1e-3), IMAGES, LABELS,
+                                                masked_layers(model), jit_compile=False)
 
 
 def expected_loss_and_accuracy(model, images, labels):
@@ -59,7 +60,7 @@ def test_under_xla_a_conv_network_steps_from_python_and_trains_as_the_compiled_l
     for in_python in (True, False):
         keras.utils.set_random_seed(2)
         model = build_network("Conv2", (8, 8, 3), seed=2, xla=True)
-        steps = CompiledSteps(model, keras.optimizers.Adam(1e-3), IMAGES, LABELS, masked_layers(model),
+        steps = training_steps.compiled_steps(model, keras.optimizers.Adam(1e-3), IMAGES, LABELS, masked_layers(model),
                               jit_compile=True)
         assert steps.steps_in_python  # XLA + convolutions: the ~100x slower in-graph loop is avoided
         steps.steps_in_python = in_python

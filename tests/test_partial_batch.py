@@ -1,7 +1,7 @@
 """The padded last step of an epoch updates the network exactly as its partial batch would on its own.
 
 `training.batches.epoch_batches` pads the last, partial batch of an epoch to full size with weight-0
-examples so that `CompiledSteps` keeps one static shape. Users rely on the padding changing nothing: the
+examples so that the compiled steps keep one static shape. Users rely on the padding changing nothing: the
 update and the reported loss of that step must be those of the real examples alone. Here the first
 (full) steps run identically in two copies of a network; then the last step runs padded in one copy and
 by hand, on the real examples only, with a GradientTape and `optimizer.apply`, in the other. Adam has
@@ -18,7 +18,7 @@ from masking import masked_layers
 from methods import METHODS
 from networks import build_network
 from training.batches import epoch_batches
-from training.steps import CompiledSteps
+from training.steps import compiled_steps
 
 TRAINING_EXAMPLES = 23
 BATCH_SIZE = 10  # 23 = 10 + 10 + 3: the last batch has 3 real examples and 7 padded ones
@@ -37,7 +37,7 @@ def network_and_steps(nettype, traintype, x_train, y_train):
     model = build_network(nettype, x_train.shape[1:], seed=3,
                           masking=method.masking_options(method.default_masktype))
     optimizer = keras.optimizers.Adam(learning_rate=1e-3)
-    steps = CompiledSteps(model, optimizer, x_train, y_train, masked_layers(model), jit_compile=False)
+    steps = compiled_steps(model, optimizer, x_train, y_train, masked_layers(model), jit_compile=False)
     return model, optimizer, steps
 
 

@@ -50,6 +50,22 @@ def uninterrupted(tmp_path_factory):
     return finished_run(folder)
 
 
+@pytest.fixture(scope="module")
+def uninterrupted_jax(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("uninterrupted_jax")
+    finished = subprocess.run([sys.executable, "MaskTrainer.py", *ARGUMENTS, "--backend", "jax", "--outputpath",
+                               str(folder)], cwd=REPOSITORY, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    return finished_run(folder)
+
+
+@pytest.fixture(params=["tensorflow", "jax"])
+def backend(request):
+    """(backend, its uninterrupted run): the process-level resume tests run on both Keras backends."""
+    return request.param, request.getfixturevalue("uninterrupted" if request.param == "tensorflow"
+                                                  else "uninterrupted_jax")
+
+
 def test_ctrl_c_inside_an_epoch_saves_and_resume_matches_an_uninterrupted_run(
         tmp_path, monkeypatch, capsys, uninterrupted):
     with monkeypatch.context() as patch:
@@ -100,8 +116,9 @@ def test_truncated_checkpoint_falls_back_to_the_previous_one(tmp_path, monkeypat
     assert_same_run(uninterrupted, finished_run(tmp_path))
 
 
-def start_trainer(output, *extra):
-    return subprocess.Popen([sys.executable, "MaskTrainer.py", *ARGUMENTS, "--outputpath", str(output), *extra],
+def start_trainer(output, *extra, backend="tensorflow"):
+    return subprocess.Popen([sys.executable, "MaskTrainer.py", *ARGUMENTS, "--backend", backend, "--outputpath",
+                             str(output), *extra],
                             cwd=REPOSITORY, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -120,8 +137,10 @@ def wait_for_epochs(output, epochs, process, timeout=120):
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.25], ids=["between-epochs", "inside-an-epoch"])
-def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, uninterrupted, delay):
-    process = start_trainer(tmp_path)
+def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, backend, delay):
+    """The resume reads the backend from the run's logs (no --backend flag)."""
+    backend, uninterrupted = backend
+    process = start_trainer(tmp_path, backend=backend)
     logs_path = wait_for_epochs(tmp_path, 1, process)
     time.sleep(delay)
     process.send_signal(signal.SIGKILL)
@@ -132,8 +151,9 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, uninterrupte
     assert_same_run(uninterrupted, finished_run(tmp_path))
 
 
-def test_sigint_saves_the_state_and_says_how_to_resume(tmp_path):
-    process = start_trainer(tmp_path)
+def test_sigint_saves_the_state_and_says_how_to_resume_and_the_resume_matches(tmp_path, backend):
+    backend, uninterrupted = backend
+    process = start_trainer(tmp_path, backend=backend)
     wait_for_epochs(tmp_path, 0, process)
     process.send_signal(signal.SIGINT)
     _, error = process.communicate(timeout=120)
@@ -142,6 +162,11 @@ def test_sigint_saves_the_state_and_says_how_to_resume(tmp_path):
     (logs_path,) = tmp_path.rglob("*_logs.json")
     assert json.loads(logs_path.read_text())["status"] == "interrupted"
     assert list(tmp_path.rglob("*_checkpoint.npz"))
+    run_id = logs_path.name.split("_")[0]
+    finished = subprocess.run([sys.executable, "MaskTrainer.py", "--resume", run_id, "--outputpath", str(tmp_path)],
+                              cwd=REPOSITORY, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert_same_run(uninterrupted, finished_run(tmp_path))
 
 
 def test_nan_loss_stops_with_one_sentence_and_marks_the_run_failed(tmp_path, capsys):

@@ -8,7 +8,7 @@ from masking import masked_layers
 from networks import build_network
 from training.batches import epoch_batches
 from methods import METHODS, get_method
-from training.steps import CompiledSteps
+from training.steps import compiled_steps
 
 IMAGES = np.random.default_rng(0).normal(size=(60, 28, 28, 1)).astype("float32")
 LABELS = np.random.default_rng(1).integers(0, 10, size=60).astype("int32")
@@ -21,7 +21,7 @@ def trained(traintype, steps=6, masktype=None):
     layers = masked_layers(model)
     before = {name: [np.asarray(v).copy() for v in (layer.kernel, layer.score)]
               for name, layer in ((layer.name, layer) for layer in layers)}
-    compiled = CompiledSteps(model, keras.optimizers.Adam(0.01), IMAGES, LABELS, layers)
+    compiled = compiled_steps(model, keras.optimizers.Adam(0.01), IMAGES, LABELS, layers)
     indices, weights = epoch_batches(np.random.default_rng(0), len(IMAGES), 10)
     compiled.train_range(indices, weights, 0, steps)
     return layers, before
@@ -70,7 +70,7 @@ def test_min_pruning_loss_includes_alpha_times_mean_mask_and_follows_the_scores(
     _, extra = loss_with_extra_terms(model, IMAGES[:10], LABELS[:10])
     assert extra == pytest.approx(-2.75)
 
-    compiled = CompiledSteps(model, keras.optimizers.Adam(0.01), IMAGES, LABELS, layers)
+    compiled = compiled_steps(model, keras.optimizers.Adam(0.01), IMAGES, LABELS, layers)
     loss, _ = compiled.evaluate(IMAGES[:10], LABELS[:10])
     cross_entropy, _ = loss_with_extra_terms(model, IMAGES[:10], LABELS[:10])
     assert loss == pytest.approx(cross_entropy - 2.75, rel=1e-5)

@@ -19,7 +19,7 @@ from training import checkpoint
 from training.batches import epoch_batches
 from training.console import EpochProgress, epoch_line
 from training.interrupt import StopRequest
-from training.steps import CompiledSteps
+from training.steps import compiled_steps
 
 STEPS_PER_CALL = 200  # steps per compiled call: the points where a progress bar moves or Ctrl-C stops
 
@@ -49,7 +49,8 @@ class Experiment:
         self.print_line = print_line
         self.method = config.method
         keras.utils.set_random_seed(config.seed)
-        self.use_xla = uses_xla(config.xla, config.nettype)
+        # JAX compiles everything with XLA; --xla chooses for TensorFlow only.
+        self.use_xla = config.backend == "jax" or uses_xla(config.xla, config.nettype)
         self.model = build_network(
             config.nettype, dataset.x_train.shape[1:], dataset.num_classes,
             activation=config.activation, initializer=config.resolved_initializer(), p1=config.p1,
@@ -81,8 +82,8 @@ class Experiment:
         return experiment
 
     def compiled_steps(self):
-        return CompiledSteps(self.model, self.optimizer, self.dataset.x_train, self.dataset.y_train, self.layers,
-                             jit_compile=self.use_xla)
+        return compiled_steps(self.model, self.optimizer, self.dataset.x_train, self.dataset.y_train, self.layers,
+                              jit_compile=self.use_xla)
 
     def path(self, kind):
         return run_file(self.folder, self.run_id, kind)

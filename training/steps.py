@@ -1,18 +1,20 @@
-"""Compiled training and evaluation steps over data held in memory.
+"""Compiled training and evaluation steps over data held in memory, on the selected Keras backend.
 
-LeNet at batch 25 is bound by per-step framework overhead, not arithmetic. So one XLA-compiled
-call runs many optimizer steps in a loop, gathering each mini-batch from tensors that stay in
-memory, instead of one Python/tf.data round trip per step. (Networks with convolutions are bound by
-arithmetic, and loop in the compiled graph without XLA; under XLA they loop in Python, see below.) The last, partial batch of an epoch is
-padded to full size with sample weights 0, so every call has one static shape (one compilation)
-and the update equals that of the partial batch exactly (the loss is a weighted mean).
+LeNet at batch 25 is bound by per-step framework overhead, not arithmetic. So one compiled call runs
+many optimizer steps in a loop, gathering each mini-batch from arrays that stay in memory, instead
+of one Python round trip per step. The last, partial batch of an epoch is padded to full size with
+sample weights 0, so every call has one static shape (one compilation) and the update equals that of
+the partial batch exactly (the loss is a weighted mean).
+
+The backends differ only in how a step is compiled: training/steps_tensorflow.py (tf.function, XLA
+optional) and training/steps_jax.py (Keras' stateless APIs inside jax.jit). Both keep the model's
+and optimizer's Keras variables current between calls, so checkpoints, masks and resets read and
+assign the variables the same way on either backend.
 """
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
-
 
 # Evaluation batch sizes measured fastest (bench/conv_speed.py, bench/lenet_speed.py): XLA-compiled dense
 # networks gain from large batches; TensorFlow's convolutions run best on batches that stay in cache.
@@ -27,91 +29,60 @@ def evaluation_batch_size(masked_layers):
     return EVALUATION_BATCH_SIZE["conv" if has_convolutions(masked_layers) else "dense"]
 
 
-def _weighted_mean(values, weights):
-    return ops.sum(values * weights) / ops.sum(weights)
+def compiled_steps(model, optimizer, x_train, y_train, masked_layers, jit_compile=True, track_gradients=False):
+    """The steps for Keras' current backend. jit_compile: XLA on TensorFlow (JAX always compiles with XLA).
+    track_gradients: also add |dL/dkernel| of every step into one sum per masked layer (K-starts' fitness)."""
+    if keras.backend.backend() == "jax":
+        from training.steps_jax import JaxSteps as steps_class
+    elif keras.backend.backend() == "tensorflow":
+        from training.steps_tensorflow import TensorFlowSteps as steps_class
+    else:
+        raise ValueError(f"Keras runs on {keras.backend.backend()}; this tool supports the tensorflow and jax "
+                         "backends (set KERAS_BACKEND or --backend).")
+    return steps_class(model, optimizer, x_train, y_train, masked_layers, jit_compile=jit_compile,
+                       track_gradients=track_gradients)
 
 
-class CompiledSteps:
-    """Training and evaluation functions for one model, optimizer and training set."""
+class Steps:
+    """What both backends share: the loss, the per-epoch totals and evaluation in fixed-size batches.
 
-    def __init__(self, model, optimizer, x_train, y_train, masked_layers, jit_compile=True):
+    A backend implements `train_steps`, `evaluate_batch`, `mask_counts`, `gradient_values` and
+    `set_gradient_values`."""
+
+    def __init__(self, model, optimizer, masked_layers, track_gradients):
         self.model = model
         self.optimizer = optimizer
-        self.x_train = tf.convert_to_tensor(x_train)
-        self.y_train = tf.convert_to_tensor(y_train, dtype=tf.int32)
         self.masked_layers = masked_layers
+        self.track_gradients = track_gradients
         self.evaluation_batch_size = evaluation_batch_size(masked_layers)
         self.trainable = model.trainable_variables
         self.optimizer.build(self.trainable)
-        self._compiled_train_range = tf.function(self._train_range, jit_compile=jit_compile)
-        # XLA's CPU convolutions inside a compiled loop run ~100x slower than the same step compiled on its own
-        # (measured: Conv2, 2 s vs 0.02 s per step), so under XLA, networks with convolutions loop in Python.
-        self.steps_in_python = jit_compile and has_convolutions(masked_layers)
-        self._compiled_step = tf.function(self._train_step, jit_compile=jit_compile)
-        self.evaluate_batch = tf.function(self._evaluate_batch, jit_compile=jit_compile)
-        from masking import mask_counts
-        self.mask_counts = tf.function(lambda: mask_counts(self.masked_layers), jit_compile=jit_compile)
+        # Where each masked layer's kernel sits among the trainable variables (for gradient sums).
+        positions = {id(variable): index for index, variable in enumerate(self.trainable)}
+        self.kernel_positions = [positions[id(layer.kernel)] for layer in masked_layers
+                                 if id(layer.kernel) in positions] if track_gradients else []
 
-    def _loss(self, probabilities, labels, weights):
+    def training_loss(self, probabilities, labels, weights, model_losses):
+        """(weighted mean cross-entropy plus the layers' own losses, weighted correct count)."""
         cross_entropy = keras.losses.sparse_categorical_crossentropy(labels, probabilities)
-        data_loss = _weighted_mean(cross_entropy, weights)
-        extra = ops.sum(ops.stack(self.model.losses)) if self.model.losses else 0.0
-        correct = ops.cast(ops.equal(ops.argmax(probabilities, axis=-1), ops.cast(labels, "int64")), "float32")
+        data_loss = ops.sum(cross_entropy * weights) / ops.sum(weights)
+        extra = ops.sum(ops.stack(model_losses)) if model_losses else 0.0
+        correct = ops.cast(ops.equal(ops.cast(ops.argmax(probabilities, axis=-1), "int32"), labels), "float32")
         return data_loss + extra, ops.sum(correct * weights)
 
-    def _train_step(self, indices, weights):
-        images = tf.gather(self.x_train, indices)
-        labels = tf.gather(self.y_train, indices)
-        with tf.GradientTape() as tape:
-            probabilities = self.model(images, training=True)
-            loss, correct = self._loss(probabilities, labels, weights)
-        self.apply_gradients(tape.gradient(loss, self.trainable))
-        return loss, correct
-
-    def apply_gradients(self, gradients):
-        """One optimizer step (subclasses may look at the gradients first)."""
-        self.optimizer.apply(gradients, self.trainable)
-
-    def _train_range(self, batch_indices, batch_weights, start, stop):
-        """Runs steps start..stop-1 of the epoch; returns each step's (mean loss, correct count),
-        zero outside the range. Per-step values keep the epoch's totals independent of how the
-        epoch is cut into calls (progress bar, Ctrl-C, resume)."""
-        step_losses = tf.zeros(tf.shape(batch_weights)[:1])
-        step_correct = tf.zeros(tf.shape(batch_weights)[:1])
-        step = start
-        # A `while` on tensors, not `for ... in tf.range`: XLA would treat range bounds as
-        # compile-time constants and recompile for every chunk.
-        while step < stop:
-            loss, correct = self._train_step(batch_indices[step], batch_weights[step])
-            step_losses = tf.tensor_scatter_nd_update(step_losses, [[step]], [loss])
-            step_correct = tf.tensor_scatter_nd_update(step_correct, [[step]], [correct])
-            step += 1
-        return step_losses, step_correct
-
-    def train_steps(self, batch_indices, batch_weights, start, stop):
-        """numpy (losses, correct counts) of steps start..stop-1."""
-        if self.steps_in_python:
-            results = [self._compiled_step(tf.constant(batch_indices[step]), tf.constant(batch_weights[step]))
-                       for step in range(start, stop)]
-            return (np.array([float(loss) for loss, _ in results], dtype=np.float32),
-                    np.array([float(correct) for _, correct in results], dtype=np.float32))
-        # Tensors, not Python ints: a Python value would retrace (and recompile) per chunk.
-        losses, correct = self._compiled_train_range(batch_indices, batch_weights,
-                                                     tf.constant(start, tf.int32), tf.constant(stop, tf.int32))
-        return np.asarray(losses)[start:stop], np.asarray(correct)[start:stop]
+    @staticmethod
+    def evaluation_outputs(probabilities, labels, model_losses):
+        """(per-example losses, per-example correct flags, the layers' own losses)."""
+        cross_entropy = keras.losses.sparse_categorical_crossentropy(labels, probabilities)
+        correct = ops.equal(ops.cast(ops.argmax(probabilities, axis=-1), "int32"), labels)
+        extra = ops.sum(ops.stack(model_losses)) if model_losses else ops.zeros(())
+        return cross_entropy, correct, extra
 
     def train_range(self, batch_indices, batch_weights, start, stop):
         """(sum of loss * batch size, correct count, examples) over steps start..stop-1."""
         losses, correct = self.train_steps(batch_indices, batch_weights, start, stop)
         sizes = np.asarray(batch_weights, dtype=np.float64)[start:stop].sum(axis=1)
         return float(np.sum(losses * sizes)), float(np.sum(correct)), float(np.sum(sizes))
-
-    def _evaluate_batch(self, images, labels):
-        probabilities = self.model(images, training=False)
-        cross_entropy = keras.losses.sparse_categorical_crossentropy(labels, probabilities)
-        correct = ops.equal(ops.argmax(probabilities, axis=-1), ops.cast(labels, "int64"))
-        extra = ops.sum(ops.stack(self.model.losses)) if self.model.losses else ops.zeros(())
-        return cross_entropy, correct, extra
 
     def evaluate(self, images, labels, batch_size=None):
         """(mean loss, accuracy) over a whole split, in fixed-size batches (the last one padded).

@@ -1,0 +1,101 @@
+"""Chooses Keras' backend for this process, before Keras is imported (Keras reads KERAS_BACKEND once).
+
+The backend of a run is `--backend` when given, else that of the run being resumed (from its logs),
+else KERAS_BACKEND, else tensorflow. On JAX, XLA is asked for deterministic GPU kernels (same seed,
+same machine: identical results); on TensorFlow, op determinism is enabled by the runner.
+"""
+
+import json
+import os
+import sys
+
+BACKENDS = ("tensorflow", "jax")
+DEFAULT_BACKEND = "tensorflow"
+DETERMINISTIC_XLA_FLAG = "--xla_gpu_deterministic_ops=true"
+
+
+class BackendError(ValueError):
+    """The backend asked for cannot be used; one sentence."""
+
+
+def environment_backend():
+    """KERAS_BACKEND when set, else tensorflow (the value --backend defaults to)."""
+    return os.environ.get("KERAS_BACKEND") or DEFAULT_BACKEND
+
+
+def _flag_value(argv, flag):
+    for index, argument in enumerate(argv):
+        if argument == flag and index + 1 < len(argv):
+            return argv[index + 1]
+        if argument.startswith(flag + "="):
+            return argument.split("=", 1)[1]
+    return None
+
+
+def _resumed_run_backend(target, outputpath):
+    """The backend stored in the logs of the run that --resume names, or None if they cannot be read (the
+    runner then reports why)."""
+    from results import paths
+    if not os.path.isfile(target):
+        matches = paths.find_run(target, outputpath) if paths.is_run_id(target) else []
+        if len(matches) != 1:
+            return None
+        target = matches[0]
+    try:
+        with open(target, encoding="utf-8") as handle:
+            return json.load(handle)["config"].get("backend", DEFAULT_BACKEND)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def requested_backend(argv):
+    """The backend a command line asks for (see the module docstring)."""
+    backend = _flag_value(argv, "--backend")
+    if backend is None and _flag_value(argv, "--resume") is not None:
+        backend = _resumed_run_backend(_flag_value(argv, "--resume"), _flag_value(argv, "--outputpath") or "Outputs")
+    if backend is None:
+        backend = environment_backend()
+        if backend not in BACKENDS:
+            raise BackendError(f"KERAS_BACKEND is {backend}, which this tool does not run on; set it to "
+                               f"{' or '.join(BACKENDS)}, or unset it.")
+    return backend
+
+
+def select_backend(backend):
+    """Makes `backend` Keras' backend in this process and imports Keras (TensorFlow without its start-up
+    chatter). A backend outside BACKENDS is left to the command line's own check."""
+    if backend not in BACKENDS:
+        backend = DEFAULT_BACKEND
+    if "keras" in sys.modules:
+        import keras
+        if keras.backend.backend() != backend:
+            raise BackendError(f"Keras already runs on {keras.backend.backend()} in this process, so it cannot "
+                               f"train on {backend}; start a new process with --backend {backend}.")
+        return
+    import importlib.util
+    if importlib.util.find_spec(backend) is None:
+        raise BackendError(f"{backend} is not installed in this Python, so --backend {backend} cannot run; install "
+                           f"requirements.txt (or pass --backend {' / '.join(set(BACKENDS) - {backend})}).")
+    os.environ["KERAS_BACKEND"] = backend
+    if backend == "jax":
+        # Keras imports TensorFlow on any backend when it is installed (keras.utils.set_random_seed seeds it
+        # too): seconds and about a gigabyte that a JAX run never uses. Marked absent, it is skipped.
+        sys.modules.setdefault("tensorflow", None)
+        flags = os.environ.get("XLA_FLAGS", "")
+        if "deterministic_ops" not in flags:
+            os.environ["XLA_FLAGS"] = f"{flags} {DETERMINISTIC_XLA_FLAG}".strip()
+        import keras  # noqa: F401
+    else:
+        from quiet_tensorflow import import_tensorflow_quietly
+        import_tensorflow_quietly()
+
+
+def select_installed_backend():
+    """For the tools that build no model (Sweep.py, Plotter.py): KERAS_BACKEND's backend, or the first installed."""
+    import importlib.util
+    preferred = environment_backend()
+    candidates = ([preferred] if preferred in BACKENDS else []) + list(BACKENDS)
+    installed = [backend for backend in candidates if importlib.util.find_spec(backend) is not None]
+    if not installed:
+        raise BackendError("Neither TensorFlow nor JAX is installed in this Python; install requirements.txt.")
+    select_backend(installed[0])

@@ -1,0 +1,70 @@
+"""Trains a few steps of one case on a given Keras backend from given initial values (run as a script, one
+process per backend: Keras' backend is fixed when it is imported).
+
+    python tests/backend_steps.py BACKEND CASE INITIAL.npz RESULT.npz
+
+INITIAL.npz may be missing (then the case's own initial values are used and written there). RESULT.npz
+holds every model variable after the steps, each step's loss and correct count, the gradient sums and
+the evaluation of the data, so that tests can compare the backends number by number.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from cli.keras_backend import select_backend  # noqa: E402
+
+# name: (network, input shape, method, mask type, fixed-mask fraction kept or None, track gradients)
+CASES = {
+    "lenet-minpruning": ("LeNet", (28, 28, 1), "MinPruning", "mask_rs", None, False),
+    "lenet-freeflipping": ("LeNet", (28, 28, 1), "FreeFlipping", "flip", None, False),
+    "lenet-baseline": ("LeNet", (28, 28, 1), "Baseline", "mask", None, False),
+    "lenet-fixed-mask-gradients": ("LeNet", (28, 28, 1), "KStarts", "mask", 0.5, True),
+    "conv2-freepruning": ("Conv2", (8, 8, 3), "FreePruning", "mask", None, False),
+}
+STEPS, BATCH, LEARNING_RATE = 6, 10, 1e-3
+
+
+def main(backend, case, initial_path, result_path):
+    select_backend(backend)
+    import keras
+    import numpy as np
+
+    from masking import masked_layers
+    from methods import get_method
+    from networks import build_network
+    from training.batches import epoch_batches
+    from training.steps import compiled_steps
+
+    nettype, input_shape, traintype, masktype, kept, track = CASES[case]
+    generator = np.random.default_rng(7)
+    images = generator.normal(size=(STEPS * BATCH - 4, *input_shape)).astype("float32")
+    labels = generator.integers(0, 10, size=len(images)).astype("int32")
+    model = build_network(nettype, input_shape, seed=3, masking=get_method(traintype).masking_options(masktype),
+                          xla=True)
+    layers = masked_layers(model)
+    if kept is not None:
+        for layer in layers:
+            layer.set_fixed_mask((generator.random(layer.kernel.shape) < kept).astype("float32"))
+    if os.path.exists(initial_path):
+        with np.load(initial_path) as initial:
+            for index, variable in enumerate(model.variables):
+                variable.assign(initial[f"v{index}"])
+    else:
+        np.savez(initial_path, **{f"v{index}": np.asarray(v) for index, v in enumerate(model.variables)})
+    steps = compiled_steps(model, keras.optimizers.Adam(LEARNING_RATE), images, labels, layers, jit_compile=True,
+                           track_gradients=track)
+    indices, weights = epoch_batches(np.random.default_rng(0), len(images), BATCH)
+    first_losses, first_correct = steps.train_steps(indices, weights, 0, 2)
+    rest_losses, rest_correct = steps.train_steps(indices, weights, 2, len(indices))
+    loss, accuracy = steps.evaluate(images, labels)
+    np.savez(result_path, losses=np.concatenate([first_losses, rest_losses]),
+             correct=np.concatenate([first_correct, rest_correct]), evaluation=np.array([loss, accuracy]),
+             counts=np.asarray(steps.mask_counts()),
+             **{f"v{index}": np.asarray(v) for index, v in enumerate(model.variables)},
+             **{f"g{index}": value for index, value in enumerate(steps.gradient_values())})
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:5])

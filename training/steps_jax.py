@@ -1,0 +1,125 @@
+"""Training steps on JAX: Keras' stateless APIs (`model.stateless_call`, `optimizer.stateless_apply`)
+inside `jax.jit`, many steps per call in a `fori_loop` over steps.
+
+The values of the model's and optimizer's variables go into a compiled call and come back updated;
+they are written back into the Keras variables after every call, so that everything outside the
+steps (checkpoints, masks, the lottery and pruning-at-initialisation methods) reads and assigns the
+variables as on TensorFlow.
+"""
+
+import jax
+import jax.numpy as jnp
+import keras
+import numpy as np
+
+from masking import mask_counts
+from training.steps import Steps
+
+
+class JaxSteps(Steps):
+    def __init__(self, model, optimizer, x_train, y_train, masked_layers, jit_compile=True, track_gradients=False):
+        super().__init__(model, optimizer, masked_layers, track_gradients)
+        self.x_train = jnp.asarray(x_train)
+        self.y_train = jnp.asarray(y_train, dtype=jnp.int32)
+        self.non_trainable = model.non_trainable_variables
+        self.gradient_sums = [jnp.zeros(self.trainable[index].shape, "float32") for index in self.kernel_positions]
+        self.steps_in_python = False
+        self._epoch_batches = None  # (host arrays, device arrays) of the epoch being trained
+        self._train_range = jax.jit(self._train_range_function, donate_argnums=0)
+        self._train_step = jax.jit(self._train_step_function, donate_argnums=0)
+        self._evaluate_batch = jax.jit(self._evaluate_batch_function)
+        self._mask_counts = jax.jit(self._mask_counts_function)
+
+    # The variables' values in and out of compiled calls ---------------------------------------
+    def _model_values(self):
+        return [variable.value for variable in self.trainable], [variable.value for variable in self.non_trainable]
+
+    def _state(self):
+        trainable, non_trainable = self._model_values()
+        return trainable, non_trainable, [variable.value for variable in self.optimizer.variables], self.gradient_sums
+
+    def _store(self, state):
+        trainable, non_trainable, optimizer_values, self.gradient_sums = state
+        for variables, values in ((self.trainable, trainable), (self.non_trainable, non_trainable),
+                                  (self.optimizer.variables, optimizer_values)):
+            for variable, value in zip(variables, values, strict=True):
+                variable.assign(value)
+
+    # Compiled functions -----------------------------------------------------------------------
+    def _train_step_function(self, state, x_train, y_train, indices, weights):
+        trainable, non_trainable, optimizer_values, sums = state
+        images, labels = jnp.take(x_train, indices, axis=0), jnp.take(y_train, indices, axis=0)
+
+        def loss_of(trainable_values):
+            probabilities, new_non_trainable, model_losses = self.model.stateless_call(
+                trainable_values, non_trainable, images, training=True, return_losses=True)
+            loss, correct = self.training_loss(probabilities, labels, weights, model_losses)
+            return loss, (correct, new_non_trainable)
+
+        (loss, (correct, non_trainable)), gradients = jax.value_and_grad(loss_of, has_aux=True)(trainable)
+        # The gradient summed is exactly the one Adam applies (no second backward pass).
+        sums = [total + jnp.abs(gradients[index]) for total, index in zip(sums, self.kernel_positions, strict=True)]
+        trainable, optimizer_values = self.optimizer.stateless_apply(optimizer_values, gradients, trainable)
+        return (trainable, non_trainable, optimizer_values, sums), loss, correct
+
+    def _train_range_function(self, state, x_train, y_train, batch_indices, batch_weights, start, stop):
+        """Steps start..stop-1 (traced bounds: one compilation for every chunk); each step's (mean loss,
+        correct count), zero outside the range, so an epoch's totals do not depend on how it is cut."""
+        def body(step, carry):
+            state, losses, correct = carry
+            state, loss, step_correct = self._train_step_function(state, x_train, y_train, batch_indices[step],
+                                                                  batch_weights[step])
+            return state, losses.at[step].set(loss), correct.at[step].set(step_correct)
+
+        zeros = jnp.zeros(batch_weights.shape[:1], "float32")
+        return jax.lax.fori_loop(start, stop, body, (state, zeros, zeros))
+
+    def _evaluate_batch_function(self, trainable, non_trainable, images, labels):
+        probabilities, _, model_losses = self.model.stateless_call(trainable, non_trainable, images,
+                                                                   training=False, return_losses=True)
+        return self.evaluation_outputs(probabilities, labels, model_losses)
+
+    def _mask_counts_function(self, trainable, non_trainable):
+        mapping = list(zip(self.trainable, trainable)) + list(zip(self.non_trainable, non_trainable))
+        with keras.StatelessScope(state_mapping=mapping):
+            return mask_counts(self.masked_layers)
+
+    # The interface of training.steps.Steps ----------------------------------------------------
+    def _device_batches(self, batch_indices, batch_weights):
+        """The epoch's batches on the device, sent once per epoch rather than once per call."""
+        if self._epoch_batches is None or self._epoch_batches[0] is not batch_indices \
+                or self._epoch_batches[1] is not batch_weights:
+            self._epoch_batches = (batch_indices, batch_weights, jnp.asarray(batch_indices, jnp.int32),
+                                   jnp.asarray(batch_weights, jnp.float32))
+        return self._epoch_batches[2:]
+
+    def train_steps(self, batch_indices, batch_weights, start, stop):
+        """numpy (losses, correct counts) of steps start..stop-1."""
+        indices, weights = self._device_batches(batch_indices, batch_weights)
+        if self.steps_in_python:
+            state, results = self._state(), []
+            for step in range(start, stop):
+                state, loss, correct = self._train_step(state, self.x_train, self.y_train, indices[step], weights[step])
+                results.append((loss, correct))
+            self._store(state)
+            return (np.array([float(loss) for loss, _ in results], dtype=np.float32),
+                    np.array([float(correct) for _, correct in results], dtype=np.float32))
+        state, losses, correct = self._train_range(self._state(), self.x_train, self.y_train, indices, weights,
+                                                   jnp.int32(start), jnp.int32(stop))
+        self._store(state)
+        return np.asarray(losses)[start:stop], np.asarray(correct)[start:stop]
+
+    def evaluate_batch(self, images, labels):
+        return self._evaluate_batch(*self._model_values(), images, labels)
+
+    def mask_counts(self):
+        return self._mask_counts(*self._model_values())
+
+    def gradient_values(self):
+        """numpy copies of the gradient sums, one per masked layer whose kernel trains."""
+        return [np.array(total) for total in self.gradient_sums]
+
+    def set_gradient_values(self, values=None):
+        """Sets the gradient sums (zero when values is None)."""
+        self.gradient_sums = [jnp.zeros_like(total) if values is None else jnp.asarray(values[index], "float32")
+                              for index, total in enumerate(self.gradient_sums)]

@@ -91,8 +91,11 @@ def select_backend(backend):
 
 
 def select_installed_backend():
-    """For the tools that build no model (Sweep.py, Plotter.py): KERAS_BACKEND's backend, or the first installed."""
+    """For the tools that train nothing (Sweep.py, Plotter.py): Keras as already loaded, else on KERAS_BACKEND's
+    backend, else on the first installed."""
     import importlib.util
+    if "keras" in sys.modules:
+        return
     preferred = environment_backend()
     candidates = ([preferred] if preferred in BACKENDS else []) + list(BACKENDS)
     installed = [backend for backend in candidates if importlib.util.find_spec(backend) is not None]

@@ -233,3 +233,28 @@ def wait_for_epochs(output, entries, process, timeout=120):
         assert process.poll() is None, process.communicate()
         time.sleep(0.02)
     raise AssertionError("the run did not get that far in time")
+
+
+def test_a_grid_may_vary_the_keras_backend_and_each_run_trains_on_its_own(tmp_path):
+    grid = write_grid(tmp_path, grid={"backend": ["tensorflow", "jax"]}, rules=[], seeds=(1,),
+                      base={**TINY, "traintype": "Baseline"})
+    result = sweep(grid, "--outputpath", tmp_path / "Outputs", "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    assert "backend=jax seed=1" in result.stdout and "backend=tensorflow seed=1" in result.stdout
+    logs = list(all_logs(tmp_path / "Outputs").values())
+    assert sorted(log["config"]["backend"] for log in logs) == ["jax", "tensorflow"]
+    assert sorted("jax" in log["versions"] for log in logs) == [False, True]
+
+
+def test_keras_backend_flag_sets_the_backend_of_runs_whose_grid_sets_none(tmp_path, monkeypatch):
+    from sweeps.execution import trainer_command
+    monkeypatch.setenv("KERAS_BACKEND", "jax")  # the flag wins over the environment
+    grid = write_grid(tmp_path, seeds=(1,))
+    dry = sweep(grid, "--outputpath", tmp_path, "--dry-run", "--keras-backend", "tensorflow")
+    assert dry.returncode == 0 and dry.stdout.count(" run ") == 2
+    runs = load_grid(grid, str(tmp_path), defaults={"backend": "jax"}).runs
+    assert [config.backend for config in runs] == ["jax", "jax"]
+    command = trainer_command(runs[0], existing_runs.Action("run"))
+    assert command[command.index("--backend") + 1] == "jax"
+    pinned = write_grid(tmp_path, name="pinned.json", seeds=(1,), base={**TINY, "backend": "tensorflow"})
+    assert {config.backend for config in load_grid(pinned, defaults={"backend": "jax"}).runs} == {"tensorflow"}

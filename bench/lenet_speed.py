@@ -4,11 +4,12 @@
     .venv/bin/python bench/lenet_speed.py --data-dir ../shared/data/mnist [--epochs 3] [--quick]
 
 Contenders, interleaved epoch by epoch in one process (A, B, C, D, A, B, C, D, ...):
-  runner        training.loop.Experiment.train_epoch (masked LeNet, CompiledSteps, XLA)
-  keras_steps   unmasked Keras Dense LeNet in the same CompiledSteps loop, same batches
+  runner        training.loop.Experiment.train_epoch (masked LeNet, compiled-steps, XLA)
+  keras_steps   unmasked Keras Dense LeNet in the same compiled-steps loop, same batches
   keras_fit     the same unmasked model with stock model.fit(batch_size=25, epochs=1)
   keras_fit_best  the same with fit's fastest (jit_compile, steps_per_execution), picked in this run
   torch         the masked LeNet in PyTorch, torch.compile
+  runner_jax    the runner on Keras' JAX backend (a child process: one backend per process; jax_contender.py)
 Round 0 is a warm-up (compilation) and is not in the medians. After each runner epoch, its
 per-epoch evaluation (val + test), mask statistics and log write (Experiment.record_epoch) are
 timed on their own. An epoch during which other processes kept more than --busy-cores CPU cores
@@ -38,13 +39,15 @@ import torch  # noqa: E402
 
 import machine  # noqa: E402
 from datasets import load_dataset  # noqa: E402
-from keras_contenders import FIT_SETTINGS, PlainCompiledSteps, PlainFit, Runner, best_fit_setting, setting_label  # noqa: E402
+from keras_contenders import FIT_SETTINGS, Plaincompiled-steps, PlainFit, Runner, best_fit_setting, setting_label  # noqa: E402
 from results import atomic  # noqa: E402
+from jax_contender import JaxRunner  # noqa: E402
 from torch_lenet import TorchPeer  # noqa: E402
 
 RESULTS = os.path.join(REPO, "bench", "results", "lenet_speed.json")
 QUICK_EXAMPLES = 5000
 TARGET_VS_KERAS = 1.3
+TARGET_JAX_VS_TENSORFLOW = 1.3
 
 
 def parse_args(argv=None):
@@ -53,7 +56,7 @@ def parse_args(argv=None):
                         help="folder with the official MNIST files (default: ../shared/data/mnist from the repo root)")
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs per contender, after one warm-up epoch")
     parser.add_argument("--quick", action="store_true", help=f"smoke run on the first {QUICK_EXAMPLES} training examples")
-    parser.add_argument("--only", default="runner,keras_steps,keras_fit,keras_fit_best,torch",
+    parser.add_argument("--only", default="runner,runner_jax,keras_steps,keras_fit,keras_fit_best,torch",
                         help="comma-separated contenders to run")
     parser.add_argument("--busy-cores", type=float, default=0.3,
                         help="a round where other processes used more CPU cores than this is repeated")
@@ -77,11 +80,12 @@ def fastest_fit(dataset):
     return PlainFit(dataset, **best)
 
 
-def make_contenders(names, dataset):
+def make_contenders(names, dataset, data_dir, limit):
     factories = {
+        "runner_jax": lambda: JaxRunner(data_dir, limit),
         "keras_fit_best": lambda: fastest_fit(dataset),
         "runner": lambda: Runner(dataset),
-        "keras_steps": lambda: PlainCompiledSteps(dataset),
+        "keras_steps": lambda: Plaincompiled-steps(dataset),
         "keras_fit": lambda: PlainFit(dataset),
         "torch": lambda: TorchPeer(dataset.x_train, dataset.y_train, compile=True),
     }
@@ -109,9 +113,9 @@ def run_rounds(contenders, epochs, busy_cores, extra_rounds):
             started = time.perf_counter()
             loss, accuracy = contender.train_epoch()
             times[name] = time.perf_counter() - started
+            others[name] = meter.others_cores(getattr(contender, "child_cpu_seconds", 0.0))
             if name == "runner":
                 times.update(contender.evaluate_and_record())
-            others[name] = meter.others_cores()
             if round_index > 0 and others[name] is not None and others[name] <= busy_cores:
                 quiet_counts[name] += 1
             print(f"  round {round_index} {name:12s} {times[name]:7.2f}s  loss {loss:.4f} acc {accuracy:.4f}"
@@ -151,6 +155,8 @@ def summarise(timings, rounds, quiet, busy_cores):
         for other in ("keras_steps", "keras_fit", "keras_fit_best", "torch"):
             if other in rows:
                 ratios[f"runner_over_{other}"] = round(runner / rows[other]["median_s_per_epoch"], 3)
+        if "runner_jax" in rows:
+            ratios["runner_jax_over_runner"] = round(rows["runner_jax"]["median_s_per_epoch"] / runner, 3)
         ratios["eval_stats_over_runner_epoch"] = round(
             rows["runner_eval_stats"]["median_s_per_epoch"] / runner, 3)
     targets = {}
@@ -162,6 +168,9 @@ def summarise(timings, rounds, quiet, busy_cores):
         targets["runner faster than every model.fit row"] = all(ratios[f"runner_over_{name}"] < 1.0 for name in fits)
     if "runner_over_torch" in ratios:
         targets["runner faster than PyTorch peer"] = ratios["runner_over_torch"] < 1.0
+    if "runner_jax_over_runner" in ratios:
+        targets[f"runner on JAX within {TARGET_JAX_VS_TENSORFLOW}x of the runner on TensorFlow"] = \
+            ratios["runner_jax_over_runner"] <= TARGET_JAX_VS_TENSORFLOW
     return rows, ratios, targets
 
 
@@ -171,10 +180,11 @@ LABELS = {
     "runner_eval_val": "  of which: evaluate val (timed again on its own)",
     "runner_eval_test": "  of which: evaluate test (timed again on its own)",
     "runner_mask_counts": "  of which: mask statistics (timed again on its own)",
-    "keras_steps": "unmasked Keras, same CompiledSteps loop",
+    "keras_steps": "unmasked Keras, same compiled-steps loop",
     "keras_fit": "unmasked Keras, model.fit",
     "keras_fit_best": "unmasked Keras, model.fit, fastest setting",
     "torch": "PyTorch masked, torch.compile",
+    "runner_jax": "runner on JAX: Experiment.train_epoch (masked)",
 }
 
 
@@ -205,7 +215,8 @@ def main(argv=None):
     print(f"{len(dataset.x_train)} training examples from {dataset.source}; torch threads "
           f"{torch.get_num_threads()}, TF intra/inter-op threads {tf.config.threading.get_intra_op_parallelism_threads()}"
           f"/{tf.config.threading.get_inter_op_parallelism_threads()} (0 = TF default); load {load_at_start}", flush=True)
-    contenders = make_contenders([name.strip() for name in args.only.split(",") if name.strip()], dataset)
+    contenders = make_contenders([name.strip() for name in args.only.split(",") if name.strip()], dataset,
+                                 args.data_dir, QUICK_EXAMPLES if args.quick else None)
     try:
         timings, rounds, quiet = run_rounds(contenders, args.epochs, args.busy_cores, extra_rounds)
     finally:
@@ -229,7 +240,8 @@ def main(argv=None):
                     "tf_intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
                     "tf_inter_op": tf.config.threading.get_inter_op_parallelism_threads()},
         "versions": {"python": sys.version.split()[0], "tensorflow": tf.__version__,
-                     "keras": keras.__version__, "torch": torch.__version__, "numpy": np.__version__},
+                     "keras": keras.__version__, "torch": torch.__version__, "numpy": np.__version__,
+                     **({"jax": contenders["runner_jax"].versions["jax"]} if "runner_jax" in contenders else {})},
         "keras_fit_jit_compile": contenders["keras_fit"].jit_compile if "keras_fit" in contenders else None,
         "keras_fit_best": FIT_BEST,
         "stdout_is_terminal": sys.stdout.isatty(),

@@ -46,12 +46,13 @@ class LoadMeter:
         self.busy = _busy_and_total_seconds()
         self.own = _own_cpu_seconds()
 
-    def others_cores(self):
+    def others_cores(self, child_seconds=0.0):
+        """child_seconds: CPU time our own child process used meanwhile (not another process's load)."""
         busy = _busy_and_total_seconds()
         if busy is None or self.busy is None:
             return None
         wall = time.perf_counter() - self.started
-        others = (busy - self.busy) - (_own_cpu_seconds() - self.own)
+        others = (busy - self.busy) - (_own_cpu_seconds() - self.own) - child_seconds
         return round(max(others, 0.0) / wall, 2)
 
 

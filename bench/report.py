@@ -9,10 +9,11 @@ import sys
 
 ROWS = [
     ("runner", "runner: `Experiment.train_epoch` (masked)"),
-    ("keras_steps", "unmasked Keras Dense, same `CompiledSteps` loop"),
+    ("keras_steps", "unmasked Keras Dense, same compiled-steps loop"),
     ("keras_fit", "unmasked Keras Dense, `model.fit` at Keras' defaults"),
     ("keras_fit_best", "unmasked Keras Dense, `model.fit` at its fastest setting"),
     ("torch", "PyTorch masked, `torch.compile` (peer)"),
+    ("runner_jax", "runner on Keras' JAX backend: `Experiment.train_epoch` (masked; child process)"),
     ("runner_eval_stats", "runner: per-epoch `record_epoch` (eval val+test, mask stats, log + checkpoint)"),
     ("runner_eval_val", "&nbsp;&nbsp;breakdown: evaluate val (5,000)"),
     ("runner_eval_test", "&nbsp;&nbsp;breakdown: evaluate test (10,000)"),

@@ -1,11 +1,12 @@
-"""Trains a few steps of one case on a given Keras backend from given initial values (run as a script, one
+"""Trains a few steps of each case on a given Keras backend from given initial values (run as a script, one
 process per backend: Keras' backend is fixed when it is imported).
 
-    python tests/backend_steps.py BACKEND CASE INITIAL.npz RESULT.npz
+    python tests/backend_steps.py BACKEND FOLDER
 
-INITIAL.npz may be missing (then the case's own initial values are used and written there). RESULT.npz
-holds every model variable after the steps, each step's loss and correct count, the gradient sums and
-the evaluation of the data, so that tests can compare the backends number by number.
+For each case, FOLDER/initial_CASE.npz holds the initial values of the model's variables (when missing, the
+case's own are used and written there), and FOLDER/BACKEND_CASE.npz receives every model variable after
+the steps, each step's loss and correct count, the gradient sums, the mask counts and the evaluation of
+the data, so that tests can compare the backends number by number.
 """
 
 import os
@@ -26,8 +27,13 @@ CASES = {
 STEPS, BATCH, LEARNING_RATE = 6, 10, 1e-3
 
 
-def main(backend, case, initial_path, result_path):
+def main(backend, folder):
     select_backend(backend)
+    for case in CASES:
+        train_case(case, os.path.join(folder, f"initial_{case}.npz"), os.path.join(folder, f"{backend}_{case}.npz"))
+
+
+def train_case(case, initial_path, result_path):
     import keras
     import numpy as np
 
@@ -67,4 +73,4 @@ def main(backend, case, initial_path, result_path):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    main(*sys.argv[1:3])

@@ -17,22 +17,28 @@ from backend_steps import CASES
 from conftest import REPOSITORY
 
 
-def run_steps(backend, case, folder):
-    result = folder / f"{backend}.npz"
-    finished = subprocess.run([sys.executable, "tests/backend_steps.py", backend, case, str(folder / "initial.npz"),
-                               str(result)], cwd=REPOSITORY, capture_output=True, text=True, timeout=300)
-    assert finished.returncode == 0, finished.stderr
-    with np.load(result) as values:
+@pytest.fixture(scope="module")
+def steps_folder(tmp_path_factory):
+    """Every case trained on TensorFlow (which writes the initial values), then on JAX from those values."""
+    folder = tmp_path_factory.mktemp("backend_steps")
+    for backend in ("tensorflow", "jax"):
+        finished = subprocess.run([sys.executable, "tests/backend_steps.py", backend, str(folder)], cwd=REPOSITORY,
+                                  capture_output=True, text=True, timeout=300)
+        assert finished.returncode == 0, finished.stderr
+    return folder
+
+
+def trained(folder, backend, case):
+    with np.load(folder / f"{backend}_{case}.npz") as values:
         return {key: values[key] for key in values.files}
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_jax_steps_train_as_the_tensorflow_steps_do(tmp_path, case):
+def test_jax_steps_train_as_the_tensorflow_steps_do(steps_folder, case):
     """From the same initial values and batches: the same losses, updates, masks and gradient sums, to float
     rounding (XLA on either backend may order sums differently; measured: at most 1.4e-6 apart, while 6 steps
     of Adam at 1e-3 move a weight by up to 6e-3)."""
-    tensorflow = run_steps("tensorflow", case, tmp_path)  # writes initial.npz, which JAX then starts from
-    jax = run_steps("jax", case, tmp_path)
+    tensorflow, jax = trained(steps_folder, "tensorflow", case), trained(steps_folder, "jax", case)
     assert tensorflow.keys() == jax.keys()
     np.testing.assert_array_equal(jax["correct"], tensorflow["correct"])
     np.testing.assert_array_equal(jax["counts"], tensorflow["counts"])

@@ -30,10 +30,10 @@ class Runner:
 
     name = "runner (masked, Experiment.train_epoch)"
 
-    def __init__(self, dataset, batch_size=25, lr=1e-3, seed=1, epochs=10, nettype="LeNet"):
+    def __init__(self, dataset, batch_size=25, lr=1e-3, seed=1, epochs=10, nettype="LeNet", backend="tensorflow"):
         self.output = tempfile.TemporaryDirectory(prefix="speed-")
         config = RunConfig(nettype=nettype, traintype="FreePruning", batchsize=batch_size, lr=lr,
-                           seed=seed, maxepochs=epochs, outputpath=self.output.name).validate()
+                           seed=seed, maxepochs=epochs, outputpath=self.output.name, backend=backend).validate()
         self.experiment = Experiment(config, dataset, print_line=lambda line: None)
         self.epoch = 0
         self.extra = (NeverStop(),) if len(inspect.signature(self.experiment.train_epoch).parameters) > 1 else ()
@@ -88,10 +88,10 @@ def plain_network(nettype, input_shape, seed=1):
 
 
 class PlainCompiledSteps:
-    """The unmasked model trained exactly like the runner: CompiledSteps, same batches, and the
+    """The unmasked model trained exactly like the runner: the same compiled steps, same batches, and the
     runner's chunking of an epoch into compiled calls (training.loop.STEPS_PER_CALL steps each)."""
 
-    name = "unmasked Keras, same CompiledSteps loop"
+    name = "unmasked Keras, same compiled-steps loop"
 
     def __init__(self, dataset, batch_size=25, lr=1e-3, seed=1):
         keras.utils.set_random_seed(seed)

@@ -39,7 +39,7 @@ import torch  # noqa: E402
 
 import machine  # noqa: E402
 from datasets import load_dataset  # noqa: E402
-from keras_contenders import FIT_SETTINGS, Plaincompiled-steps, PlainFit, Runner, best_fit_setting, setting_label  # noqa: E402
+from keras_contenders import FIT_SETTINGS, PlainCompiledSteps, PlainFit, Runner, best_fit_setting, setting_label  # noqa: E402
 from results import atomic  # noqa: E402
 from jax_contender import JaxRunner  # noqa: E402
 from torch_lenet import TorchPeer  # noqa: E402
@@ -85,7 +85,7 @@ def make_contenders(names, dataset, data_dir, limit):
         "runner_jax": lambda: JaxRunner(data_dir, limit),
         "keras_fit_best": lambda: fastest_fit(dataset),
         "runner": lambda: Runner(dataset),
-        "keras_steps": lambda: Plaincompiled-steps(dataset),
+        "keras_steps": lambda: PlainCompiledSteps(dataset),
         "keras_fit": lambda: PlainFit(dataset),
         "torch": lambda: TorchPeer(dataset.x_train, dataset.y_train, compile=True),
     }

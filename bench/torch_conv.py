@@ -145,17 +145,18 @@ class TorchConvPeer(TorchPeer):
     name = "PyTorch masked, torch.compile"
 
     def __init__(self, nettype, x_train, y_train, batch_size=25, lr=1e-3, seed=1, compile=True,
-                 channels_last=CHANNELS_LAST_DEFAULT):
+                 channels_last=CHANNELS_LAST_DEFAULT, device="cpu"):
         torch.manual_seed(seed)
+        self.device = torch.device(device)
         if x_train.ndim == 3:  # (N, H, W) grey images
             x_train = x_train[..., None]
         # (N, H, W, C) -> logical NCHW; the permuted view already has channels_last strides.
         images = torch.from_numpy(x_train).permute(0, 3, 1, 2)
         memory_format = torch.channels_last if channels_last else torch.contiguous_format
-        self.x_train = images.contiguous(memory_format=memory_format)
-        self.y_train = torch.from_numpy(y_train).long()
+        self.x_train = images.contiguous(memory_format=memory_format).to(self.device, memory_format=memory_format)
+        self.y_train = torch.from_numpy(y_train).long().to(self.device)
         self.batch_size = batch_size
-        self.model = MaskedConvNet(nettype, x_train.shape[1:], seed=seed, channels_last=channels_last)
+        self.model = MaskedConvNet(nettype, x_train.shape[1:], seed=seed, channels_last=channels_last).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
         self.optimizer_step = self.optimizer.step
         self.shuffle_generator = torch.Generator().manual_seed(seed)

@@ -60,12 +60,14 @@ class TorchPeer:
     """One masked LeNet, its optimizer and the training data; `train_epoch()` trains one epoch."""
 
     def __init__(self, x_train, y_train, batch_size=25, lr=1e-3, seed=1, compile=True,
-                 compile_optimizer=False, fused_adam=False):
+                 compile_optimizer=False, fused_adam=False, device="cpu"):
         torch.manual_seed(seed)
-        self.x_train = torch.from_numpy(x_train.reshape(len(x_train), -1)).contiguous()
-        self.y_train = torch.from_numpy(y_train).long()
+        self.device = torch.device(device)
+        self.x_train = torch.from_numpy(x_train.reshape(len(x_train), -1)).contiguous().to(self.device)
+        self.y_train = torch.from_numpy(y_train).long().to(self.device)
         self.batch_size = batch_size
-        self.model = MaskedLeNet(seed=seed)
+        # Built on the CPU from a CPU generator, then moved: the same initial values on every device.
+        self.model = MaskedLeNet(seed=seed).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr,
                                           **({"fused": True} if fused_adam else {}))
         self.shuffle_generator = torch.Generator().manual_seed(seed)
@@ -76,9 +78,10 @@ class TorchPeer:
 
     def train_epoch(self):
         count = len(self.x_train)
-        order = torch.randperm(count, generator=self.shuffle_generator)
-        loss_sum = torch.zeros(())
-        correct_sum = torch.zeros((), dtype=torch.long)
+        # The permutation is drawn on the CPU (same batch order on every device) and moved once per epoch.
+        order = torch.randperm(count, generator=self.shuffle_generator).to(self.device)
+        loss_sum = torch.zeros((), device=self.device)
+        correct_sum = torch.zeros((), dtype=torch.long, device=self.device)
         for start in range(0, count, self.batch_size):
             indices = order[start:start + self.batch_size]
             images, labels = self.x_train[indices], self.y_train[indices]

@@ -11,13 +11,14 @@ a mask-selecting method (KStarts, DissipatingGradients, KStartsDG) needs more --
 - masktype absent: the validated RunConfig equals, settings resolved, that of the explicit default
   masktype (so running the explicit one runs it too);
 - full runs (a run of a Conv network takes about 1 s, mostly compressing its .npz files), over the 11
-  possible explicit (traintype, masktype) pairs: LeNet, the full cross with every initializer and
-  activation (220 runs); Conv2, every pair with every initializer, the activation rotating so that
-  every initializer meets every activation (44 runs); Conv4, Conv6 and LeNet5, every possible
-  initializer x activation once, the pairs taking turns so that each runs at least once (20, 20, 15);
+  possible explicit (traintype, masktype) pairs: LeNet, every pair with every initializer, the activation
+  rotating so that every initializer meets every activation (44 runs); Conv2, Conv4, Conv6 and LeNet5,
+  every possible initializer x activation once, the pairs taking turns so that each runs at least once
+  (20, 20, 20, 15). (The full cross, 220 LeNet runs, passed while it was run, through 2026-11-22; it was
+  cut to this pairwise cover to keep the suite within its time budget.)
 - the three mask-selecting methods on every network with --maxepochs 1 --selection-epochs 1 --kstarts 2.
 
-Measured: 4 min 15 s to 4 min 25 s on 2 CPU cores (LeNet and Conv2 runs about 80 s each).
+Measured: about 2 min on 2 CPU cores.
 """
 
 import contextlib
@@ -145,9 +146,6 @@ def combinations_to_run(nettype):
     """(traintype, initializer, masktype, activation) of the explicit combinations run in full."""
     pairs = possible_pairs()
     if nettype == "LeNet":
-        chosen = [(traintype, initializer, masktype, activation) for traintype, masktype in pairs
-                  for initializer in INITIALIZER_NAMES for activation in ACTIVATION_NAMES]
-    elif nettype == "Conv2":
         # Every pair with every initializer; for a fixed initializer the 11 pairs run through all 5 activations.
         chosen = [(traintype, initializer, masktype, ACTIVATION_NAMES[(pair + number) % len(ACTIVATION_NAMES)])
                   for pair, (traintype, masktype) in enumerate(pairs)

@@ -210,7 +210,7 @@ def test_csv_columns_are_the_settings_of_the_runs_shown(trained_runs, tmp_path):
     copy_runs(trained_runs, tmp_path, traintype=["Baseline", "FreePruning"])
     header = next(csv.reader(io.StringIO(csv_text(table_rows(merged(tmp_path))))))
     assert not {"sparsity", "reset", "rounds", "kstarts"} & set(header)
-    common = {"batchsize", "maxepochs", "limit", "test_normalization"}
+    common = {"batchsize", "maxepochs", "limit", "test_normalization", "backend"}
     assert set(header) - set(CSV_RESULTS) == set(MAIN_FIELDS) | common
 
 

@@ -32,9 +32,9 @@ def _flag_value(argv, flag):
     return None
 
 
-def _resumed_run_backend(target, outputpath):
-    """The backend stored in the logs of the run that --resume names, or None if they cannot be read (the
-    runner then reports why)."""
+def run_backend(target, outputpath):
+    """The backend stored in the logs of a run (its _logs.json file, or its run ID under outputpath), or None if
+    they cannot be read (the caller then reports why)."""
     from results import paths
     if not os.path.isfile(target):
         matches = paths.find_run(target, outputpath) if paths.is_run_id(target) else []
@@ -52,7 +52,7 @@ def requested_backend(argv):
     """The backend a command line asks for (see the module docstring)."""
     backend = _flag_value(argv, "--backend")
     if backend is None and _flag_value(argv, "--resume") is not None:
-        backend = _resumed_run_backend(_flag_value(argv, "--resume"), _flag_value(argv, "--outputpath") or "Outputs")
+        backend = run_backend(_flag_value(argv, "--resume"), _flag_value(argv, "--outputpath") or "Outputs")
     if backend is None:
         backend = environment_backend()
         if backend not in BACKENDS:

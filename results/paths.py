@@ -20,6 +20,8 @@ RUN_FILES = {
     "final_weights": "_final_weights.npz",
     "checkpoint": "_checkpoint.npz",
     "previous_checkpoint": "_checkpoint.previous.npz",
+    "supermask": "_supermask.npz",  # Export.py
+    "keras_model": "_model.keras",  # Export.py
 }
 LOGS_SUFFIX = RUN_FILES["logs"]
 RUN_ID_PATTERN = re.compile(r"[0-9a-f]{8}")

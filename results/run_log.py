@@ -42,6 +42,7 @@ class RunLog:
             "dataset": {"name": dataset.name, "source": dataset.source,
                         "trainExamples": len(dataset.x_train), "valExamples": len(dataset.x_val),
                         "testExamples": len(dataset.x_test)},
+            "inputShape": [int(size) for size in dataset.x_train.shape[1:]], "numClasses": int(dataset.num_classes),
             "layerNames": [layer.name for layer in layers], "layerShapes": shapes,
             "layerSizes": sizes, "totalWeights": sum(sizes),
             **{key: [] for key in METRIC_KEYS},

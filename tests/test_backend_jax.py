@@ -160,3 +160,11 @@ def test_plotter_keeps_runs_of_the_two_backends_apart(jax_runs, tmp_path):
     with open(root / "paper_table.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert sorted((row["backend"], row["runs"]) for row in rows) == [("jax", "2"), ("tensorflow", "1")]
+
+
+def test_a_jax_run_exports_and_its_exports_check_on_jax(jax_runs):
+    """Export.py reads the backend from the run's logs: the supermask's kernels are drawn again on JAX."""
+    finished = subprocess.run([sys.executable, "Export.py", jax_runs["FreePruning"]["logs_path"], "--check"],
+                              cwd=REPOSITORY, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.count("equal to the run's logged final test accuracy") == 2

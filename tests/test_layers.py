@@ -14,7 +14,7 @@ LAYERS = (
     ("lottery", "pruning_at_init"),
     ("methods",),
     ("config",),
-    ("runner", "reporting", "sweeps"),
+    ("runner", "reporting", "sweeps", "export"),
 )
 LAYER_OF = {package: level for level, packages in enumerate(LAYERS) for package in packages}
 MAXIMUM_LINES = 300

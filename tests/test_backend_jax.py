@@ -75,6 +75,12 @@ for name, arguments in json.loads(sys.argv[1]).items():
         code = MaskTrainer.main(arguments)
     results[name] = {"code": code, "output": output.getvalue()}
 results["tensorflow imported"] = sys.modules.get("tensorflow") is not None
+import Export, re
+run_id = re.search(r"^Run ([0-9a-f]{8}):", results["FreePruning"]["output"], re.MULTILINE).group(1)
+output = io.StringIO()
+with contextlib.redirect_stdout(output):
+    code = Export.main([run_id, "--outputpath", json.loads(sys.argv[1])["FreePruning"][-1], "--check"])
+results["export"] = {"code": code, "output": output.getvalue()}
 print(json.dumps(results))
 """
 
@@ -163,8 +169,7 @@ def test_plotter_keeps_runs_of_the_two_backends_apart(jax_runs, tmp_path):
 
 
 def test_a_jax_run_exports_and_its_exports_check_on_jax(jax_runs):
-    """Export.py reads the backend from the run's logs: the supermask's kernels are drawn again on JAX."""
-    finished = subprocess.run([sys.executable, "Export.py", jax_runs["FreePruning"]["logs_path"], "--check"],
-                              cwd=REPOSITORY, capture_output=True, text=True, timeout=300)
-    assert finished.returncode == 0, finished.stderr
-    assert finished.stdout.count("equal to the run's logged final test accuracy") == 2
+    """Export.py on a JAX run: the supermask's kernels are drawn again on JAX (the run's backend)."""
+    export = jax_runs["export"]
+    assert export["code"] == 0, export["output"]
+    assert export["output"].count("equal to the run's logged final test accuracy") == 2

@@ -71,26 +71,43 @@ def test_methods_that_train_weights_take_the_keras_format(tmp_path):
 LOAD_ELSEWHERE = """
 import json, sys
 import keras, numpy as np
-model = keras.saving.load_model(sys.argv[1])
-print(json.dumps({"layers": [type(layer).__name__ for layer in model.layers],
-                  "predictions": model.predict(np.load(sys.argv[2]), verbose=0).tolist()}))
+found = {}
+for name in sys.argv[2:]:
+    model = keras.saving.load_model(f"{name}.keras")
+    found[name] = {"layers": [type(layer).__name__ for layer in model.layers],
+                   "predictions": model.predict(np.load(sys.argv[1]), verbose=0).tolist()}
+print(json.dumps(found))
 """
+KERAS_CASES = {"MinPruning": {"traintype": "MinPruning", "masktype": "mask_rs"},
+               "IMP": {"traintype": "IMP", "rounds": 1},
+               "Conv2-FreeFlipping": {"traintype": "FreeFlipping", "nettype": "Conv2", "limit": 60}}
 
 
-@pytest.mark.parametrize("traintype, extra", [("MinPruning", {"masktype": "mask_rs"}), ("IMP", {"rounds": 1}),
-                                              ("FreeFlipping", {"nettype": "Conv2", "limit": 60})])
-def test_the_keras_file_opens_without_this_project_and_predicts_as_the_run(tmp_path, traintype, extra):
-    logs_path, predictions, dataset = train(tmp_path, traintype, **extra)
-    assert Export.main([str(logs_path), "--format", "keras", "--output-dir", str(tmp_path / "out")]) == 0
-    (keras_path,) = (tmp_path / "out").glob("*_model.keras")
-    np.save(tmp_path / "images.npy", dataset.x_test[:50])
-    elsewhere = tmp_path / "elsewhere"
+@pytest.fixture(scope="module")
+def keras_exports(tmp_path_factory):
+    """Runs exported with --format keras, then opened in one fresh process without this project on its path."""
+    folder = tmp_path_factory.mktemp("keras_exports")
+    expected, names = {}, []
+    for name, settings in KERAS_CASES.items():
+        logs_path, predictions, dataset = train(folder / name, **settings)
+        assert Export.main([str(logs_path), "--format", "keras", "--output-dir", str(folder / name / "out")]) == 0
+        (keras_path,) = (folder / name / "out").glob("*_model.keras")
+        keras_path.rename(folder / f"{name}.keras")
+        expected[name] = predictions
+    np.save(folder / "images.npy", dataset.x_test[:50])
+    elsewhere = folder / "elsewhere"
     elsewhere.mkdir()
-    finished = subprocess.run([sys.executable, "-c", LOAD_ELSEWHERE, str(keras_path), str(tmp_path / "images.npy")],
-                              cwd=elsewhere, capture_output=True, text=True, timeout=300,
-                              env={"PATH": "/usr/bin:/bin", "KERAS_BACKEND": "tensorflow"})
+    finished = subprocess.run([sys.executable, "-c", LOAD_ELSEWHERE, str(folder / "images.npy"),
+                               *[str(folder / name) for name in KERAS_CASES]], cwd=elsewhere, capture_output=True,
+                              text=True, timeout=300, env={"PATH": "/usr/bin:/bin", "KERAS_BACKEND": "tensorflow"})
     assert finished.returncode == 0, finished.stderr
     loaded = json.loads(finished.stdout.strip().splitlines()[-1])
+    return {name: (loaded[str(folder / name)], expected[name]) for name in KERAS_CASES}
+
+
+@pytest.mark.parametrize("name", list(KERAS_CASES))
+def test_the_keras_file_opens_without_this_project_and_predicts_as_the_run(keras_exports, name):
+    loaded, predictions = keras_exports[name]
     assert not {"MaskedDense", "MaskedConv2D"} & set(loaded["layers"])
     np.testing.assert_allclose(np.array(loaded["predictions"]), predictions, rtol=1e-5, atol=1e-6)
 

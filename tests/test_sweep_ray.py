@@ -101,11 +101,20 @@ def trainer_process(output):
     return None
 
 
+@pytest.fixture(scope="module")
+def long_grid_whole(tmp_path_factory):
+    """A grid of one run long enough (several seconds after epoch 1) that a kill always lands mid-run, and that
+    run finished uninterrupted on the local backend."""
+    folder = tmp_path_factory.mktemp("long_grid")
+    grid = write_grid(folder, base={**LONG, "limit": 2000, "maxepochs": 30}, grid={}, rules=[], seeds=[4])
+    assert sweep(grid, "--outputpath", folder / "whole", "--workers", "1").returncode == 0
+    return grid, finished_runs(folder / "whole")
+
+
 @pytest.mark.parametrize("victim", ["worker", "run"])
-def test_a_killed_ray_worker_or_run_is_retried_and_resumes_to_identical_results(tmp_path, ray_head, victim):
-    # Long enough (several seconds after epoch 1) that the kill always lands mid-run.
-    grid = write_grid(tmp_path, base={**LONG, "limit": 2000, "maxepochs": 30}, grid={}, rules=[], seeds=[4])
-    assert sweep(grid, "--outputpath", tmp_path / "whole", "--workers", "1").returncode == 0
+def test_a_killed_ray_worker_or_run_is_retried_and_resumes_to_identical_results(tmp_path, ray_head, victim,
+                                                                                 long_grid_whole):
+    grid, whole = long_grid_whole
     output = tmp_path / "killed"
     process = subprocess.Popen([sys.executable, "Sweep.py", str(grid), "--outputpath", str(output), "--backend",
                                 "ray", "--address", ray_head], cwd=REPOSITORY, stdout=subprocess.PIPE,
@@ -116,7 +125,7 @@ def test_a_killed_ray_worker_or_run_is_retried_and_resumes_to_identical_results(
     out, error = process.communicate(timeout=300)
     assert process.returncode == 0, out + error
     assert "1 finished" in out
-    assert_same_results(finished_runs(tmp_path / "whole"), finished_runs(output))
+    assert_same_results(whole, finished_runs(output))
     assert len(all_logs(output)) == 1  # the killed run was resumed, not started again
 
 

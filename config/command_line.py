@@ -15,10 +15,12 @@ def _add_flag(group, field, default):
     # A default of None is described in the help itself ("default: glorot for IMP, he otherwise").
     shown = "" if field.default is None and "default" in meta["help"] else f" (default: {field.default})"
     keywords = {"default": default, "dest": field.name, "help": meta["help"] + shown}
+    if meta["type"] is bool:  # a switch: the flag alone turns it on
+        keywords.update(action="store_true", help=meta["help"])
+    elif meta["type"]:
+        keywords["type"] = meta["type"]
     if meta["choices"]:
         keywords["choices"] = meta["choices"]
-    if meta["type"]:
-        keywords["type"] = meta["type"]
     group.add_argument(flag_of(field), **keywords)
 
 
@@ -62,7 +64,7 @@ def command_line_arguments(config, always=("seed", "outputpath", "data_dir", "ba
         field = fields[name]
         if name == "nruns" or value is None or (value == field.default and name not in always):
             continue
-        arguments += [flag_of(field), str(value)]
+        arguments += [flag_of(field)] if value is True else [flag_of(field), str(value)]
     return arguments
 
 

@@ -17,9 +17,9 @@ from networks import ACTIVATIONS, NETWORK_NAMES, check_network
 from results.paths import configuration_folder
 
 DATASET_CHOICES = ("auto", "mnist", "cifar10", "mnist-subset")
-# Where a run writes, how many seeds one command runs, where the data files are read from and whether
-# training is compiled with XLA: none of these changes what a run is.
-NOT_IDENTITY = ("outputpath", "nruns", "data_dir", "xla")
+# Where a run writes, how many seeds one command runs, where the data files are read from, whether
+# training is compiled with XLA and whether TensorBoard files are written: none of these changes what a run is.
+NOT_IDENTITY = ("outputpath", "nruns", "data_dir", "xla", "tensorboard")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +61,8 @@ class RunConfig:
                        choices=("auto", "on", "off"))
     backend: str = setting("tensorflow", "Keras backend that trains the run: tensorflow, or jax (XLA-compiled; "
                            "the way onto GPUs); without the flag, KERAS_BACKEND when set", choices=("tensorflow", "jax"))
+    tensorboard: bool = setting(False, "also write TensorBoard event files per epoch, in {id}_tensorboard/ beside "
+                                "the run's logs", type=bool)
     # The selected family's own settings (methods/<family>.py); None: that family's defaults.
     method_settings: object = None
 

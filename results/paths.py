@@ -22,6 +22,7 @@ RUN_FILES = {
     "previous_checkpoint": "_checkpoint.previous.npz",
     "supermask": "_supermask.npz",  # Export.py
     "keras_model": "_model.keras",  # Export.py
+    "tensorboard": "_tensorboard",  # a folder: MaskTrainer.py --tensorboard
 }
 LOGS_SUFFIX = RUN_FILES["logs"]
 RUN_ID_PATTERN = re.compile(r"[0-9a-f]{8}")

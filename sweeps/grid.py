@@ -138,6 +138,9 @@ def check_value(name, value, where, fail):
     if choices:
         if value not in choices:
             fail(f"'{value}' is not a value of '{name}' (in '{where}'); choose from {', '.join(choices)}")
+    elif kind is bool:
+        if type(value) is not bool:
+            fail(f"'{name}' (in '{where}') must be true or false, got {json.dumps(value)}")
     elif kind is int:
         if type(value) is not int:
             fail(f"'{name}' (in '{where}') must be an integer, got {json.dumps(value)}")

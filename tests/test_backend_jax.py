@@ -52,7 +52,7 @@ FAST = ["--lr", "0.03"]  # scores start at 0.01-0.1: a few steps at 1e-3 would n
 RUNS = {  # name: MaskTrainer.py flags, on the MNIST subset's first 100 examples
     "Baseline": ["--traintype", "Baseline"],
     "FreePruning": ["--traintype", "FreePruning", *FAST],
-    "FreePruning-again": ["--traintype", "FreePruning", *FAST],
+    "FreePruning-again": ["--traintype", "FreePruning", *FAST, "--tensorboard"],
     "MinPruning": ["--traintype", "MinPruning", "--masktype", "mask_rs", *FAST],
     "FreeFlipping": ["--traintype", "FreeFlipping", *FAST],
     "MinFlipping": ["--traintype", "MinFlipping", *FAST],
@@ -173,3 +173,8 @@ def test_a_jax_run_exports_and_its_exports_check_on_jax(jax_runs):
     export = jax_runs["export"]
     assert export["code"] == 0, export["output"]
     assert export["output"].count("equal to the run's logged final test accuracy") == 2
+
+
+def test_tensorboard_files_of_a_jax_run_equal_its_logs(jax_runs):
+    from tensorboard_files import assert_events_match_logs
+    assert_events_match_logs(jax_runs["FreePruning-again"]["logs_path"])

@@ -12,9 +12,10 @@ import pytest
 import MaskTrainer
 from conftest import REPOSITORY
 from interruptions import interrupt_after
+from tensorboard_files import assert_events_match_logs
 
 ARGUMENTS = ["--dataset", "mnist-subset", "--limit", "400", "--batchsize", "10", "--maxepochs", "3",
-             "--seed", "21", "--traintype", "MinPruning", "--masktype", "mask_rs"]
+             "--seed", "21", "--traintype", "MinPruning", "--masktype", "mask_rs", "--tensorboard"]
 COMPARED = ("trainLoss", "valLoss", "testLoss", "trainAccuracy", "valAccuracy", "testAccuracy",
             "remainingWeights", "remainingWeightsPerLayer", "seed", "config")
 
@@ -151,6 +152,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, request, bac
                               capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
     assert_same_run(uninterrupted, finished_run(tmp_path))
+    assert_events_match_logs(logs_path)  # no epoch missing or repeated in TensorBoard's view
 
 
 def test_sigint_saves_the_state_and_says_how_to_resume_and_the_resume_matches(tmp_path, backend):

@@ -13,6 +13,7 @@ import numpy as np
 from masking import masked_layers
 from networks import build_network, uses_xla
 from results import atomic
+from results.events import EpochEvents, epoch_scalars
 from results.paths import reserve_run_id, run_file
 from results.run_log import RunLog
 from training import checkpoint
@@ -65,6 +66,7 @@ class Experiment:
         self.run_id = run_id or reserve_run_id(self.folder)
         self.log = RunLog(self.run_id, config, dataset, self.layers)
         self.epoch_in_progress = None  # set while an epoch is cut short by Ctrl-C
+        self.events = None  # TensorBoard writer while run() runs (--tensorboard)
 
     @classmethod
     def resume(cls, config, dataset, run_id, print_line=print):
@@ -98,7 +100,15 @@ class Experiment:
         checkpoint.save_checkpoint(self.folder, self.run_id, [np.asarray(v) for v in self.model.variables],
                                    [np.asarray(v) for v in self.optimizer.variables], state, method_arrays)
 
+    def open_events(self):
+        """The TensorBoard writer (--tensorboard), told where a resumed run starts again; else None."""
+        if not self.config.tensorboard:
+            return None
+        resumed = self.completed_epochs() >= 0
+        return EpochEvents(self.path("tensorboard"), self.log.data.get("recordedEpochs", 0) if resumed else None)
+
     def run(self):
+        self.events = self.open_events()
         try:
             with StopRequest() as stop:
                 if self.completed_epochs() < 0:
@@ -121,6 +131,9 @@ class Experiment:
             self.log.write(self.folder)
             checkpoint.remove_checkpoints(self.folder, self.run_id)  # a failed run is not resumed
             raise
+        finally:
+            if self.events:
+                self.events.close()
         self.write_final_files()
         self.log.finish("finished")
         self.log.write(self.folder)
@@ -206,6 +219,12 @@ class Experiment:
         counts = np.asarray(self.steps.mask_counts())
         self.log.append_epoch((train_result[0], val_loss, test_loss),
                               (train_result[1], val_accuracy, test_accuracy), counts, time.time() - started)
+        step = self.log.data.get("recordedEpochs", 0)  # across rounds and candidates: TensorBoard's step
+        self.log.data["recordedEpochs"] = step + 1
+        if self.events:  # before the checkpoint: see results/events.py
+            trained = "kernel" if self.method.kernel_trainable else "score"
+            self.events.write(step, epoch_scalars(self.log.data, self.config.resolved_masktype() == "flip"),
+                              {f"{trained}/{layer.name}": np.asarray(getattr(layer, trained)) for layer in self.layers})
         self.save_checkpoint()
         self.log.write(self.folder)
         self.print_line(epoch_line(epoch, self.config.maxepochs, self.log, counts))

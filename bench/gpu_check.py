@@ -15,7 +15,7 @@ device has finished (`jax.block_until_ready` / `torch.cuda.synchronize()`):
   3. Peak GPU memory per contender: JAX `memory_stats()["peak_bytes_in_use"]` (with
      XLA_PYTHON_CLIENT_PREALLOCATE=false, so that preallocation does not hide use), torch `max_memory_allocated()`.
   `--compare-determinism` also times both runners with XLA_FLAGS=--xla_gpu_deterministic_ops=false (the runner sets
-  =true unless XLA_FLAGS already mentions deterministic_ops; cli/keras_backend.py): the cost of determinism.
+  =true unless XLA_FLAGS already sets xla_gpu_deterministic_ops; cli/keras_backend.py): the cost of determinism.
 Targets (judged on a GPU run only): Conv6 runner epoch at most 3 s on an H100; LeNet runner faster than torch.compile.
 Results: printed as Markdown, and written to bench/results/gpu_check.json and gpu_check.md only by a run on a GPU
 without --quick (rewritten after each contender; nothing when no contender measured anything). A smoke run

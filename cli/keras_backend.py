@@ -51,8 +51,13 @@ def run_backend(target, outputpath):
 def requested_backend(argv):
     """The backend a command line asks for (see the module docstring)."""
     backend = _flag_value(argv, "--backend")
-    if backend is None and _flag_value(argv, "--resume") is not None:
-        backend = run_backend(_flag_value(argv, "--resume"), _flag_value(argv, "--outputpath") or "Outputs")
+    resumed = _flag_value(argv, "--resume")
+    if resumed is not None:
+        own = run_backend(resumed, _flag_value(argv, "--outputpath") or "Outputs")
+        if backend is not None and own is not None and backend != own:
+            raise BackendError(f"The run {resumed} trains on {own}, and --resume continues it there; leave "
+                               f"--backend {backend} out.")
+        backend = own or backend
     if backend is None:
         backend = environment_backend()
         if backend not in BACKENDS:
@@ -82,7 +87,7 @@ def select_backend(backend):
         # too): seconds and about a gigabyte that a JAX run never uses. Marked absent, it is skipped.
         sys.modules.setdefault("tensorflow", None)
         flags = os.environ.get("XLA_FLAGS", "")
-        if "deterministic_ops" not in flags:
+        if "xla_gpu_deterministic_ops" not in flags:
             os.environ["XLA_FLAGS"] = f"{flags} {DETERMINISTIC_XLA_FLAG}".strip()
         import keras  # noqa: F401
     else:

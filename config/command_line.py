@@ -25,7 +25,8 @@ def _add_flag(group, field, default):
 
 
 def build_parser(prog="MaskTrainer.py", description=None):
-    parser = OneLineParser(prog=prog, description=description)
+    # No abbreviated flags: cli/keras_backend.py reads --backend and --resume before this parser exists.
+    parser = OneLineParser(prog=prog, description=description, allow_abbrev=False)
     for field in dataclasses.fields(RunConfig):
         if field.name != "method_settings":
             _add_flag(parser, field, environment_backend() if field.name == "backend" else field.default)

@@ -33,8 +33,13 @@ def paired_original_run(config):
         except (OSError, ValueError):
             continue
         stored = logs.get("config") if isinstance(logs, dict) else None
-        if (isinstance(stored, dict) and logs.get("status") == "finished" and logs.get("seed") == config.seed
-                and all(stored.get(name) == value for name, value in wanted.items())):
+        if not (isinstance(stored, dict) and logs.get("status") == "finished" and logs.get("seed") == config.seed):
+            continue
+        try:  # read as a RunConfig (config's own class), so that settings older logs lack take their defaults
+            identity = type(config).from_settings(stored, strict=False).identity()
+        except (ValueError, TypeError, KeyError):
+            continue
+        if {name: value for name, value in identity.items() if name != "seed"} == wanted:
             return folder, run_id_of(path)
     raise PairedRunMissing(
         f"--reset control takes its masks from the finished --reset original run with the same settings and seed "

@@ -178,3 +178,10 @@ def test_a_jax_run_exports_and_its_exports_check_on_jax(jax_runs):
 def test_tensorboard_files_of_a_jax_run_equal_its_logs(jax_runs):
     from tensorboard_files import assert_events_match_logs
     assert_events_match_logs(jax_runs["FreePruning-again"]["logs_path"])
+
+
+def test_resume_refuses_a_backend_other_than_the_runs_own(jax_runs, capsys):
+    import MaskTrainer
+    code = MaskTrainer.main(["--resume", jax_runs["FreePruning"]["logs_path"], "--backend", "tensorflow"])
+    error = capsys.readouterr().err
+    assert code == 2 and "trains on jax, and --resume continues it there; leave --backend tensorflow out" in error

@@ -209,3 +209,16 @@ def test_the_frankle_carbin_control_trains_the_original_runs_masks_from_other_in
     rounds = json.loads(control_logs.read_text())["rounds"]
     assert [round(entry["remainingFraction"], 4) for entry in rounds] == [
         round(entry["remainingFraction"], 4) for entry in json.loads(original_logs.read_text())["rounds"]]
+
+
+def test_the_control_pairs_with_an_original_run_whose_logs_predate_the_backend_setting(tmp_path):
+    tiny = ["--traintype", "IMP", "--dataset", "mnist-subset", "--limit", "60", "--batchsize", "20",
+            "--maxepochs", "1", "--rounds", "1", "--seed", "3", "--outputpath", str(tmp_path)]
+    assert MaskTrainer.main([*tiny, "--reset", "original"]) == 0
+    (original_logs,) = tmp_path.rglob("*_original_*/*_logs.json")
+    logs = json.loads(original_logs.read_text())
+    del logs["config"]["backend"]  # as written before 2026-11-22: a TensorFlow run
+    original_logs.write_text(json.dumps(logs))
+    assert MaskTrainer.main([*tiny, "--reset", "control"]) == 0
+    (control_logs,) = tmp_path.rglob("*_control_*/*_logs.json")
+    assert json.loads(control_logs.read_text())["pairedRun"] == logs["runId"]

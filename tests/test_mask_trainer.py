@@ -143,3 +143,9 @@ def test_command_line_error_has_no_traceback():
     assert finished.stderr.strip().splitlines() == [
         "MaskTrainer.py: error: --batchsize must be at least 1, got 0."]
     assert finished.stdout == ""
+
+
+def test_flags_cannot_be_abbreviated_since_the_backend_is_read_before_parsing(capsys):
+    assert MaskTrainer.main(["--back", "jax"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "unrecognized arguments: --back jax" in error[0]

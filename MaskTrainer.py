@@ -57,6 +57,12 @@ def main(argv=None):
     except OSError as error:
         return report_error(PROGRAM, f"Could not write the results ({error.strerror or error}: {error.filename}); "
                             "check that --outputpath is a writable folder with free space.", 1)
+    except Exception as error:  # the backends' own runtime errors; only running out of memory is explained
+        if "RESOURCE_EXHAUSTED" not in str(error) and "out of memory" not in str(error).lower():
+            raise
+        return report_error(PROGRAM, "The device ran out of memory; resume from the last finished epoch with "
+                            "--resume and the run's _logs.json on a larger device, or start again with a smaller "
+                            "--batchsize.", 1)
     return 0
 
 

@@ -149,3 +149,15 @@ def test_flags_cannot_be_abbreviated_since_the_backend_is_read_before_parsing(ca
     assert MaskTrainer.main(["--back", "jax"]) == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and "unrecognized arguments: --back jax" in error[0]
+
+
+def test_running_out_of_device_memory_ends_in_one_sentence(tmp_path, monkeypatch, capsys):
+    import training.loop
+
+    def out_of_memory(self):
+        raise RuntimeError("RESOURCE_EXHAUSTED: Out of memory while trying to allocate 123456 bytes.")
+
+    monkeypatch.setattr(training.loop.Experiment, "run", out_of_memory)
+    code = MaskTrainer.main(["--dataset", "mnist-subset", "--limit", "20", "--outputpath", str(tmp_path)])
+    error = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(error) == 1 and "ran out of memory" in error[0] and "--resume" in error[0]

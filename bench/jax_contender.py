@@ -69,7 +69,8 @@ def child(settings):
                            lr=settings["lr"], seed=settings["seed"], maxepochs=1000, outputpath=output,
                            backend="jax").validate()
         experiment = Experiment(config, dataset, print_line=lambda line: None)
-        assert sys.modules.get("tensorflow") is None, "the JAX runner imported TensorFlow"
+        if sys.modules.get("tensorflow") is not None:
+            raise RuntimeError("the JAX runner imported TensorFlow")
         print(json.dumps({"versions": {"jax": jax.__version__, "keras": keras.__version__}}), flush=True)
         epoch = 0
         for request in sys.stdin:

@@ -13,10 +13,22 @@ from initializers import INITIALIZERS
 from masking import MASK_FUNCTIONS
 from methods import FAMILIES, METHOD_NAMES, ConfigError, family_of, get_method, setting
 from methods.base import check_settings, flag_of
-from networks import ACTIVATIONS, NETWORK_NAMES, check_network
+from networks import ACTIVATIONS, BATCHNORM_AFFINE, NETWORK_NAMES, RESNET_DEPTHS, RESNET_VARIANTS, check_network
 from results.paths import configuration_folder
+from training.augmentation import AUGMENTATIONS
+from training.schedule import NO_DROPS, RESNET_DROPS, canonical_drops, parse_drops
 
 DATASET_CHOICES = ("auto", "mnist", "cifar10", "mnist-subset")
+# What the 2020 code's ResNet started from whatever --lr said (--resnet-variant 2020).
+RESNET_2020_LEARNING_RATE = 1e-3
+
+
+def valid_drops(text):
+    try:
+        return text is None or bool(parse_drops(text)) or canonical_drops(text) == NO_DROPS
+    except ValueError:
+        return False
+
 # Where a run writes, how many seeds one command runs, where the data files are read from, whether
 # training is compiled with XLA and whether TensorBoard files are written: none of these changes what a run is.
 NOT_IDENTITY = ("outputpath", "nruns", "data_dir", "xla", "tensorboard")
@@ -56,8 +68,23 @@ class RunConfig:
     test_normalization: str = setting("test", "statistics that normalise the test set: its own (as the "
                                       "reference) or the training set's", choices=("test", "train"),
                                       flag="--test-normalization")
+    augmentation: str = setting(None, "random shifts (up to 10%% of height and width, nearest fill) and horizontal "
+                                "flips of the training images, inside the compiled step; default: shift-flip for the "
+                                "ResNets (the 2020 code), none otherwise", choices=AUGMENTATIONS)
+    lr_drops: str = setting(None, "epochs (from 1) from which the learning rate is divided by 10 once more, "
+                            f"comma-separated, or {NO_DROPS}; default: {RESNET_DROPS} for the ResNets (the 2020 code), "
+                            f"{NO_DROPS} otherwise", flag="--lr-drops", valid=valid_drops,
+                            requirement=f"takes increasing epochs of at least 1 separated by commas (e.g. "
+                                        f"{RESNET_DROPS}), or {NO_DROPS}")
+    resnet_variant: str = setting("standard", "ResNets: standard ResNet v1, or 2020 for the 2020 code's quirks (one "
+                                  "seed for all layers, ReLU inside the convolutions too, softmax twice, ReLU and "
+                                  "lr 1e-3 whatever --activation and --lr say)", choices=RESNET_VARIANTS,
+                                  flag="--resnet-variant")
+    batchnorm_affine: str = setting("trained", "ResNets: BatchNorm's scale and offset train in every method "
+                                    "(the 2020 code), or stay frozen at 1 and 0 so that only the connectivity trains",
+                                    choices=BATCHNORM_AFFINE, flag="--batchnorm-affine")
     xla: str = setting("auto", "TensorFlow only (JAX always compiles with XLA): compile training with XLA; auto = for networks without convolutions, where it "
-                       "is about 3x faster on a CPU (with convolutions a step is 10-30% slower under XLA on a CPU)",
+                       "is about 3x faster on a CPU (with convolutions a step is 10-30%% slower under XLA on a CPU)",
                        choices=("auto", "on", "off"))
     backend: str = setting("tensorflow", "Keras backend that trains the run: tensorflow, or jax (XLA-compiled; "
                            "the way onto GPUs); without the flag, KERAS_BACKEND when set", choices=("tensorflow", "jax"))
@@ -111,6 +138,19 @@ class RunConfig:
     def resolved_initializer(self):
         return self.initializer or self.family.default_initializer
 
+    def is_resnet(self):
+        return self.nettype in RESNET_DEPTHS
+
+    def resolved_augmentation(self):
+        return self.augmentation or ("shift-flip" if self.is_resnet() else "none")
+
+    def resolved_lr_drops(self):
+        return canonical_drops(self.lr_drops or (RESNET_DROPS if self.is_resnet() else NO_DROPS))
+
+    def starting_learning_rate(self):
+        """--lr, except in the 2020 ResNet, which started at 1e-3 whatever --lr said (its folder still shows --lr)."""
+        return RESNET_2020_LEARNING_RATE if self.is_resnet() and self.resnet_variant == "2020" else self.lr
+
     def folder(self):
         return configuration_folder(self.outputpath, self.traintype, self.nettype, self.p1, self.resolved_masktype(),
                                     self.activation, self.resolved_initializer(), self.lr,
@@ -120,7 +160,8 @@ class RunConfig:
         """Flat settings as stored in a run's logs: the common ones, resolved, then those of the family's that
         the method uses."""
         common = {name: getattr(self, name) for name in self.common_names()}
-        common.update(masktype=self.resolved_masktype(), initializer=self.resolved_initializer())
+        common.update(masktype=self.resolved_masktype(), initializer=self.resolved_initializer(),
+                      augmentation=self.resolved_augmentation(), lr_drops=self.resolved_lr_drops())
         used, settings = self.family.setting_names(self.method), self.family.resolved_settings(self)
         return {**common, **{name: getattr(settings, name) for name in used}}
 
@@ -141,6 +182,11 @@ class RunConfig:
             raise ConfigError(f"--traintype {self.traintype} {method.description}, which --masktype {masktype} "
                               f"cannot do: use --masktype {' or '.join(method.masktypes)} or leave --masktype out.")
         self.family.check(self)
+        for name, value, default in (("--resnet-variant", self.resnet_variant, "standard"),
+                                     ("--batchnorm-affine", self.batchnorm_affine, "trained")):
+            if value != default and not self.is_resnet():
+                raise ConfigError(f"{name} {value} is for the ResNets (--nettype {', '.join(RESNET_DEPTHS)}), and "
+                                  f"{self.nettype} has none: leave {name} out.")
         try:
             check_network(self.nettype, self.resolved_initializer(), self.activation)
         except ValueError as error:

@@ -70,4 +70,7 @@ def find_finished_run(target, outputpath="Outputs"):
     if status != "finished":
         raise ExportError(f"Run {logs.get('runId')} is {status}, not finished; finish it first (MaskTrainer.py "
                           f"--resume {logs_path}).")
+    if config.is_resnet():
+        raise ExportError(f"Export.py does not handle the ResNets yet (their BatchNorm layers are in neither format); "
+                          f"their trained values are in {paths.run_file(os.path.dirname(logs_path), logs.get('runId'), 'final_batchnorm')}.")
     return FinishedRun(logs_path, logs, config)

@@ -26,6 +26,11 @@ class LotteryTicketExperiment(Experiment):
         self.settings = self.config.family.resolved_settings(self.config)  # methods/lottery_tickets.py: LotterySettings
         # The network is rebuilt identically from the seed, so these are the original values on resume too.
         self.initial_kernels = kernels(self.layers)
+        # The other variables (BatchNorm's, in the ResNets) go back to their initial values in every round too:
+        # a ticket is the masked network from its start.
+        masked = {id(variable) for layer in self.layers for variable in layer.variables}
+        self.other_variables = [variable for variable in self.model.variables if id(variable) not in masked]
+        self.other_initial_values = [np.array(variable) for variable in self.other_variables]
 
     def prepare_new_run(self):
         self.log.data["rounds"] = []
@@ -60,6 +65,8 @@ class LotteryTicketExperiment(Experiment):
                 mask = prune_by_magnitude(np.asarray(layer.kernel), np.asarray(layer.fixed_mask), rate)
             layer.set_fixed_mask(mask)
             layer.kernel.assign(self.reset_values(layer, layer_index, round_index) * mask)
+        for variable, value in zip(self.other_variables, self.other_initial_values, strict=True):
+            variable.assign(value)
         self.reset_optimizer()
 
     def reset_values(self, layer, layer_index, round_index):

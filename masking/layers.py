@@ -110,28 +110,34 @@ class MaskedDense(MaskedLayer):
 
 @keras.saving.register_keras_serializable(package="masking")
 class MaskedConv2D(MaskedLayer):
-    """Stride 1, channels last; 'same' padding as in the reference's Conv networks, or 'valid'."""
+    """Channels last; 'same' padding as in the reference's Conv networks, or 'valid'; stride 1, or 2 where a
+    ResNet stage downsamples."""
 
-    def __init__(self, filters, kernel_size=3, padding="same", **kwargs):
+    def __init__(self, filters, kernel_size=3, padding="same", strides=1, **kwargs):
         super().__init__(**kwargs)
         if padding not in ("same", "valid"):
             raise ValueError(f"padding must be 'same' or 'valid', got '{padding}'.")
         self.filters = int(filters)
         self.kernel_size = int(kernel_size)
         self.padding = padding
+        self.strides = int(strides)
 
     def kernel_shape(self, input_shape):
         return (self.kernel_size, self.kernel_size, input_shape[-1], self.filters)
 
     def apply_kernel(self, inputs, kernel):
-        return ops.conv(inputs, kernel, strides=1, padding=self.padding, data_format="channels_last")
+        return ops.conv(inputs, kernel, strides=self.strides, padding=self.padding, data_format="channels_last")
 
     def compute_output_shape(self, input_shape):
-        spatial = tuple(input_shape[1:-1])
-        if self.padding == "valid":
-            spatial = tuple(None if size is None else size - self.kernel_size + 1 for size in spatial)
-        return (input_shape[0],) + spatial + (self.filters,)
+        def output_size(size):
+            if size is None:
+                return None
+            if self.padding == "valid":
+                return (size - self.kernel_size) // self.strides + 1
+            return -(-size // self.strides)
+
+        return (input_shape[0],) + tuple(output_size(size) for size in input_shape[1:-1]) + (self.filters,)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
-                "padding": self.padding}
+                "padding": self.padding, "strides": self.strides}

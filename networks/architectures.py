@@ -1,8 +1,11 @@
 """The reference networks as lists of blocks: ("conv", filters[, kernel size, padding]), ("pool",),
-("dense", units). Convolutions default to 3x3 with 'same' padding, as in the 2020 reference.
+("dense", units). Convolutions default to 3x3 with 'same' padding, as in the 2020 reference. The ResNets are
+built by networks/resnet.py.
 
 No biases anywhere; every weight layer is masked, the output layer (dense, softmax) too.
 """
+
+from networks.resnet import RESNET_DEPTHS
 
 ARCHITECTURES = {
     "LeNet": [("dense", 300), ("dense", 100)],
@@ -17,4 +20,5 @@ ARCHITECTURES = {
 }
 
 # The data set each network was evaluated on in the paper.
-STANDARD_DATASET = {"LeNet": "mnist", "LeNet5": "mnist", "Conv2": "cifar10", "Conv4": "cifar10", "Conv6": "cifar10"}
+STANDARD_DATASET = {"LeNet": "mnist", "LeNet5": "mnist", "Conv2": "cifar10", "Conv4": "cifar10", "Conv6": "cifar10",
+                    **{name: "cifar10" for name in RESNET_DEPTHS}}

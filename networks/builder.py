@@ -7,6 +7,7 @@ from initializers import BINARY_INPUT_SCALE, INITIALIZERS, get_initializer
 from masking import MaskedConv2D, MaskedDense, MaskingOptions
 from networks.architectures import ARCHITECTURES
 from networks.pooling import max_pooling_layer
+from networks.resnet import RESNET_DEPTHS, ResNetBuilder, masked_layer_count
 
 ACTIVATIONS = ("relu", "swish", "sigmoid", "elu", "selu")
 
@@ -19,8 +20,8 @@ def layer_seeds(seed, count):
 
 def check_network(nettype, initializer, activation):
     """Raises ValueError (one sentence) when the network cannot be built with these settings."""
-    if nettype not in ARCHITECTURES:
-        raise ValueError(f"Unknown network '{nettype}'; choose one of {', '.join(ARCHITECTURES)}.")
+    if nettype not in ARCHITECTURES and nettype not in RESNET_DEPTHS:
+        raise ValueError(f"Unknown network '{nettype}'; choose one of {', '.join([*ARCHITECTURES, *RESNET_DEPTHS])}.")
     if activation not in ACTIVATIONS:
         raise ValueError(f"Unknown activation '{activation}'; choose one of {', '.join(ACTIVATIONS)}.")
     if initializer not in INITIALIZERS:
@@ -35,14 +36,22 @@ def uses_xla(setting, nettype):
     network with convolutions runs 10-30% slower under XLA on CPU than on TensorFlow's own kernels
     (bench/conv_speed.py), so 'auto' compiles only networks without convolutions."""
     if setting == "auto":
-        return all(block[0] == "dense" for block in ARCHITECTURES[nettype])
+        return nettype in ARCHITECTURES and all(block[0] == "dense" for block in ARCHITECTURES[nettype])
     return setting == "on"
 
 
 def build_network(nettype, input_shape, num_classes=10, *, activation="relu", initializer="he",
-                  p1=0.5, seed=1, masking=MaskingOptions(), xla=False):
-    """`xla`: whether the model will be compiled with XLA, which decides the pooling layer (networks/pooling.py)."""
+                  p1=0.5, seed=1, masking=MaskingOptions(), xla=False, resnet_variant="standard",
+                  batchnorm_affine="trained"):
+    """`xla`: whether the model will be compiled with XLA, which decides the pooling layer (networks/pooling.py).
+    resnet_variant and batchnorm_affine: for the ResNets only (networks/resnet.py)."""
     check_network(nettype, initializer, activation)
+    if nettype in RESNET_DEPTHS:
+        count = masked_layer_count(RESNET_DEPTHS[nettype])
+        # The 2020 code built every masked layer of its ResNet with the run seed itself.
+        seeds = [(seed, seed)] * count if resnet_variant == "2020" else layer_seeds(seed, count)
+        builder = ResNetBuilder(iter(seeds), activation, initializer, p1, masking, resnet_variant, batchnorm_affine)
+        return builder.network(nettype, input_shape, num_classes)
     blocks = ARCHITECTURES[nettype] + [("dense", num_classes)]
     weight_blocks = [block for block in blocks if block[0] != "pool"]
     seeds = iter(layer_seeds(seed, len(weight_blocks)))

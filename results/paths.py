@@ -18,6 +18,7 @@ RUN_FILES = {
     "initial_weights": "_initial_weights.npz",
     "final_masks": "_final_masks.npz",
     "final_weights": "_final_weights.npz",
+    "final_batchnorm": "_final_batchnorm.npz",  # the ResNets: BatchNorm's variables by path
     "checkpoint": "_checkpoint.npz",
     "previous_checkpoint": "_checkpoint.previous.npz",
     "supermask": "_supermask.npz",  # Export.py

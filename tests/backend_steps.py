@@ -16,13 +16,15 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from cli.keras_backend import select_backend  # noqa: E402
 
-# name: (network, input shape, method, mask type, fixed-mask fraction kept or None, track gradients)
+# name: (network, input shape, method, mask type, fixed-mask fraction kept or None, track gradients, augmentation)
 CASES = {
-    "lenet-minpruning": ("LeNet", (28, 28, 1), "MinPruning", "mask_rs", None, False),
-    "lenet-freeflipping": ("LeNet", (28, 28, 1), "FreeFlipping", "flip", None, False),
-    "lenet-baseline": ("LeNet", (28, 28, 1), "Baseline", "mask", None, False),
-    "lenet-fixed-mask-gradients": ("LeNet", (28, 28, 1), "KStarts", "mask", 0.5, True),
-    "conv2-freepruning": ("Conv2", (8, 8, 3), "FreePruning", "mask", None, False),
+    "lenet-minpruning": ("LeNet", (28, 28, 1), "MinPruning", "mask_rs", None, False, False),
+    "lenet-freeflipping": ("LeNet", (28, 28, 1), "FreeFlipping", "flip", None, False, False),
+    "lenet-baseline": ("LeNet", (28, 28, 1), "Baseline", "mask", None, False, False),
+    "lenet-fixed-mask-gradients": ("LeNet", (28, 28, 1), "KStarts", "mask", 0.5, True, False),
+    "conv2-freepruning": ("Conv2", (8, 8, 3), "FreePruning", "mask", None, False, False),
+    # BatchNorm's moving statistics threaded through the JAX steps, and the augmentation inside them.
+    "resnet8-minpruning-augmented": ("ResNet8", (8, 8, 3), "MinPruning", "mask", None, False, True),
 }
 STEPS, BATCH, LEARNING_RATE = 6, 10, 1e-3
 
@@ -43,7 +45,9 @@ def train_case(case, initial_path, result_path):
     from training.batches import epoch_batches
     from training.steps import compiled_steps
 
-    nettype, input_shape, traintype, masktype, kept, track = CASES[case]
+    from training.augmentation import draw_shifts
+
+    nettype, input_shape, traintype, masktype, kept, track, augmented = CASES[case]
     generator = np.random.default_rng(7)
     images = generator.normal(size=(STEPS * BATCH - 4, *input_shape)).astype("float32")
     labels = generator.integers(0, 10, size=len(images)).astype("int32")
@@ -62,8 +66,9 @@ def train_case(case, initial_path, result_path):
     steps = compiled_steps(model, keras.optimizers.Adam(LEARNING_RATE), images, labels, layers, jit_compile=True,
                            track_gradients=track)
     indices, weights = epoch_batches(np.random.default_rng(0), len(images), BATCH)
-    first_losses, first_correct = steps.train_steps(indices, weights, 0, 2)
-    rest_losses, rest_correct = steps.train_steps(indices, weights, 2, len(indices))
+    shifts = draw_shifts(1, 0, indices.shape, *input_shape[:2]) if augmented else None
+    first_losses, first_correct = steps.train_steps(indices, weights, 0, 2, shifts)
+    rest_losses, rest_correct = steps.train_steps(indices, weights, 2, len(indices), shifts)
     loss, accuracy = steps.evaluate(images, labels)
     np.savez(result_path, losses=np.concatenate([first_losses, rest_losses]),
              correct=np.concatenate([first_correct, rest_correct]), evaluation=np.array([loss, accuracy]),

@@ -64,6 +64,9 @@ RUNS = {  # name: MaskTrainer.py flags, on the MNIST subset's first 100 examples
     "KStartsDG": ["--traintype", "KStartsDG", "--kstarts", "2", "--selection-epochs", "1"],
     "Conv2": ["--traintype", "FreePruning", "--nettype", "Conv2", "--lr", "0.01"],
     "LeNet5-MinFlipping": ["--traintype", "MinFlipping", "--nettype", "LeNet5", *FAST],
+    "ResNet8-frozen-BatchNorm": ["--traintype", "FreePruning", "--nettype", "ResNet8", "--batchnorm-affine", "frozen",
+                                 "--lr-drops", "2", *FAST],
+    "ResNet8-IMP-2020": ["--traintype", "IMP", "--rounds", "1", "--nettype", "ResNet8", "--resnet-variant", "2020"],
 }
 DRIVER = """
 import contextlib, io, json, sys

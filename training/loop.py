@@ -17,9 +17,11 @@ from results.events import EpochEvents, epoch_scalars
 from results.paths import reserve_run_id, run_file
 from results.run_log import RunLog
 from training import checkpoint
+from training.augmentation import draw_shifts
 from training.batches import epoch_batches
 from training.console import EpochProgress, epoch_line
 from training.interrupt import StopRequest
+from training.schedule import learning_rate_at, parse_drops
 from training.steps import compiled_steps
 
 STEPS_PER_CALL = 200  # steps per compiled call: the points where a progress bar moves or Ctrl-C stops
@@ -55,9 +57,11 @@ class Experiment:
         self.model = build_network(
             config.nettype, dataset.x_train.shape[1:], dataset.num_classes,
             activation=config.activation, initializer=config.resolved_initializer(), p1=config.p1,
-            seed=config.seed, masking=self.method.masking_options(config.resolved_masktype()), xla=self.use_xla)
+            seed=config.seed, masking=self.method.masking_options(config.resolved_masktype()), xla=self.use_xla,
+            resnet_variant=config.resnet_variant, batchnorm_affine=config.batchnorm_affine)
         self.layers = masked_layers(self.model)
-        self.optimizer = keras.optimizers.Adam(learning_rate=config.lr)
+        self.learning_rate_drops = parse_drops(config.resolved_lr_drops())
+        self.optimizer = keras.optimizers.Adam(learning_rate=config.starting_learning_rate())
         self.steps = self.compiled_steps()
         # Adam as built, before any step: what reset_optimizer returns to.
         self.fresh_optimizer_values = [np.array(variable) for variable in self.optimizer.variables]
@@ -163,6 +167,10 @@ class Experiment:
         atomic.write_npz(self.path("final_masks"), mask_arrays(self.layers))
         if self.method.kernel_trainable:
             atomic.write_npz(self.path("final_weights"), kernels(self.layers))
+        masked = {id(variable) for layer in self.layers for variable in layer.variables}
+        others = {variable.path: np.asarray(variable) for variable in self.model.variables if id(variable) not in masked}
+        if others:  # BatchNorm's scales, offsets and moving statistics: the rest of what the network computes with
+            atomic.write_npz(self.path("final_batchnorm"), others)
 
     def reset_optimizer(self):
         """Adam as if new (step 0, zero moments). Assigning its variables in place, rather than making a
@@ -185,12 +193,15 @@ class Experiment:
                                               "generator": self.shuffle_generator.bit_generator.state}
         self.shuffle_generator.bit_generator.state = progress["generator"]
         indices, weights = epoch_batches(self.shuffle_generator, len(self.dataset.x_train), self.config.batchsize)
+        shifts = self.augmentation_shifts(indices.shape)
+        self.optimizer.learning_rate.assign(
+            learning_rate_at(epoch, self.config.starting_learning_rate(), self.learning_rate_drops))
         losses, correct = list(progress["losses"]), list(progress["correct"])
         started = time.time() - progress["seconds"]
         bar = EpochProgress(len(indices))
         for start in range(progress["step"], len(indices), STEPS_PER_CALL):
             stop_step = min(start + STEPS_PER_CALL, len(indices))
-            chunk_losses, chunk_correct = self.steps.train_steps(indices, weights, start, stop_step)
+            chunk_losses, chunk_correct = self.steps.train_steps(indices, weights, start, stop_step, shifts)
             losses.extend(chunk_losses.tolist())
             correct.extend(chunk_correct.tolist())
             if not np.all(np.isfinite(chunk_losses)):
@@ -208,6 +219,14 @@ class Experiment:
         self.epoch_in_progress = None
         sizes = weights.sum(axis=1, dtype=np.float64)
         return float(np.dot(losses, sizes) / sizes.sum()), float(np.sum(correct) / sizes.sum())
+
+    def augmentation_shifts(self, batch_shape):
+        """The epoch's augmentation (training/augmentation.py), or None. Drawn from the run seed and the number of
+        epochs recorded so far, which is unique across rounds and candidates and is restored on resume."""
+        if self.config.resolved_augmentation() == "none":
+            return None
+        height, width = self.dataset.x_train.shape[1:3]
+        return draw_shifts(self.config.seed, self.log.data.get("recordedEpochs", 0), batch_shape, height, width)
 
     def record_epoch(self, epoch, train_result, started):
         val_loss, val_accuracy = self.steps.evaluate(self.dataset.x_val, self.dataset.y_val)

@@ -16,6 +16,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from training.augmentation import augment
+
 # Evaluation batch sizes measured fastest (bench/conv_speed.py, bench/lenet_speed.py): XLA-compiled dense
 # networks gain from large batches; TensorFlow's convolutions run best on batches that stay in cache.
 EVALUATION_BATCH_SIZE = {"dense": 1000, "conv": 200}
@@ -46,7 +48,7 @@ def compiled_steps(model, optimizer, x_train, y_train, masked_layers, jit_compil
 class Steps:
     """What both backends share: the loss, the per-epoch totals and evaluation in fixed-size batches.
 
-    A backend implements `train_steps`, `evaluate_batch`, `mask_counts`, `gradient_values` and
+    A backend implements `train_steps` (batch_shifts: None, or the epoch's augmentation, (steps, batch, 3)), `evaluate_batch`, `mask_counts`, `gradient_values` and
     `set_gradient_values`."""
 
     def __init__(self, model, optimizer, masked_layers, track_gradients):
@@ -61,6 +63,11 @@ class Steps:
         positions = {id(variable): index for index, variable in enumerate(self.trainable)}
         self.kernel_positions = [positions[id(layer.kernel)] for layer in masked_layers
                                  if id(layer.kernel) in positions] if track_gradients else []
+
+    @staticmethod
+    def training_images(images, shifts):
+        """A step's images, shifted and flipped when the epoch draws augmentation (training/augmentation.py)."""
+        return images if shifts is None else augment(images, shifts)
 
     def training_loss(self, probabilities, labels, weights, model_losses):
         """(weighted mean cross-entropy plus the layers' own losses, weighted correct count)."""
@@ -78,9 +85,9 @@ class Steps:
         extra = ops.sum(ops.stack(model_losses)) if model_losses else ops.zeros(())
         return cross_entropy, correct, extra
 
-    def train_range(self, batch_indices, batch_weights, start, stop):
+    def train_range(self, batch_indices, batch_weights, start, stop, batch_shifts=None):
         """(sum of loss * batch size, correct count, examples) over steps start..stop-1."""
-        losses, correct = self.train_steps(batch_indices, batch_weights, start, stop)
+        losses, correct = self.train_steps(batch_indices, batch_weights, start, stop, batch_shifts)
         sizes = np.asarray(batch_weights, dtype=np.float64)[start:stop].sum(axis=1)
         return float(np.sum(losses * sizes)), float(np.sum(correct)), float(np.sum(sizes))
 

@@ -48,9 +48,10 @@ class JaxSteps(Steps):
                 variable.assign(value)
 
     # Compiled functions -----------------------------------------------------------------------
-    def _train_step_function(self, state, x_train, y_train, indices, weights):
+    def _train_step_function(self, state, x_train, y_train, indices, weights, shifts):
         trainable, non_trainable, optimizer_values, sums = state
-        images, labels = jnp.take(x_train, indices, axis=0), jnp.take(y_train, indices, axis=0)
+        images = self.training_images(jnp.take(x_train, indices, axis=0), shifts)
+        labels = jnp.take(y_train, indices, axis=0)
 
         def loss_of(trainable_values):
             probabilities, new_non_trainable, model_losses = self.model.stateless_call(
@@ -64,13 +65,14 @@ class JaxSteps(Steps):
         trainable, optimizer_values = self.optimizer.stateless_apply(optimizer_values, gradients, trainable)
         return (trainable, non_trainable, optimizer_values, sums), loss, correct
 
-    def _train_range_function(self, state, x_train, y_train, batch_indices, batch_weights, start, stop):
+    def _train_range_function(self, state, x_train, y_train, batch_indices, batch_weights, batch_shifts, start, stop):
         """Steps start..stop-1 (traced bounds: one compilation for every chunk); each step's (mean loss,
         correct count), zero outside the range, so an epoch's totals do not depend on how it is cut."""
         def body(step, carry):
             state, losses, correct = carry
-            state, loss, step_correct = self._train_step_function(state, x_train, y_train, batch_indices[step],
-                                                                  batch_weights[step])
+            state, loss, step_correct = self._train_step_function(
+                state, x_train, y_train, batch_indices[step], batch_weights[step],
+                None if batch_shifts is None else batch_shifts[step])
             return state, losses.at[step].set(loss), correct.at[step].set(step_correct)
 
         zeros = jnp.zeros(batch_weights.shape[:1], "float32")
@@ -87,27 +89,30 @@ class JaxSteps(Steps):
             return mask_counts(self.masked_layers)
 
     # The interface of training.steps.Steps ----------------------------------------------------
-    def _device_batches(self, batch_indices, batch_weights):
-        """The epoch's batches on the device, sent once per epoch rather than once per call."""
-        if self._epoch_batches is None or self._epoch_batches[0] is not batch_indices \
-                or self._epoch_batches[1] is not batch_weights:
-            self._epoch_batches = (batch_indices, batch_weights, jnp.asarray(batch_indices, jnp.int32),
-                                   jnp.asarray(batch_weights, jnp.float32))
-        return self._epoch_batches[2:]
+    def _device_batches(self, *host_arrays):
+        """The epoch's batches (indices, weights, shifts or None) on the device, sent once per epoch rather than
+        once per call."""
+        cached = self._epoch_batches
+        if cached is None or any(old is not new for old, new in zip(cached[0], host_arrays, strict=True)):
+            device = tuple(None if array is None else jnp.asarray(array) for array in host_arrays)
+            self._epoch_batches = cached = (host_arrays, device)
+        return cached[1]
 
-    def train_steps(self, batch_indices, batch_weights, start, stop):
+    def train_steps(self, batch_indices, batch_weights, start, stop, batch_shifts=None):
         """numpy (losses, correct counts) of steps start..stop-1."""
-        indices, weights = self._device_batches(batch_indices, batch_weights)
+        indices, weights, shifts = self._device_batches(batch_indices.astype(np.int32, copy=False),
+                                                        batch_weights.astype(np.float32, copy=False), batch_shifts)
         if self.steps_in_python:
             state, results = self._state(), []
             for step in range(start, stop):
-                state, loss, correct = self._train_step(state, self.x_train, self.y_train, indices[step], weights[step])
+                state, loss, correct = self._train_step(state, self.x_train, self.y_train, indices[step],
+                                                        weights[step], None if shifts is None else shifts[step])
                 results.append((loss, correct))
             self._store(state)
             return (np.array([float(loss) for loss, _ in results], dtype=np.float32),
                     np.array([float(correct) for _, correct in results], dtype=np.float32))
         state, losses, correct = self._train_range(self._state(), self.x_train, self.y_train, indices, weights,
-                                                   jnp.int32(start), jnp.int32(stop))
+                                                   shifts, jnp.int32(start), jnp.int32(stop))
         self._store(state)
         return np.asarray(losses)[start:stop], np.asarray(correct)[start:stop]
 

@@ -23,8 +23,8 @@ class TensorFlowSteps(Steps):
         self.evaluate_batch = tf.function(self._evaluate_batch, jit_compile=jit_compile)
         self.mask_counts = tf.function(lambda: mask_counts(self.masked_layers), jit_compile=jit_compile)
 
-    def _train_step(self, indices, weights):
-        images = tf.gather(self.x_train, indices)
+    def _train_step(self, indices, weights, shifts=None):
+        images = self.training_images(tf.gather(self.x_train, indices), shifts)
         labels = tf.gather(self.y_train, indices)
         with tf.GradientTape() as tape:
             probabilities = self.model(images, training=True)
@@ -36,7 +36,7 @@ class TensorFlowSteps(Steps):
         self.optimizer.apply(gradients, self.trainable)
         return loss, correct
 
-    def _train_range(self, batch_indices, batch_weights, start, stop):
+    def _train_range(self, batch_indices, batch_weights, batch_shifts, start, stop):
         """Runs steps start..stop-1 of the epoch; returns each step's (mean loss, correct count),
         zero outside the range. Per-step values keep the epoch's totals independent of how the
         epoch is cut into calls (progress bar, Ctrl-C, resume)."""
@@ -46,21 +46,23 @@ class TensorFlowSteps(Steps):
         # A `while` on tensors, not `for ... in tf.range`: XLA would treat range bounds as
         # compile-time constants and recompile for every chunk.
         while step < stop:
-            loss, correct = self._train_step(batch_indices[step], batch_weights[step])
+            loss, correct = self._train_step(batch_indices[step], batch_weights[step],
+                                             None if batch_shifts is None else batch_shifts[step])
             step_losses = tf.tensor_scatter_nd_update(step_losses, [[step]], [loss])
             step_correct = tf.tensor_scatter_nd_update(step_correct, [[step]], [correct])
             step += 1
         return step_losses, step_correct
 
-    def train_steps(self, batch_indices, batch_weights, start, stop):
+    def train_steps(self, batch_indices, batch_weights, start, stop, batch_shifts=None):
         """numpy (losses, correct counts) of steps start..stop-1."""
         if self.steps_in_python:
-            results = [self._compiled_step(tf.constant(batch_indices[step]), tf.constant(batch_weights[step]))
+            results = [self._compiled_step(tf.constant(batch_indices[step]), tf.constant(batch_weights[step]),
+                                           None if batch_shifts is None else tf.constant(batch_shifts[step]))
                        for step in range(start, stop)]
             return (np.array([float(loss) for loss, _ in results], dtype=np.float32),
                     np.array([float(correct) for _, correct in results], dtype=np.float32))
         # Tensors, not Python ints: a Python value would retrace (and recompile) per chunk.
-        losses, correct = self._compiled_train_range(batch_indices, batch_weights,
+        losses, correct = self._compiled_train_range(batch_indices, batch_weights, batch_shifts,
                                                      tf.constant(start, tf.int32), tf.constant(stop, tf.int32))
         return np.asarray(losses)[start:stop], np.asarray(correct)[start:stop]
 

@@ -231,3 +231,19 @@ def test_sigkill_then_resume_of_a_resnet_matches_the_uninterrupted_run(tmp_path,
     table = (tmp_path / "tables" / "paper_table.md").read_text()
     assert "ResNet8" in table and "MinPruning" in table
     assert list((tmp_path / "whole").rglob("merged_curves.png"))
+
+
+def test_the_resnet_grids_hold_the_2020_settings_and_a_grid_can_change_them():
+    from sweeps.grid import expand_grid, load_grid
+    cifar = load_grid(str(REPOSITORY / "experiments" / "resnet20_cifar10.json"))
+    assert len(cifar.runs) == 15 and "GPU" in cifar.machine
+    settings = {tuple(sorted({key: value for key, value in config.to_dict().items()
+                              if key in ("resnet_variant", "augmentation", "lr_drops", "lr")}.items()))
+                for config in cifar.runs}
+    assert settings == {(("augmentation", "shift-flip"), ("lr", 1e-3), ("lr_drops", "80,120,160"),
+                         ("resnet_variant", "2020"))}
+    assert load_grid(str(REPOSITORY / "experiments" / "resnet20_mnist.json")).machine.startswith("runs here")
+    varied = expand_grid({"description": "d", "machine": "m", "base": {"nettype": "ResNet8"},
+                          "grid": {"batchnorm_affine": ["trained", "frozen"], "augmentation": ["none", "shift-flip"]},
+                          "seeds": [1]}, "inline")
+    assert len({config.identity_key() for config in varied.runs}) == 4

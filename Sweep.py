@@ -2,9 +2,11 @@
 
     python Sweep.py experiments/lenet_mnist.json --workers 2 --data-dir ../shared/data/mnist
     python Sweep.py experiments/lenet_mnist.json --backend ray [--address HEAD:6379]
+    python Sweep.py experiments/lenet_mnist.json --backend slurm [--partition P] [--time-min 60] [--no-wait]
 
-The grid format is in experiments/README.md. Exit codes: 0 all runs finished, 1 a run failed,
-2 a bad grid, flag or data set, 130 interrupted (the same command resumes).
+The grid format is in experiments/README.md. Exit codes: 0 all runs finished (or, with --no-wait,
+submitted), 1 a run failed, 2 a bad grid, flag or data set, or a backend that cannot be used, 130 interrupted
+(the same command resumes).
 """
 
 import argparse
@@ -12,6 +14,7 @@ import sys
 
 from cli import OneLineParser, report_error
 from cli.keras_backend import BACKENDS, BackendError, environment_backend, select_installed_backend
+from sweeps import backends
 
 PROGRAM = "Sweep.py"
 
@@ -20,19 +23,41 @@ def fail(message, code):
     return report_error(PROGRAM, message, code)
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows the defaults that are values (a flag whose default is None or False says in its help what it means)."""
+
+    def _get_help_string(self, action):
+        return action.help if action.default in (None, False) else super()._get_help_string(action)
+
+
 def build_parser():
-    parser = OneLineParser(prog=PROGRAM, description=__doc__.split("\n\n")[0],
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = OneLineParser(prog=PROGRAM, description=__doc__.split("\n\n")[0], formatter_class=HelpFormatter)
     parser.add_argument("grid", help="grid file, e.g. experiments/lenet_mnist.json")
-    parser.add_argument("--backend", choices=("local", "ray"), default="local",
-                        help="where the runs execute: this machine (--workers at a time) or a Ray cluster")
+    parser.add_argument("--backend", choices=("local", "ray", "slurm"), default="local",
+                        help="where the runs execute: this machine (--workers at a time), a Ray cluster, or a Slurm "
+                             "cluster (one job array, submitted from its login node)")
     parser.add_argument("--workers", type=int, default=1,
                         help="local backend: runs at a time, each a MaskTrainer.py process")
     parser.add_argument("--address", default=None,
                         help="ray backend: the cluster to join (HEAD_IP:PORT, or auto); without it a local Ray "
                              "instance is started")
-    parser.add_argument("--cpus-per-run", type=float, default=1, help="ray backend: CPUs reserved per run")
-    parser.add_argument("--gpus-per-run", type=float, default=0, help="ray backend: GPUs reserved per run")
+    parser.add_argument("--cpus-per-run", type=float, default=None,
+                        help="ray and slurm backends: CPUs reserved per run (default 1)")
+    parser.add_argument("--gpus-per-run", type=float, default=None,
+                        help="ray and slurm backends: GPUs reserved per run (default 0)")
+    slurm = parser.add_argument_group("slurm backend (from the cluster's login node; paths on a shared filesystem)")
+    slurm.add_argument("--partition", default=None, help="Slurm partition (default: the cluster's default)")
+    slurm.add_argument("--time-min", type=int, default=None, metavar="M",
+                       help="time limit of each run's task in minutes (default 60); 90 s before it the run saves its "
+                            "state and the task is requeued, then resumes")
+    slurm.add_argument("--array-parallelism", type=int, default=None, metavar="N",
+                       help="at most N runs of the array at a time (default: as many as Slurm starts)")
+    slurm.add_argument("--slurm-folder", default=None, metavar="DIR",
+                       help="submitit's files, the tasks' Slurm logs and the record of the runs in Slurm (default: "
+                            "OUTPUTPATH/slurm)")
+    slurm.add_argument("--no-wait", action="store_true",
+                       help="submit, print the job id and return; the same command later reports, follows the runs "
+                            "still in Slurm and submits only the missing ones")
     parser.add_argument("--keras-backend", choices=BACKENDS,
                         default=environment_backend() if environment_backend() in BACKENDS else "tensorflow",
                         help="Keras backend of the runs whose grid file sets no 'backend' (MaskTrainer.py --backend; "
@@ -47,13 +72,9 @@ def build_parser():
 
 def main(argv=None):
     arguments = build_parser().parse_args(argv)
-    if arguments.workers < 1:
-        return fail(f"--workers must be at least 1, got {arguments.workers}.", 2)
-    if arguments.backend != "ray" and (arguments.address is not None or arguments.cpus_per_run != 1
-                                       or arguments.gpus_per_run != 0):
-        return fail("--address, --cpus-per-run and --gpus-per-run are for --backend ray.", 2)
-    if arguments.cpus_per_run < 0 or arguments.gpus_per_run < 0:
-        return fail("--cpus-per-run and --gpus-per-run cannot be negative.", 2)
+    problem = backends.check_flags(arguments)
+    if problem:
+        return fail(problem, 2)
     try:
         select_installed_backend()
     except BackendError as error:
@@ -76,37 +97,28 @@ def main(argv=None):
     print(f"Machine: {grid.machine}")
     print(f"{len(jobs)} runs: {counts['run']} to run, {counts['resume']} to resume, {counts['skip']} finished "
           f"already (skipped); results under {arguments.outputpath}"
-          + ("" if arguments.dry_run else f", {backend_description(arguments)}") + ".")
+          + ("" if arguments.dry_run else f", {backends.describe(arguments)}") + ".")
     if arguments.dry_run:
-        for job in jobs:
-            where = f": {job.action.logs_path}" if job.action.logs_path else ""
-            note = f" ({job.action.note}{where})" if job.action.note else ""
-            print(f"  #{job.number:<3} {job.action.kind:<6} {job.label}{note}")
+        dry_run(jobs, arguments)
         return 0
     return run_jobs(jobs, arguments, arguments.outputpath)
 
 
-def backend_description(arguments):
-    if arguments.backend == "local":
-        return f"{arguments.workers} worker(s)"
-    where = f"the Ray cluster at {arguments.address}" if arguments.address else "a local Ray instance"
-    return f"on {where}, {arguments.cpus_per_run:g} CPU(s) and {arguments.gpus_per_run:g} GPU(s) per run"
-
-
-def make_executor(arguments, on_start, on_end):
-    from sweeps.execution import LocalExecutor
-    if arguments.backend == "local":
-        return LocalExecutor(arguments.workers, on_start, on_end)
-    from sweeps.ray_executor import RayExecutor
-    return RayExecutor(on_start, on_end, arguments.outputpath, address=arguments.address,
-                       cpus_per_run=arguments.cpus_per_run, gpus_per_run=arguments.gpus_per_run)
+def dry_run(jobs, arguments):
+    backend_notes, closing = backends.dry_run_notes(arguments, jobs)
+    for job in jobs:
+        where = f": {job.action.logs_path}" if job.action.logs_path else ""
+        notes = [f"{job.action.note}{where}"] if job.action.note else []
+        notes += [backend_notes[job.number]] if job.number in backend_notes else []
+        print(f"  #{job.number:<3} {job.action.kind:<6} {job.label}" + (f" ({'; '.join(notes)})" if notes else ""))
+    if closing:
+        print(closing)
 
 
 def run_jobs(jobs, arguments, outputpath):
     from runner import existing_runs
-    from sweeps.execution import INTERRUPTED_CODES
+    from sweeps.execution import INTERRUPTED_CODES, BackendError
     from sweeps.progress import Progress
-    from sweeps.ray_executor import BackendError
     progress = Progress(len(jobs), sum(job.action.kind == "skip" for job in jobs))
 
     def on_start(job):
@@ -127,13 +139,15 @@ def run_jobs(jobs, arguments, outputpath):
         print(progress.record(outcome, job.label, logs_path, seconds, detail), flush=True)
 
     try:
-        executor = make_executor(arguments, on_start, on_end)
+        executor = backends.make_executor(arguments, on_start, on_end)
         executor.run([job for job in jobs if job.action.kind != "skip"])
     except BackendError as error:
         return fail(error, 2)
+    if getattr(executor, "detached", False):
+        return 0  # --no-wait: submitted; a later call reports
     for line in progress.summary():
         print(line)
-    if executor.stop_requests:
+    if executor.stop_requests or progress.outcomes["interrupted"]:
         return fail("Interrupted; the runs in progress saved their state: run the same command again to "
                     "resume them.", 130)
     if executor.bad_input:

@@ -3,7 +3,7 @@
 An executor's run(jobs) runs every job, calls on_start(job) when one starts and on_end(job, code, seconds,
 last_lines) when it ends, and leaves `stop_requests` (Ctrl-C, SIGTERM, SIGHUP received) and `bad_input`
 (the message of a run that refused its input, after which nothing more starts) for Sweep.py's summary.
-Backends: LocalExecutor below, RayExecutor (sweeps/ray_executor.py).
+Backends: LocalExecutor below, RayExecutor (sweeps/ray_executor.py), SlurmExecutor (sweeps/slurm_executor.py).
 
 Locally, each run is its own process group, so a Ctrl-C at the terminal reaches only the sweep, which passes
 exactly one SIGINT to every running MaskTrainer.py: they save their state and exit 130. A second
@@ -38,6 +38,10 @@ class Job:
     label: str
 
 
+class BackendError(RuntimeError):
+    """The backend cannot be used as asked (one sentence; Sweep.py exits 2)."""
+
+
 def trainer_command(config, action):
     """The MaskTrainer.py command line of a job: --resume LOGS, or the flags that differ from the defaults."""
     command = [sys.executable, TRAINER]
@@ -45,6 +49,14 @@ def trainer_command(config, action):
         command += ["--resume", action.logs_path]
         return command + (["--data-dir", config.data_dir] if config.data_dir else [])
     return command + command_line_arguments(config)
+
+
+def continue_command(config):
+    """What a cluster task runs: `MaskTrainer.py --continue`, which starts the run or resumes an earlier attempt,
+    so that a retried or requeued task resumes. Paths are absolute: the task runs in this repository."""
+    absolute = config.replace(outputpath=os.path.abspath(config.outputpath),
+                              data_dir=config.data_dir and os.path.abspath(config.data_dir))
+    return [sys.executable, TRAINER, "--continue", *command_line_arguments(absolute)]
 
 
 STOPPING = ("Stopping: the runs in progress save their state and no new run starts "

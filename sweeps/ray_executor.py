@@ -10,19 +10,14 @@ import sys
 import time
 import uuid
 
-from config import command_line_arguments
 from sweeps import ray_task
-from sweeps.execution import BAD_INPUT_CODE, TRAINER, Executor
+from sweeps.execution import BAD_INPUT_CODE, TRAINER, BackendError, Executor, continue_command
 
 REPOSITORY = os.path.dirname(TRAINER)
 CONNECT_TIMEOUT_S = 10
 PROBE_TIMEOUT_S = 30
 RETRIES_AFTER_KILL = 3  # a run's process killed: started again (it resumes) this many times at most
 INSTALL = "pip install 'ray[default]'"
-
-
-class BackendError(RuntimeError):
-    """The backend cannot be used as asked (one sentence; Sweep.py exits 2)."""
 
 
 def is_loopback(address):
@@ -57,10 +52,6 @@ def check_reachable(address):
     except OSError as error:
         raise BackendError(f"No Ray cluster answers at {address} ({error.strerror or error}); start its head with "
                            "`ray start --head --port PORT` or correct --address.") from None
-
-
-def continue_command(job):
-    return [sys.executable, TRAINER, "--continue", *command_line_arguments(job.config)]
 
 
 class RayExecutor(Executor):
@@ -120,7 +111,7 @@ class RayExecutor(Executor):
             self.control = ray.remote(num_cpus=0)(ray_task.SweepControl).remote()
             task = ray.remote(num_cpus=self.cpus_per_run, num_gpus=self.gpus_per_run,
                               max_retries=RETRIES_AFTER_KILL)(ray_task.run_job)
-            pending = {task.remote(job.number, continue_command(job), REPOSITORY, self.control,
+            pending = {task.remote(job.number, continue_command(job.config), REPOSITORY, self.control,
                                    RETRIES_AFTER_KILL): job for job in jobs}
             with self.stop_signals():
                 self.follow(pending)

@@ -1,0 +1,100 @@
+"""Sweep.py's --backend: which flags go with which backend, the backend in words, and its executor."""
+
+import os
+
+RAY_AND_SLURM = ("cpus_per_run", "gpus_per_run")
+SLURM_ONLY = ("partition", "time_min", "array_parallelism", "slurm_folder", "no_wait")
+DEFAULTS = {"cpus_per_run": 1, "gpus_per_run": 0, "time_min": 60}
+
+
+def given(arguments, names):
+    return any(getattr(arguments, name) not in (None, False) for name in names)
+
+
+def check_flags(arguments):
+    """What is wrong with the backend's flags, in one sentence, or None; fills in the defaults of the flags
+    whose default depends on the backend."""
+    if arguments.workers < 1:
+        return f"--workers must be at least 1, got {arguments.workers}."
+    if arguments.backend != "ray" and arguments.address is not None:
+        return "--address is for --backend ray."
+    if arguments.backend == "local" and given(arguments, RAY_AND_SLURM):
+        return "--cpus-per-run and --gpus-per-run are for --backend ray or slurm."
+    if arguments.backend != "slurm" and given(arguments, SLURM_ONLY):
+        return "--partition, --time-min, --array-parallelism, --slurm-folder and --no-wait are for --backend slurm."
+    for name, default in DEFAULTS.items():
+        if getattr(arguments, name) is None:
+            setattr(arguments, name, default)
+    if arguments.cpus_per_run < 0 or arguments.gpus_per_run < 0:
+        return "--cpus-per-run and --gpus-per-run cannot be negative."
+    if arguments.backend == "slurm":
+        return check_slurm_flags(arguments)
+    return None
+
+
+def check_slurm_flags(arguments):
+    if arguments.cpus_per_run < 1 or arguments.cpus_per_run % 1 or arguments.gpus_per_run % 1:
+        return "On Slurm, --cpus-per-run is a whole number of at least 1, and --gpus-per-run a whole number."
+    arguments.cpus_per_run, arguments.gpus_per_run = int(arguments.cpus_per_run), int(arguments.gpus_per_run)
+    if arguments.time_min < 3:
+        return f"--time-min must be at least 3 minutes (a run saves its state 90 s before it), got {arguments.time_min}."
+    if arguments.array_parallelism is not None and arguments.array_parallelism < 1:
+        return f"--array-parallelism must be at least 1, got {arguments.array_parallelism}."
+    arguments.slurm_folder = arguments.slurm_folder or os.path.join(arguments.outputpath, "slurm")
+    return None
+
+
+def describe(arguments):
+    """The backend and its resources, for the sweep's opening line."""
+    if arguments.backend == "local":
+        return f"{arguments.workers} worker(s)"
+    if arguments.backend == "ray":
+        where = f"the Ray cluster at {arguments.address}" if arguments.address else "a local Ray instance"
+        return f"on {where}, {resources(arguments)}"
+    return f"on Slurm ({slurm_details(arguments)})"
+
+
+def resources(arguments):
+    return f"{arguments.cpus_per_run:g} CPU(s) and {arguments.gpus_per_run:g} GPU(s) per run"
+
+
+def slurm_details(arguments):
+    partition = f"partition {arguments.partition}" if arguments.partition else "the default partition"
+    at_once = f", at most {arguments.array_parallelism} at a time" if arguments.array_parallelism else ""
+    return (f"{partition}, {resources(arguments)}, {arguments.time_min} min each{at_once}; Slurm logs under "
+            f"{arguments.slurm_folder}")
+
+
+def make_executor(arguments, on_start, on_end):
+    """The executor of --backend; a BackendError (one sentence) when it cannot be used."""
+    from sweeps.execution import LocalExecutor
+    if arguments.backend == "local":
+        return LocalExecutor(arguments.workers, on_start, on_end)
+    if arguments.backend == "ray":
+        from sweeps.ray_executor import RayExecutor
+        return RayExecutor(on_start, on_end, arguments.outputpath, address=arguments.address,
+                           cpus_per_run=arguments.cpus_per_run, gpus_per_run=arguments.gpus_per_run)
+    from sweeps.slurm_executor import SlurmExecutor
+    from sweeps.slurm_queue import SlurmQueue
+    queue = SlurmQueue(arguments.slurm_folder, partition=arguments.partition, time_min=arguments.time_min,
+                       cpus_per_run=arguments.cpus_per_run, gpus_per_run=arguments.gpus_per_run,
+                       array_parallelism=arguments.array_parallelism)
+    grid_name = os.path.splitext(os.path.basename(arguments.grid))[0]
+    return SlurmExecutor(on_start, on_end, arguments.slurm_folder, queue, wait=not arguments.no_wait,
+                         grid_name=grid_name)
+
+
+def dry_run_notes(arguments, jobs):
+    """{job number: note} for --dry-run (on Slurm: the runs in Slurm already), and a closing line or None."""
+    if arguments.backend != "slurm":
+        return {}, None
+    from sweeps.execution import BackendError
+    opening = f"On Slurm ({slurm_details(arguments)}): "
+    try:
+        in_slurm = make_executor(arguments, None, None).in_slurm(jobs)
+    except BackendError as error:
+        return {}, f"{opening}the runs to run or resume would be submitted as one job array ({error})"
+    notes = {number: f"in Slurm already as task {task_id}: followed, not submitted again"
+             for number, task_id in in_slurm.items()}
+    submitted = sum(job.action.kind != "skip" and job.number not in in_slurm for job in jobs)
+    return notes, f"{opening}{submitted} run(s) would be submitted as one job array, {len(in_slurm)} followed."

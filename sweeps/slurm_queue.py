@@ -1,0 +1,110 @@
+"""Slurm as the sweep uses it: tasks submitted as one job array through submitit, which of them are still in
+Slurm (squeue), and cancelling them (scancel). Every failure to reach Slurm is a BackendError in one sentence."""
+
+import contextlib
+import io
+import os
+import re
+import shlex
+import shutil
+import subprocess
+
+from sweeps.execution import TRAINER, BackendError
+
+REPOSITORY = os.path.dirname(TRAINER)
+COMMAND_TIMEOUT_S = 60
+SIGNAL_BEFORE_TIME_LIMIT_S = 90  # submitit's SIGUSR2 this long before the time limit: the run saves, the task requeues
+REQUEUES_AFTER_TIME_LIMIT = 20  # submitit's countdown of time limits reached; preemptions do not count
+NO_SLURM = ("--backend slurm needs Slurm's {command}, which is not on PATH here; run Sweep.py on the cluster's "
+            "login node (or a machine with Slurm's client commands), or use --backend local "
+            "(scripts/local_slurm.sh start makes a single-node Slurm on this machine).")
+
+
+def slurm_reason(text):
+    """Slurm's own words from a command's error output, on one line ('sbatch: error: ' and the like removed)."""
+    reasons = []
+    for line in str(text).splitlines():
+        line = re.sub(r"^(\w+: )?(error|fatal): ", "", line.strip())
+        if line and line not in reasons:
+            reasons.append(line)
+    return "; ".join(reasons).rstrip(".") or "no reason given"
+
+
+def run_slurm_command(command):
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S)
+    except OSError as error:
+        raise BackendError(NO_SLURM.format(command=command[0]) if isinstance(error, FileNotFoundError)
+                           else f"Could not run {command[0]} ({error}).") from None
+    except subprocess.TimeoutExpired:
+        raise BackendError(f"Slurm did not answer `{shlex.join(command)}` within {COMMAND_TIMEOUT_S} s; "
+                           "check that its controller is up (sinfo).") from None
+    if result.returncode != 0:
+        raise BackendError(f"`{command[0]}` failed: {slurm_reason(result.stderr or result.stdout)}.")
+    return result.stdout
+
+
+class SlurmQueue:
+    """One grid's submissions: `folder` holds submitit's files and the tasks' logs, one folder per task."""
+
+    def __init__(self, folder, partition=None, time_min=60, cpus_per_run=1, gpus_per_run=0, array_parallelism=None):
+        for command in ("sbatch", "squeue", "scancel", "srun"):
+            if shutil.which(command) is None:
+                raise BackendError(NO_SLURM.format(command=command))
+        try:
+            import submitit  # noqa: F401
+        except ImportError:
+            raise BackendError("--backend slurm submits through submitit, which is not installed; install it with: "
+                               "pip install submitit (it comes with requirements.txt).") from None
+        self.folder = os.path.abspath(folder)
+        parameters = dict(time=time_min, cpus_per_task=cpus_per_run, stderr_to_stdout=True,
+                          signal_delay_s=SIGNAL_BEFORE_TIME_LIMIT_S, additional_parameters={"requeue": True},
+                          setup=[f"export PYTHONPATH={shlex.quote(REPOSITORY)}${{PYTHONPATH:+:$PYTHONPATH}}"])
+        if partition:
+            parameters["partition"] = partition
+        if gpus_per_run:
+            parameters["gpus_per_node"] = gpus_per_run
+        if array_parallelism:
+            parameters["array_parallelism"] = array_parallelism
+        self.parameters = parameters
+
+    def log_path(self, task_id):
+        """The task's Slurm log (its output and errors), as submitit names it."""
+        from submitit.core.utils import JobPaths
+        return str(JobPaths(os.path.join(self.folder, "%j"), job_id=task_id).stdout)
+
+    def submit(self, tasks, job_name):
+        """Submits the callables `tasks` as one job array named job_name; their task ids, or BackendError with
+        Slurm's reason (then nothing was submitted, and submitit's files for it are removed)."""
+        import submitit
+        from submitit.core.utils import FailedJobError
+        executor = submitit.SlurmExecutor(os.path.join(self.folder, "%j"), max_num_timeout=REQUEUES_AFTER_TIME_LIMIT)
+        executor.update_parameters(job_name=job_name, **self.parameters)
+        os.makedirs(self.folder, exist_ok=True)
+        before = set(os.listdir(self.folder))
+        try:  # submitit also prints sbatch's complaint to stderr: it reaches the user once, in one sentence, below
+            with contextlib.redirect_stderr(io.StringIO()), executor.batch():
+                jobs = [executor.submit(task) for task in tasks]
+        except FailedJobError as error:
+            for name in set(os.listdir(self.folder)) - before:
+                path = os.path.join(self.folder, name)
+                if os.path.islink(path) or os.path.isfile(path):
+                    os.remove(path)
+            raise BackendError(f"Slurm refused the submission: {slurm_reason(error)}; nothing was submitted.") \
+                from None
+        return [job.job_id for job in jobs]
+
+    def queued(self):
+        """{(job name, index in its array): (task id, state)} of this user's tasks still in Slurm (pending,
+        running, requeued, completing...); a job of one task is not an array, its index is 0."""
+        output = run_slurm_command(["squeue", "--me", "--array", "--noheader", "--format=%i|%K|%T|%j"])
+        tasks = {}
+        for line in output.splitlines():
+            task_id, index, state, name = line.strip().split("|", 3)
+            tasks[(name, int(index) if index.isdigit() else 0)] = (task_id, state)
+        return tasks
+
+    def cancel(self, task_ids, signal_name=None, pending_only=False):
+        if task_ids:
+            run_slurm_command(["scancel", *([f"--signal={signal_name}"] if signal_name else []),
+                               *(["--state=PENDING"] if pending_only else []), *sorted(task_ids)])

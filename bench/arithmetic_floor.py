@@ -4,7 +4,10 @@ throughput of TensorFlow's own convolution and matmul kernels at the network's l
 Per masked layer and image, forward FLOPs = 2 x multiply-adds (conv: out_h * out_w * out_c * k * k * in_c;
 dense: in * out). Training = forward + gradient w.r.t. the weights + gradient w.r.t. the input (not needed
 for the first layer): 3x forward, 2x for the first layer. The mask multiply, activations, pooling,
-softmax and Adam are elementwise and left out of the FLOPs (they are part of what the floor omits).
+softmax and Adam are elementwise and left out of the FLOPs (they are part of what the floor omits); so are,
+in the ResNets, BatchNorm, the residual additions, the global average pooling and the training
+augmentation. A ResNet's masked layers (3x3 convolutions, some of stride 2, the 1x1 stride-2 projection
+shortcuts, the dense output) are read from the Keras model that `networks.build_network` builds.
 
 Two floors per network, per epoch of `examples` images at `batch_size`, measured as a contender timed
 side by side with the others (so under the same machine load; another process on a 2-core machine halves
@@ -18,6 +21,7 @@ networks bound by arithmetic (Conv2/4/6, a few ms per kernel):
   cannot go below, with no framework overhead at all.
 """
 
+import collections
 import time
 
 import numpy as np
@@ -25,9 +29,16 @@ import tensorflow as tf
 
 from networks.architectures import ARCHITECTURES
 
+# One masked layer: kind "conv" or "dense"; input and output shapes of one image ((h, w, c) or (n,)); kernel shape;
+# padding "SAME"/"VALID" (None for dense); stride (1 for dense).
+Layer = collections.namedtuple("Layer", "kind input kernel padding output strides")
+
 
 def layer_shapes(nettype, input_shape, classes=10):
-    """[(kind, input shape (h, w, c) or (n,), kernel shape, padding, output shape)] of every masked layer."""
+    """[Layer] of every masked layer, input to output; the first one reads the images."""
+    from networks import RESNET_DEPTHS
+    if nettype in RESNET_DEPTHS:
+        return resnet_layer_shapes(nettype, input_shape, classes)
     shape, layers = tuple(input_shape), []
     blocks = ARCHITECTURES[nettype] + [("dense", classes)]
     for block in blocks:
@@ -36,20 +47,40 @@ def layer_shapes(nettype, input_shape, classes=10):
         elif block[0] == "conv":
             size, padding = block[2:] if len(block) > 2 else (3, "same")
             out = shape[:2] if padding == "same" else (shape[0] - size + 1, shape[1] - size + 1)
-            layers.append(("conv", shape, (size, size, shape[2], block[1]), padding.upper(), out + (block[1],)))
+            layers.append(Layer("conv", shape, (size, size, shape[2], block[1]), padding.upper(), out + (block[1],), 1))
             shape = out + (block[1],)
         else:
             fan_in = int(np.prod(shape))
-            layers.append(("dense", (fan_in,), (fan_in, block[1]), None, (block[1],)))
+            layers.append(Layer("dense", (fan_in,), (fan_in, block[1]), None, (block[1],), 1))
             shape = (block[1],)
     return layers
 
 
+def resnet_layer_shapes(nettype, input_shape, classes=10):
+    """The masked layers of the Keras ResNet as networks.build_network builds it, read from the built model (so
+    the floor follows the architecture, 3x3 and 1x1 stride-2 convolutions included). BatchNorm, the residual
+    additions, the activations and the global average pooling are elementwise and not part of the floor."""
+    from masking import MaskedConv2D, masked_layers
+    from networks import build_network
+    model = build_network(nettype, input_shape, classes)
+    layers = []
+    for layer in masked_layers(model):
+        in_shape, out_shape = tuple(layer.input.shape[1:]), tuple(layer.output.shape[1:])
+        if isinstance(layer, MaskedConv2D):
+            layers.append(Layer("conv", in_shape, tuple(layer.kernel.shape), layer.padding.upper(), out_shape,
+                                layer.strides))
+        else:
+            layers.append(Layer("dense", in_shape, tuple(layer.kernel.shape), None, out_shape, 1))
+        if len(layers) == 1 and layer.input is not model.inputs[0]:
+            raise ValueError(f"{nettype}'s first masked layer, {layer.name}, does not read the images.")
+    return layers
+
+
 def forward_flops(layer):
-    kind, _, kernel, _, out = layer
-    if kind == "conv":
+    if layer.kind == "conv":
+        out, kernel = layer.output, layer.kernel
         return 2 * out[0] * out[1] * out[2] * kernel[0] * kernel[1] * kernel[2]
-    return 2 * kernel[0] * kernel[1]
+    return 2 * layer.kernel[0] * layer.kernel[1]
 
 
 def training_flops_per_image(nettype, input_shape):
@@ -59,18 +90,17 @@ def training_flops_per_image(nettype, input_shape):
 
 def _kernels(layer, batch_size):
     """The tf.functions of one training step's kernels at this layer's shapes: {name: (function, args)}."""
-    kind, in_shape, kernel_shape, padding, out_shape = layer
     generator = np.random.default_rng(0)
-    inputs = tf.constant(generator.standard_normal((batch_size,) + in_shape, dtype=np.float32))
-    kernel = tf.constant(generator.standard_normal(kernel_shape, dtype=np.float32))
-    upstream = tf.constant(generator.standard_normal((batch_size,) + out_shape, dtype=np.float32))
-    if kind == "dense":
+    inputs = tf.constant(generator.standard_normal((batch_size,) + layer.input, dtype=np.float32))
+    kernel = tf.constant(generator.standard_normal(layer.kernel, dtype=np.float32))
+    upstream = tf.constant(generator.standard_normal((batch_size,) + layer.output, dtype=np.float32))
+    if layer.kind == "dense":
         return {"forward": (tf.function(lambda a, b: tf.matmul(a, b)), (inputs, kernel)),
                 "input_gradient": (tf.function(lambda g, b: tf.matmul(g, b, transpose_b=True)), (upstream, kernel)),
                 "weight_gradient": (tf.function(lambda a, g: tf.matmul(a, g, transpose_a=True)), (inputs, upstream))}
-    strides = [1, 1, 1, 1]
-    input_sizes = tf.constant((batch_size,) + in_shape, dtype=tf.int32)
-    filter_sizes = tf.constant(kernel_shape, dtype=tf.int32)
+    strides, padding = [1, layer.strides, layer.strides, 1], layer.padding
+    input_sizes = tf.constant((batch_size,) + layer.input, dtype=tf.int32)
+    filter_sizes = tf.constant(layer.kernel, dtype=tf.int32)
     return {
         "forward": (tf.function(lambda a, b: tf.nn.conv2d(a, b, strides, padding)), (inputs, kernel)),
         "input_gradient": (tf.function(lambda g, b: tf.raw_ops.Conv2DBackpropInput(
@@ -123,7 +153,8 @@ class ArithmeticFloor:
             flops = forward_flops(layer) * self.batch_size
             flops_floor += flops * len(seconds) / (flops / seconds["forward"]) * self.steps
             kernel_floor += sum(seconds.values()) * self.steps
-            layers.append({"kind": layer[0], "input": list(layer[1]), "kernel": list(layer[2]),
+            layers.append({"kind": layer.kind, "input": list(layer.input), "kernel": list(layer.kernel),
+                           "strides": layer.strides,
                            "forward_gflop_per_step": round(flops / 1e9, 4),
                            "kernel_ms": {name: round(value * 1e3, 3) for name, value in seconds.items()},
                            "gflops_per_s": {name: round(flops / value / 1e9, 1) for name, value in seconds.items()}})

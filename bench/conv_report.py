@@ -23,13 +23,14 @@ EVAL_ROWS = [
 
 
 def network_tables(nettype, network, result):
-    rows, floor = network["seconds_per_epoch"], network["floor"]
+    rows, floor, labels = network["seconds_per_epoch"], network["floor"], network.get("labels", {})
     timed = len(network["rounds"]) - 1
     lines = [f"**{nettype}** ({floor['training_gflop_per_epoch']} GFLOP of conv/matmul per training epoch of "
              f"{result['training_examples']:,} images)", "",
              "| contender | s/epoch (median) | min | max | quiet epochs | first epoch s |",
              "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for name, label in ROWS + EVAL_ROWS:
+        label = labels.get(name, label)
         if name in rows:
             row = rows[name]
             if name == "keras_fit_best":
@@ -37,9 +38,11 @@ def network_tables(nettype, network, result):
                 label += f" (jit_compile={setting['jit_compile']}, steps_per_execution={setting['steps_per_execution']})"
             lines.append(f"| {label} | {row['median_s_per_epoch']:.3f} | {row['min_s']:.3f} | {row['max_s']:.3f} | "
                          f"{row['quiet_epochs']} of {timed} | {row['first_epoch_s']:.2f} |")
-    lines.append(f"| arithmetic floor: training FLOPs / forward-kernel throughput | {floor['flops_floor_s']:.3f} | | | | |")
-    lines.append(f"| arithmetic floor: sum of TensorFlow's conv/matmul kernels at the layers' shapes | "
-                 f"{floor['kernel_floor_s']:.3f} | | | | |")
+    flops_label = labels.get("flops_floor", "arithmetic floor: training FLOPs / forward-kernel throughput")
+    kernel_label = labels.get("kernel_floor", "arithmetic floor: sum of TensorFlow's conv/matmul kernels at the "
+                                              "layers' shapes")
+    lines.append(f"| {flops_label} | {floor['flops_floor_s']:.3f} | | | | |")
+    lines.append(f"| {kernel_label} | {floor['kernel_floor_s']:.3f} | | | | |")
     lines += ["", "| ratio | value |", "| --- | ---: |"]
     lines += [f"| {name} | {value:.3f} |" for name, value in network["ratios"].items()]
     if "evaluation_batch_sizes" in network:

@@ -1,8 +1,9 @@
-"""Speed of Conv2/Conv4/Conv6 FreePruning at batch 25 on CIFAR-shaped data: the runner vs. plain Keras vs.
-PyTorch vs. the arithmetic floor, side by side in one process.
+"""Speed of Conv2/Conv4/Conv6 (and ResNet20) FreePruning at batch 25 on CIFAR-shaped data: the runner vs. plain
+Keras vs. PyTorch vs. the arithmetic floor, side by side in one process.
 
     .venv/bin/pip install -r bench/requirements.txt
     .venv/bin/python bench/conv_speed.py [--nets Conv2,Conv4,Conv6] [--examples 2000] [--epochs 3] [--quick]
+    .venv/bin/python bench/conv_speed.py --nets ResNet20 --output bench/results/conv_speed_resnet20.json
 
 Per network, contenders interleaved epoch by epoch (as in bench/lenet_speed.py; round 0 is the warm-up):
   runner          training.loop.Experiment.train_epoch (masked, FreePruning), then its record_epoch
@@ -13,12 +14,16 @@ Per network, contenders interleaved epoch by epoch (as in bench/lenet_speed.py; 
 and the arithmetic floor (bench/arithmetic_floor.py), measured in the same run. Also: evaluation time per
 batch size (what training/steps.py's EVALUATION_BATCH_SIZE rests on). The data are random images written
 in CIFAR-10's official format (bench/cifar_shaped.py) and read by the project's loader.
+ResNets (networks/resnet.py) train as a real run does, with BatchNorm and the shift-flip augmentation inside
+the step; their plain Keras rows add Keras' own augmentation layers (keras_contenders.plain_resnet), their
+PyTorch peer is bench/torch_resnet.py, and their floor counts only the masked convolutions and the dense output.
 Results: bench/results/conv_speed.json (bench/conv_report.py renders the README tables).
 """
 
 import argparse
 import datetime
 import os
+import shlex
 import sys
 import tempfile
 import time
@@ -40,16 +45,32 @@ import machine  # noqa: E402
 from arithmetic_floor import ArithmeticFloor  # noqa: E402
 from cifar_shaped import write_cifar_shaped  # noqa: E402
 from datasets import load_dataset  # noqa: E402
-from keras_contenders import FIT_SETTINGS, PlainFit, Runner, best_fit_setting, setting_label  # noqa: E402
+from keras_contenders import PlainFit, Runner, best_fit_setting, fit_settings, setting_label  # noqa: E402
 from lenet_speed import run_rounds, summarise  # noqa: E402
+from networks import RESNET_DEPTHS  # noqa: E402
 from results import atomic  # noqa: E402
 from torch_conv import TorchConvPeer  # noqa: E402
+from torch_resnet import TorchResNetPeer  # noqa: E402
 from training.steps import EVALUATION_BATCH_SIZE  # noqa: E402
 
 RESULTS = os.path.join(REPO, "bench", "results", "conv_speed.json")
 CIFAR10_TRAINING_EXAMPLES = 45_000  # 50,000 minus the 5,000 validation images
 TARGET_FLOOR = {"Conv2": 1.5, "Conv4": 1.2, "Conv6": 1.2}
 TARGET_EVAL_SHARE = 0.15
+# What the ResNet rows include and leave out; stored with the results, rendered by conv_report.py.
+RESNET_LABELS = {
+    "runner": "runner: `Experiment.train_epoch` (masked; BatchNorm, shift-flip augmentation in the step)",
+    "keras_fit": "plain Keras, unmasked, `model.fit` (defaults; BatchNorm, `RandomTranslation` + `RandomFlip`)",
+    "keras_fit_best": "plain Keras, unmasked, `model.fit` at its fastest setting (BatchNorm, `RandomTranslation` + "
+                      "`RandomFlip`; XLA not tried: Keras runs these layers without it)",
+    "torch": "PyTorch masked, `torch.compile` (peer; BatchNorm2d, the same shift-flip augmentation)",
+    "floor": "TensorFlow's conv/matmul kernels of an epoch, run on their own (no BatchNorm, add, pooling, "
+             "augmentation)",
+    "flops_floor": "arithmetic floor: training FLOPs / forward-kernel throughput (masked convolutions and dense "
+                   "output only; no BatchNorm, residual add, pooling, augmentation)",
+    "kernel_floor": "arithmetic floor: sum of TensorFlow's conv/matmul kernels at the layers' shapes (the same "
+                    "layers only)",
+}
 
 
 def parse_args(argv=None):
@@ -68,6 +89,9 @@ def parse_args(argv=None):
     parser.add_argument("--wait-quiet", type=float, default=300,
                         help="seconds to wait at start for the 1-min load average to drop below 1")
     parser.add_argument("--output", default=RESULTS, help="JSON results file")
+    parser.add_argument("--torch-threads", type=int, default=0,
+                        help="torch.set_num_threads for the PyTorch peer (0: torch's default, one per core); on "
+                             "a machine that other jobs keep busy, 1 spares its OpenMP threads waiting on each other")
     args = parser.parse_args(argv)
     if args.quick:
         args.examples, args.epochs = 200, 1
@@ -103,11 +127,15 @@ def bench_network(nettype, dataset, args, names):
         "floor": lambda: ArithmeticFloor(nettype, dataset.x_train.shape[1:], len(dataset.x_train)),
         "runner": lambda: Runner(dataset, nettype=nettype),
         "keras_fit": lambda: PlainFit(dataset, nettype=nettype),
-        "torch": lambda: TorchConvPeer(nettype, dataset.x_train, dataset.y_train),
+        "torch": lambda: (TorchResNetPeer if nettype in RESNET_DEPTHS else TorchConvPeer)(
+            nettype, dataset.x_train, dataset.y_train),
     }
+    if nettype in RESNET_DEPTHS:
+        result["labels"] = RESNET_LABELS
     if "keras_fit_best" in names:
+        settings = fit_settings(nettype)
         best, tried = best_fit_setting(lambda **setting: PlainFit(dataset, nettype=nettype, **setting),
-                                       {setting_label(s): fit_examples(s, args.quick) for s in FIT_SETTINGS})
+                                       {setting_label(s): fit_examples(s, args.quick) for s in settings}, settings)
         result["fit_settings_s_per_1000"], result["fit_best_setting"] = tried, best
         factories["keras_fit_best"] = lambda: PlainFit(dataset, nettype=nettype, **best)
     contenders = {name: factories[name]() for name in ["floor", *names]}
@@ -159,6 +187,8 @@ def main(argv=None):
     # No op determinism here (real runs enable it, runner/runs.py): with it on, Keras' fit silently drops
     # jit_compile=True; for the runner it costs nothing measurable (README, "Interrupted runs").
     names = [name.strip() for name in args.only.split(",") if name.strip()]
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
     started_at = datetime.datetime.now().astimezone()
     load_at_start = machine.wait_for_quiet(1.0, args.wait_quiet)
     networks = {}
@@ -179,7 +209,7 @@ def main(argv=None):
                     "tf_inter_op": tf.config.threading.get_inter_op_parallelism_threads()},
         "versions": {"python": sys.version.split()[0], "tensorflow": tf.__version__, "keras": keras.__version__,
                      "torch": torch.__version__, "numpy": np.__version__},
-        "command": " ".join([".venv/bin/python", "bench/conv_speed.py", *(argv if argv is not None else sys.argv[1:])]),
+        "command": shlex.join([".venv/bin/python", "bench/conv_speed.py", *(argv if argv is not None else sys.argv[1:])]),
         "networks": networks,
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)

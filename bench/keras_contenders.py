@@ -64,10 +64,40 @@ class Runner:
         self.output.cleanup()
 
 
+def plain_resnet(nettype, input_shape, seed=1):
+    """The ResNet of networks.build_network with each masked layer replaced by an ordinary Conv2D / Dense of the
+    same filters, kernel size, strides, padding and activation (no biases, He normal kernels), BatchNorm, Add and
+    pooling cloned as they are; in front, Keras' stock augmentation layers doing what the runner's step does
+    (training/augmentation.py): shifts of up to 10% (bilinear, nearest fill) and horizontal flips."""
+    from masking import MaskedConv2D, MaskedDense
+    from networks import build_network
+    initializer_seeds = iter(range(seed, seed + 10_000))
+
+    def plain_layer(layer):
+        initializer = keras.initializers.HeNormal(next(initializer_seeds))
+        if isinstance(layer, MaskedConv2D):
+            return keras.layers.Conv2D(layer.filters, layer.kernel_size, strides=layer.strides, padding=layer.padding,
+                                       activation=layer.activation, use_bias=False, kernel_initializer=initializer,
+                                       name=layer.name)
+        if isinstance(layer, MaskedDense):
+            return keras.layers.Dense(layer.units, activation=layer.activation, use_bias=False,
+                                      kernel_initializer=initializer, name=layer.name)
+        return layer.__class__.from_config(layer.get_config())
+
+    network = keras.models.clone_model(build_network(nettype, input_shape, seed=seed), clone_function=plain_layer)
+    inputs = keras.Input(shape=input_shape)
+    augmented = keras.layers.RandomTranslation(0.1, 0.1, fill_mode="nearest", seed=seed)(inputs)
+    augmented = keras.layers.RandomFlip("horizontal", seed=seed)(augmented)
+    return keras.Model(inputs, network(augmented), name=f"plain_{nettype}")
+
+
 def plain_network(nettype, input_shape, seed=1):
     """The network of networks/architectures.py in ordinary Keras layers: Conv2D / MaxPooling2D / Dense,
-    no biases, relu, softmax output; He normal kernels. Unmasked: its kernels train."""
+    no biases, relu, softmax output; He normal kernels. Unmasked: its kernels train. ResNets: plain_resnet."""
+    from networks import RESNET_DEPTHS
     from networks.architectures import ARCHITECTURES
+    if nettype in RESNET_DEPTHS:
+        return plain_resnet(nettype, input_shape, seed)
     layers = [keras.Input(shape=input_shape)]
     blocks = ARCHITECTURES[nettype] + [("dense", 10)]
     for index, block in enumerate(blocks):
@@ -147,6 +177,14 @@ class PlainFit:
 
 
 FIT_SETTINGS = [{"jit_compile": jit, "steps_per_execution": steps} for jit in (False, True) for steps in (1, 10, 100)]
+
+
+def fit_settings(nettype):
+    """The (jit_compile, steps_per_execution) settings to try. Not jit_compile=True for the ResNets: Keras runs
+    their augmentation layers (TensorFlow's image-transform kernel, which XLA lacks) without XLA whatever it is
+    asked (a warning, then jit_compile=False)."""
+    from networks import RESNET_DEPTHS
+    return [setting for setting in FIT_SETTINGS if not (nettype in RESNET_DEPTHS and setting["jit_compile"])]
 
 
 def setting_label(setting):

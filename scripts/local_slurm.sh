@@ -81,7 +81,7 @@ start_munge() {
     # munged refuses a pid file or socket in a folder others may write to, so all of it is in munge/
     runuser -u munge -- munged --key-file="$STATE/munge/munge.key" --socket="$STATE/munge/munge.socket" \
         --pid-file="$STATE/munge/munged.pid" --log-file="$STATE/munge/munged.log" \
-        --seed-file="$STATE/munge/munged.seed" || die "munged did not start (see $STATE/munge/munged.log)."
+        --seed-file="$STATE/munge/munged.seed" || abort_start "munged did not start (see $STATE/munge/munged.log)."
     ln -sf "$STATE/munge/munged.pid" "$STATE/munged.pid"
 }
 
@@ -96,6 +96,11 @@ wait_until() {  # wait_until SECONDS COMMAND...: true once COMMAND succeeds
 
 node_ready() { [[ $(SLURM_CONF=$CONF sinfo -h -n "$NODE" -o %t 2>/dev/null) =~ ^(idle|mix|alloc) ]]; }
 
+abort_start() {  # a failed start leaves no daemon of its own behind
+    stop_daemons slurmd slurmctld munged
+    die "$@"
+}
+
 start() {
     [[ $(id -u) == 0 ]] || die "needs root (it starts slurmctld and slurmd as root)."
     if alive slurmctld && alive slurmd && alive munged; then
@@ -106,9 +111,15 @@ start() {
     install_packages
     write_configuration
     start_munge
-    alive slurmctld || slurmctld -f "$CONF" || die "slurmctld did not start (see $STATE/slurmctld.log)."
-    alive slurmd || slurmd -f "$CONF" || die "slurmd did not start (see $STATE/slurmd.log)."
-    wait_until 30 node_ready || die "the node did not come up within 30 s (see $STATE/slurmctld.log)."
+    alive slurmctld || slurmctld -f "$CONF" || abort_start "slurmctld did not start (see $STATE/slurmctld.log)."
+    alive slurmd || slurmd -f "$CONF" || abort_start "slurmd did not start (see $STATE/slurmd.log)."
+    local deadline=$((SECONDS + 30))
+    until node_ready; do
+        alive slurmctld || abort_start "slurmctld stopped right after it started (see $STATE/slurmctld.log)."
+        alive slurmd || abort_start "slurmd stopped right after it started (see $STATE/slurmd.log)."
+        ((SECONDS < deadline)) || abort_start "the node did not come up within 30 s (see $STATE/slurmctld.log)."
+        sleep 0.2
+    done
     say "running: partition debug, node $NODE ($CPUS CPUs); export SLURM_CONF=$CONF"
 }
 

@@ -37,7 +37,8 @@ def check_slurm_flags(arguments):
         return "On Slurm, --cpus-per-run is a whole number of at least 1, and --gpus-per-run a whole number."
     arguments.cpus_per_run, arguments.gpus_per_run = int(arguments.cpus_per_run), int(arguments.gpus_per_run)
     if arguments.time_min < 3:
-        return f"--time-min must be at least 3 minutes (a run saves its state 90 s before it), got {arguments.time_min}."
+        return (f"--time-min must be at least 3 minutes (a run saves its state 90 s before it), got "
+                f"{arguments.time_min}.")
     if arguments.array_parallelism is not None and arguments.array_parallelism < 1:
         return f"--array-parallelism must be at least 1, got {arguments.array_parallelism}."
     arguments.slurm_folder = arguments.slurm_folder or os.path.join(arguments.outputpath, "slurm")

@@ -122,7 +122,7 @@ class SlurmExecutor(Executor):
             if followed:
                 arrays = sorted({task_id.split("_")[0] for task_id in followed})
                 self.print_line(f"{len(followed)} of them are queued or running in Slurm already (job "
-                                f"{', '.join(arrays)}): followed, not submitted again.")
+                                f"{', '.join(arrays)}): not submitted again.")
             if missing and not self.stop_requests:
                 followed.update(self.submit_missing(record, missing))
             record.save()
@@ -215,7 +215,7 @@ class SlurmExecutor(Executor):
         if state == "requeued":
             code, line = 130, "Its requeued task was cancelled or ran out of requeues; the run saved its state."
         elif state == "started":
-            code, line = -9, f"The Slurm task ended without finishing the run (killed, or its node lost). Slurm log: {log}"
+            code, line = -9, f"The Slurm task ended before the run did (killed, or its node lost). Slurm log: {log}"
         elif os.path.exists(log):
             code, line = 1, f"The Slurm task failed before the run started. Slurm log: {log}"
         elif self.stop_requests or self.bad_input:

@@ -32,7 +32,7 @@ def slurm_reason(text):
 
 def run_slurm_command(command):
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S, check=False)
     except OSError as error:
         raise BackendError(NO_SLURM.format(command=command[0]) if isinstance(error, FileNotFoundError)
                            else f"Could not run {command[0]} ({error}).") from None
@@ -57,9 +57,9 @@ class SlurmQueue:
             raise BackendError("--backend slurm submits through submitit, which is not installed; install it with: "
                                "pip install submitit (it comes with requirements.txt).") from None
         self.folder = os.path.abspath(folder)
-        parameters = dict(time=time_min, cpus_per_task=cpus_per_run, stderr_to_stdout=True,
-                          signal_delay_s=SIGNAL_BEFORE_TIME_LIMIT_S, additional_parameters={"requeue": True},
-                          setup=[f"export PYTHONPATH={shlex.quote(REPOSITORY)}${{PYTHONPATH:+:$PYTHONPATH}}"])
+        parameters = {"time": time_min, "cpus_per_task": cpus_per_run, "stderr_to_stdout": True,
+                      "signal_delay_s": SIGNAL_BEFORE_TIME_LIMIT_S, "additional_parameters": {"requeue": True},
+                      "setup": [f"export PYTHONPATH={shlex.quote(REPOSITORY)}${{PYTHONPATH:+:$PYTHONPATH}}"]}
         if partition:
             parameters["partition"] = partition
         if gpus_per_run:

@@ -87,8 +87,8 @@ class SlurmTask(Checkpointable):
                 self.command, cwd=self.cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
                 preexec_fn=run_environment, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         except OSError as error:
-            self.end(1, [f"Could not start MaskTrainer.py on {socket.gethostname()} ({error}); the repository and "
-                         "its Python must be at the same paths on every node."])
+            self.end(1, [(f"Could not start MaskTrainer.py on {socket.gethostname()} ({error}); the repository and "
+                          "its Python must be at the same paths on every node.")])
         write_record(self.record_path, state="started", attempt=self.attempt, pid=os.getpid(), run_pid=self.process.pid)
         self.reader = threading.Thread(target=self.relay, daemon=True)
         self.reader.start()

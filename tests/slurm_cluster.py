@@ -3,12 +3,19 @@ missing), stopped at the end when these tests started it; without root or the pa
 
 import os
 import subprocess
+import warnings
 
 import pytest
 from conftest import REPOSITORY
 
 SCRIPT = REPOSITORY / "scripts" / "local_slurm.sh"
 START_TIMEOUT_S = 600  # the first start may install slurm-wlm and munge
+
+
+def skip(reason):
+    """Skips the real-Slurm tests; the reason also goes to pytest's warnings summary, which -q shows."""
+    warnings.warn(f"tests/test_slurm.py skipped: {reason}", pytest.PytestWarning, stacklevel=2)
+    pytest.skip(reason)
 
 
 def last_line(text):
@@ -20,14 +27,14 @@ def last_line(text):
 def slurm_cluster():
     """Starts the cluster (or finds it running) and points SLURM_CONF at it for this process and its children."""
     if os.geteuid() != 0:
-        pytest.skip("no real Slurm: starting the single-node Slurm (scripts/local_slurm.sh) needs root")
+        skip("no real Slurm: starting the single-node Slurm (scripts/local_slurm.sh) needs root")
     try:
         started = subprocess.run(["bash", str(SCRIPT), "start"], capture_output=True, text=True,
-                                 timeout=START_TIMEOUT_S)
+                                 timeout=START_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
-        pytest.skip(f"no real Slurm: scripts/local_slurm.sh start took over {START_TIMEOUT_S} s")
+        skip(f"no real Slurm: scripts/local_slurm.sh start took over {START_TIMEOUT_S} s")
     if started.returncode != 0:
-        pytest.skip(f"no real Slurm: scripts/local_slurm.sh start failed ({last_line(started.stderr)})")
+        skip(f"no real Slurm: scripts/local_slurm.sh start failed ({last_line(started.stderr)})")
     conf = started.stdout.strip().rsplit("SLURM_CONF=", 1)[-1]
     previous = os.environ.get("SLURM_CONF")
     os.environ["SLURM_CONF"] = conf
@@ -37,4 +44,4 @@ def slurm_cluster():
     else:
         os.environ["SLURM_CONF"] = previous
     if "already running" not in started.stdout:
-        subprocess.run(["bash", str(SCRIPT), "stop"], capture_output=True, timeout=120)
+        subprocess.run(["bash", str(SCRIPT), "stop"], capture_output=True, timeout=120, check=False)

@@ -7,6 +7,7 @@ import json
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from slurm_cluster import slurm_cluster  # noqa: F401  (the fixture)
@@ -33,7 +34,7 @@ def test_a_grid_on_slurm_runs_to_its_end_and_a_failed_run_is_reported_with_its_s
     assert "1 finished (0 of them resumed), 0 skipped (finished already), 1 failed" in result.stdout
     failed_line = next(line for line in result.stdout.splitlines() if line.startswith("  lr=1000000000000.0"))
     log = failed_line.rsplit("Slurm log: ", 1)[1].rstrip(")")
-    assert log.startswith(str(output / "slurm")) and "nan" in open(log).read()
+    assert log.startswith(str(output / "slurm")) and "nan" in Path(log).read_text()
     assert sorted(logs["status"] for logs in all_logs(output).values()) == ["failed", "finished"]
 
 
@@ -62,7 +63,8 @@ def requeue_then_cancel(output, done):
     """What Slurm does before a time limit (SIGUSR2: the run saves, the task is requeued), then scancel."""
     try:
         wait_until(lambda: epochs_in(output) >= 3)
-        job_name = next(iter(json.loads((output / "slurm" / "submitted.json").read_text())["runs"].values()))["job_name"]
+        (entry,) = json.loads((output / "slurm" / "submitted.json").read_text())["runs"].values()
+        job_name = entry["job_name"]
         (task_id,) = slurm("squeue", "--me", "--noheader", "--format=%i", f"--name={job_name}").split()
         slurm("scancel", "--signal=USR2", task_id)
         records = output / "slurm" / "tasks" / f"{job_name}_0.json"

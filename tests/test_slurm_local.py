@@ -118,7 +118,8 @@ class Sweep:
 
     def executor(self, tmp_path, queue, steps, **options):
         def run_command(config):
-            return fake_command(tmp_path / f"run{config.seed}.json", steps, exit_code={13: 1, 22: 2}.get(config.seed, 0))
+            exit_code = {13: 1, 22: 2}.get(config.seed, 0)  # seed 13 fails, seed 22 refuses its input
+            return fake_command(tmp_path / f"run{config.seed}.json", steps, exit_code)
         return SlurmExecutor(lambda job: self.lines.append(f"start {job.number}"), self.on_end, tmp_path / "slurm",
                              queue, run_command=run_command, print_line=self.lines.append, **options)
 
@@ -183,8 +184,8 @@ def test_a_requeued_task_finishes_as_resumed_and_ctrl_c_cancels_the_others_which
     executor.run(jobs(tmp_path, [1, 10]))
     helper.join()
     assert any(line.startswith("#1 requeued by Slurm") for line in sweep.lines)
-    assert sweep.ends == {1: (0, "resume", "done"), 2: (130, "run", "MaskTrainer.py: error: Interrupted; the state is "
-                                                                        "saved.")}
+    interrupted = "MaskTrainer.py: error: Interrupted; the state is saved."
+    assert sweep.ends == {1: (0, "resume", "done"), 2: (130, "run", interrupted)}
     first = json.loads((tmp_path / "run1.json").read_text())
     assert (first["step"], first["starts"], first["saved"]) == (40, 2, 1)  # SIGUSR2 ignored, one SIGINT: saved
     log = Path(queue.log_path(queue.jobs[next(iter(queue.jobs))].job_id)).read_text()

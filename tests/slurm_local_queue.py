@@ -14,7 +14,7 @@ class LocalQueue:
         self.jobs = {}  # (job name, index) -> submitit LocalJob
 
     def submit(self, tasks, job_name):
-        executor = submitit.LocalExecutor(os.path.join(self.folder, "%j"))
+        executor = submitit.LocalExecutor(self.folder)  # one folder: with %j, its controller may not find its own
         executor.update_parameters(timeout_min=10, stderr_to_stdout=True)
         jobs = [executor.submit(task) for task in tasks]
         self.jobs.update({(job_name, index): job for index, job in enumerate(jobs)})
@@ -24,7 +24,7 @@ class LocalQueue:
         return {key: (job.job_id, "RUNNING") for key, job in self.jobs.items() if not job.done()}
 
     def log_path(self, task_id):
-        return str(JobPaths(os.path.join(self.folder, "%j"), job_id=task_id).stdout)
+        return str(JobPaths(self.folder, job_id=task_id).stdout)
 
     def cancel(self, task_ids, signal_name=None, pending_only=False):
         """As scancel: SIGTERM (the controller passes it on to the task), or the signal named."""

@@ -25,6 +25,8 @@ from sweeps.slurm_task import SlurmTask, read_record
 
 POLL_S = 0.5
 QUEUE_CHECK_S = 5  # how often squeue is asked; a task absent twice in a row (and without its end recorded) is gone
+SETTLE_CHECK_S = 1  # how often, while a task stopped by Slurm has not left it yet (requeued, or gone)
+REQUEUED_STATES = ("PENDING", "REQUEUED", "REQUEUE_FED", "REQUEUE_HOLD")
 
 
 def run_key(config):
@@ -87,7 +89,7 @@ class SlurmExecutor(Executor):
         self.record = SubmissionRecord(self.folder)
         self.detached = False  # --no-wait, or the terminal closed: the tasks go on in Slurm, not followed
         self.forwarded = 0
-        self.started = set()
+        self.started, self.requeued = set(), set()  # job numbers
 
     def in_slurm(self, jobs):
         """{job number: task id} of the jobs whose runs are queued or running in Slurm already (for --dry-run)."""
@@ -150,40 +152,61 @@ class SlurmExecutor(Executor):
         return {task_id: (job, entry) for task_id, job, entry in zip(task_ids, jobs, entries.values())}
 
     def follow(self, followed):
-        pending, absences, requeues = dict(followed), {}, {}
+        pending, absences, requeues, settling, handled = dict(followed), {}, {}, set(), {}
         next_check = time.monotonic() + QUEUE_CHECK_S
         while pending and not self.detached:
             self.pass_on_stops(pending)
             for task_id, (job, entry) in list(pending.items()):
                 record = read_record(entry["task_record"])
-                if record is None:
+                if record is None or handled.get(task_id) == record["time"]:
                     continue
                 self.start(job)
-                next_attempt = record["attempt"] + (record["state"] == "requeued")
-                if next_attempt > requeues.get(task_id, 1):  # seen as "requeued", or already started again
-                    requeues[task_id] = next_attempt
-                    self.print_line(f"#{job.number} requeued by Slurm (time limit or preemption): {job.label}; the "
-                                    "run saved its state and resumes when the task starts again.")
-                if record["state"] == "ended":
+                self.announce_requeue(job, task_id, record, requeues)
+                if record["state"] == "ended" and record["code"] in INTERRUPTED_CODES and not self.stop_requests:
+                    settling.add(task_id)  # stopped by Slurm, which may requeue it (preemption)
+                    handled[task_id] = record["time"]
+                    next_check = min(next_check, time.monotonic() + SETTLE_CHECK_S)
+                elif record["state"] == "ended":
                     del pending[task_id]
                     self.finish(job, task_id, record, pending)
             if pending and time.monotonic() >= next_check:
-                next_check = time.monotonic() + QUEUE_CHECK_S
-                for task_id in self.gone(pending, absences):
-                    job, entry = pending.pop(task_id)
-                    self.vanished(job, task_id, read_record(entry["task_record"]))
+                next_check = time.monotonic() + (SETTLE_CHECK_S if settling else QUEUE_CHECK_S)
+                self.check_queue(pending, absences, settling)
             time.sleep(POLL_S)
 
-    def gone(self, pending, absences):
-        """The pending tasks that squeue missed twice in a row."""
+    def announce_requeue(self, job, task_id, record, requeues):
+        """One line when submitit requeued the task (its record is "requeued", or started again)."""
+        next_attempt = record["attempt"] + (record["state"] == "requeued")
+        if next_attempt > requeues.get(task_id, 1):
+            requeues[task_id] = next_attempt
+            self.requeued.add(job.number)
+            self.print_line(f"#{job.number} requeued by Slurm (time limit or preemption): {job.label}; the run "
+                            "saved its state and resumes when the task starts again.")
+
+    def check_queue(self, pending, absences, settling):
+        """Asks squeue which pending tasks are left: a task stopped by Slurm that is queued again was requeued by
+        Slurm and is followed on, one that left is reported as its record says; one that vanished without a
+        record of its end, missed twice in a row (records on a shared filesystem may show late), is reported."""
         try:
-            queued = {task_id for task_id, _ in self.queue.queued().values()}
+            states = dict(self.queue.queued().values())
         except BackendError as error:
             self.print_line(f"Could not ask Slurm which tasks are left ({error}); asking again.")
-            return []
-        for task_id in pending:
-            absences[task_id] = 0 if task_id in queued else absences.get(task_id, 0) + 1
-        return [task_id for task_id in pending if absences[task_id] >= 2]
+            return
+        for task_id in list(pending):
+            job, entry = pending[task_id]
+            absences[task_id] = 0 if task_id in states else absences.get(task_id, 0) + 1
+            if task_id in settling and states.get(task_id) in REQUEUED_STATES:
+                settling.discard(task_id)
+                self.requeued.add(job.number)
+                self.print_line(f"#{job.number} requeued by Slurm (preemption): {job.label}; the run saved its state "
+                                "and resumes when the task starts again.")
+            elif task_id in settling and task_id not in states:
+                del pending[task_id]
+                settling.discard(task_id)
+                self.finish(job, task_id, read_record(entry["task_record"]), pending)
+            elif absences[task_id] >= 2 and task_id not in settling:
+                del pending[task_id]
+                self.vanished(job, task_id, read_record(entry["task_record"]))
 
     def start(self, job):
         with self.lock:
@@ -200,7 +223,7 @@ class SlurmExecutor(Executor):
         code, last_lines = record["code"], list(record.get("last_lines") or [])
         if code != 0 and code not in INTERRUPTED_CODES:
             last_lines[-1:] = [f"{(last_lines or ['The run failed.'])[-1]} Slurm log: {self.queue.log_path(task_id)}"]
-        if record["attempt"] > 1 and job.action.kind == "run":  # requeued: finished after a resume
+        if job.number in self.requeued and job.action.kind == "run":  # finished after a resume
             job = dataclasses.replace(job, action=dataclasses.replace(job.action, kind="resume"))
         if code == BAD_INPUT_CODE:
             with self.lock:

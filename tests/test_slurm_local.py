@@ -224,3 +224,52 @@ def test_slurm_reasons_come_out_on_one_line():
               "sbatch: error: Batch job submission failed: Invalid partition name specified\n")
     assert slurm_reason(stderr) == ("invalid partition specified: nosuch; Batch job submission failed: Invalid "
                                     "partition name specified")
+
+
+class StubQueue:
+    """Slurm's answers set by the test: {task id: state} of the tasks in squeue."""
+
+    def __init__(self, states):
+        self.states = states
+
+    def queued(self):
+        return {("grid", index): (task_id, state) for index, (task_id, state) in enumerate(dict(self.states).items())}
+
+    def log_path(self, task_id):
+        return f"/nowhere/{task_id}.out"
+
+    def cancel(self, task_ids, signal_name=None, pending_only=False):
+        pass
+
+
+def test_a_task_requeued_by_slurm_itself_is_followed_on_and_a_cancelled_one_is_interrupted(tmp_path):
+    from sweeps.slurm_task import write_record
+    queue = StubQueue({"7_0": "RUNNING", "7_1": "RUNNING"})
+    sweep = Sweep()
+    executor = SlurmExecutor(lambda job: None, sweep.on_end, tmp_path / "slurm", queue, print_line=sweep.lines.append)
+    records = [tmp_path / "7_0.json", tmp_path / "7_1.json"]
+    followed = {task_id: (job, {"task_record": str(record)})
+                for task_id, job, record in zip(("7_0", "7_1"), jobs(tmp_path, [1, 2]), records)}
+    saved = {"code": 130, "attempt": 1, "seconds": 1.0, "last_lines": ["Interrupted; the state is saved."]}
+
+    def slurm():
+        for record in records:
+            write_record(str(record), state="started", attempt=1)
+        time.sleep(0.6)
+        for record in records:  # preemption with requeue, and scancel: both runs save
+            write_record(str(record), state="ended", **saved)
+        time.sleep(1.5)  # still completing, as Slurm shows them a moment
+        queue.states.update({"7_0": "PENDING", "7_1": "COMPLETING"})
+        time.sleep(1.5)
+        queue.states = {"7_0": "RUNNING"}  # 7_0 starts again, 7_1 is gone
+        write_record(str(records[0]), state="started", attempt=1)
+        time.sleep(0.6)
+        write_record(str(records[0]), state="ended", code=0, attempt=1, seconds=1.0, last_lines=["done"])
+
+    helper = threading.Thread(target=slurm)
+    helper.start()
+    executor.follow(followed)
+    helper.join()
+    assert sweep.lines == ["#1 requeued by Slurm (preemption): seed=1; the run saved its state and resumes when the "
+                           "task starts again."]
+    assert sweep.ends == {1: (0, "resume", "done"), 2: (130, "run", "Interrupted; the state is saved.")}

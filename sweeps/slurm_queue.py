@@ -4,6 +4,7 @@ Slurm (squeue), and cancelling them (scancel). Every failure to reach Slurm is a
 import contextlib
 import io
 import os
+import pwd
 import re
 import shlex
 import shutil
@@ -97,7 +98,8 @@ class SlurmQueue:
     def queued(self):
         """{(job name, index in its array): (task id, state)} of this user's tasks still in Slurm (pending,
         running, requeued, completing...); a job of one task is not an array, its index is 0."""
-        output = run_slurm_command(["squeue", "--me", "--array", "--noheader", "--format=%i|%K|%T|%j"])
+        user = pwd.getpwuid(os.getuid()).pw_name  # (squeue --me is newer than some clusters' Slurm)
+        output = run_slurm_command(["squeue", f"--user={user}", "--array", "--noheader", "--format=%i|%K|%T|%j"])
         tasks = {}
         for line in output.splitlines():
             task_id, index, state, name = line.strip().split("|", 3)

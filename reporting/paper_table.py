@@ -25,7 +25,7 @@ MAIN_FIELDS = ("nettype", "traintype", "initializer", "dataset", "masktype", "ac
 MAIN_HEADERS = ("Network", "Method", "Init", "Dataset", "Mask", "Act", "p1", "LR")
 BASELINE_MATCH = ("nettype", "initializer", "dataset", "activation", "p1")
 # Preferred when several Baselines match: the one sharing the most of these, then the best one.
-BASELINE_PREFER = ("batchsize", "maxepochs", "lr", "masktype")
+BASELINE_PREFER = ("batchsize", "maxepochs", "lr", "masktype", "augmentation", "lr_drops", "batchnorm_affine")
 CSV_RESULTS = ("runs", "peakEpoch", "epochs", "meanAccuracy", "minAccuracy", "maxAccuracy",
                "weightMeasure", "weightFraction", "remainingFraction", "flippedFraction",
                "changedFraction", "relativeToBaseline", "baselineAccuracy")

@@ -24,6 +24,17 @@ def last_line(text):
 
 
 @pytest.fixture(scope="module")
+def quick_polls():
+    """The sweep asks for its tasks' records and squeue more often than on a cluster (tests' time)."""
+    from sweeps import slurm_executor
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(slurm_executor, "POLL_S", 0.1)
+        patch.setattr(slurm_executor, "SETTLE_CHECK_S", 0.3)
+        patch.setattr(slurm_executor, "QUEUE_CHECK_S", 1)
+        yield
+
+
+@pytest.fixture(scope="module")
 def slurm_cluster():
     """Starts the cluster (or finds it running) and points SLURM_CONF at it for this process and its children."""
     if os.geteuid() != 0:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from slurm_cluster import slurm_cluster  # noqa: F401  (the fixture)
+from slurm_cluster import quick_polls, slurm_cluster  # noqa: F401  (fixtures)
 from test_sweep import all_logs, sweep, write_grid
 from test_sweep_ray import assert_same_results, finished_runs
 
@@ -20,7 +20,7 @@ LONG_BASELINE = {"dataset": "mnist-subset", "limit": 600, "maxepochs": 40, "batc
 
 
 @pytest.fixture(scope="module")
-def finished_grid(slurm_cluster, tmp_path_factory):  # noqa: F811
+def finished_grid(slurm_cluster, quick_polls, tmp_path_factory):  # noqa: F811
     """A grid of two runs on Slurm, one that diverges (lr 1e12) and one that finishes."""
     folder = tmp_path_factory.mktemp("slurm_grid")
     grid = write_grid(folder, base=LONG_BASELINE, grid={"lr": [1e12, 0.001]}, rules=[], seeds=[6])
@@ -73,11 +73,12 @@ def requeue_then_cancel(output, done):
         wait_until(lambda: epochs_in(output) >= saved + 2)
         slurm("scancel", task_id)  # SIGTERM, then SIGKILL after KillWait
         done.append(job_name)
-    except Exception as error:  # reported by the test in the main thread
+    except Exception as error:  # noqa: BLE001  (any failure here is reported by the test, in the main thread)
         done.append(error)
 
 
-def test_a_run_requeued_then_cancelled_is_finished_by_later_calls_bit_identical(finished_grid, tmp_path):
+def test_a_run_requeued_then_cancelled_is_finished_by_later_calls_bit_identical(
+        finished_grid, quick_polls, tmp_path):  # noqa: F811
     whole = finished_runs(finished_grid[0])
     grid = write_grid(tmp_path, base={**LONG_BASELINE, "lr": 0.001}, grid={}, rules=[], seeds=[6])
     output, done = tmp_path / "Outputs", []

@@ -16,6 +16,7 @@ from conftest import REPOSITORY
 
 pytest.importorskip("submitit", reason="the Slurm backend's tests need submitit (pip install -r requirements-dev.txt)")
 
+from slurm_cluster import quick_polls  # noqa: E402, F401  (a fixture)
 from slurm_local_queue import LocalQueue  # noqa: E402
 
 from sweeps.execution import Job  # noqa: E402
@@ -26,7 +27,7 @@ FAKE_RUN = str(Path(__file__).with_name("slurm_fake_run.py"))
 
 
 @pytest.fixture(autouse=True)
-def importable_repository(monkeypatch):
+def importable_repository(monkeypatch, quick_polls):  # noqa: F811
     """What the sbatch script's setup does on a cluster: the task imports sweeps.slurm_task from this repository."""
     monkeypatch.setenv("PYTHONPATH", str(REPOSITORY))
 
@@ -159,7 +160,7 @@ def test_a_closed_terminal_leaves_the_tasks_running_for_the_next_call(tmp_path):
     queue = LocalQueue(tmp_path / "slurm")
     sweep = Sweep()
     executor = sweep.executor(tmp_path, queue, 40)
-    threading.Timer(1.0, executor.request_stop, (signal.SIGHUP, None)).start()
+    threading.Timer(0.5, executor.request_stop, (signal.SIGHUP, None)).start()
     executor.run(jobs(tmp_path, [1]))
     assert executor.detached and executor.stop_requests == 0 and not sweep.ends
     assert queue.queued()  # still running, not cancelled
@@ -255,21 +256,22 @@ def test_a_task_requeued_by_slurm_itself_is_followed_on_and_a_cancelled_one_is_i
     def slurm():
         for record in records:
             write_record(str(record), state="started", attempt=1)
-        time.sleep(0.6)
+        time.sleep(0.3)
         for record in records:  # preemption with requeue, and scancel: both runs save
             write_record(str(record), state="ended", **saved)
-        time.sleep(1.5)  # still completing, as Slurm shows them a moment
+        time.sleep(0.8)  # still completing, as Slurm shows them a moment
         queue.states.update({"7_0": "PENDING", "7_1": "COMPLETING"})
-        time.sleep(1.5)
+        time.sleep(0.8)
         queue.states = {"7_0": "RUNNING"}  # 7_0 starts again, 7_1 is gone
         write_record(str(records[0]), state="started", attempt=1)
-        time.sleep(0.6)
+        time.sleep(0.3)
         write_record(str(records[0]), state="ended", code=0, attempt=1, seconds=1.0, last_lines=["done"])
 
     helper = threading.Thread(target=slurm)
     helper.start()
     executor.follow(followed)
     helper.join()
-    assert sweep.lines == ["#1 requeued by Slurm (preemption): seed=1; the run saved its state and resumes when the "
-                           "task starts again."]
+    requeued = ("#1 requeued by Slurm (preemption): seed=1; the run saved its state and resumes when the task starts "
+                "again.")
+    assert sweep.lines == [requeued]
     assert sweep.ends == {1: (0, "resume", "done"), 2: (130, "run", "Interrupted; the state is saved.")}

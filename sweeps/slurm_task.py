@@ -64,12 +64,14 @@ def run_environment():
 
 
 class SlurmTask(Checkpointable):
+    """One run's task; Checkpointable, so that submitit calls checkpoint() on SIGUSR2 and then requeues it."""
+
     def __init__(self, command, cwd, record_path, attempt=1):
         self.command, self.cwd, self.record_path, self.attempt = command, cwd, record_path, attempt
-        self.process = None
+        self.process = self.reader = None
         self.began = time.monotonic()
         self.last_lines = collections.deque(maxlen=LAST_LINES)
-        self.stopping = False
+        self.stop_requested = self.stop_sent = False
         self.recorded = False
 
     def __getstate__(self):  # what submitit pickles: the task as submitted, without a running process
@@ -92,6 +94,8 @@ class SlurmTask(Checkpointable):
         write_record(self.record_path, state="started", attempt=self.attempt, pid=os.getpid(), run_pid=self.process.pid)
         self.reader = threading.Thread(target=self.relay, daemon=True)
         self.reader.start()
+        if self.stop_requested:  # Slurm's signal came while the run was starting
+            self.send_stop()
         try:
             while self.process.poll() is None:
                 time.sleep(0.1)
@@ -108,10 +112,15 @@ class SlurmTask(Checkpointable):
 
     def stop_run(self, signum=None, frame=None):
         """Passes a stop on to the run once, as SIGINT: it saves its state and exits 130."""
-        if self.process is not None and not self.stopping:
-            self.stopping = True
+        if not self.stop_requested:
+            self.stop_requested = True
             print(f"Slurm asked the task to stop ({signal.Signals(signum).name if signum else 'SIGUSR2'}); "
                   "the run saves its state.", flush=True)
+        self.send_stop()
+
+    def send_stop(self):
+        if self.process is not None and not self.stop_sent:
+            self.stop_sent = True
             try:
                 self.process.send_signal(signal.SIGINT)
             except ProcessLookupError:
@@ -133,7 +142,8 @@ class SlurmTask(Checkpointable):
             return DelayedSubmission(SlurmTask(self.command, self.cwd, self.record_path, self.attempt + 1))
         self.stop_run()
         code = self.process.wait()
-        self.reader.join(5)
+        if self.reader is not None:
+            self.reader.join(5)
         if code in (0, 1, 2):
             self.end(code)
             raise SystemExit(0)

@@ -139,10 +139,19 @@ class MaskedConvNet(torch.nn.Module):
         return outputs  # logits; softmax is folded into the cross-entropy
 
 
+def image_tensor(x_train, channels_last, device):
+    """(N, H, W, C) numpy images as a logical NCHW tensor on the device, channels_last in memory if asked."""
+    # (N, H, W, C) -> logical NCHW; the permuted view already has channels_last strides.
+    images = torch.from_numpy(x_train).permute(0, 3, 1, 2)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    return images.contiguous(memory_format=memory_format).to(device, memory_format=memory_format)
+
+
 class TorchConvPeer(TorchPeer):
     """One masked conv network, its optimizer and the training data; `train_epoch()` (TorchPeer's) trains one epoch."""
 
     name = "PyTorch masked, torch.compile"
+    network_class = None  # MaskedConvNet, set below its definition; the ResNet peer sets its own
 
     def __init__(self, nettype, x_train, y_train, batch_size=25, lr=1e-3, seed=1, compile=True,
                  channels_last=CHANNELS_LAST_DEFAULT, device="cpu"):
@@ -150,13 +159,11 @@ class TorchConvPeer(TorchPeer):
         self.device = torch.device(device)
         if x_train.ndim == 3:  # (N, H, W) grey images
             x_train = x_train[..., None]
-        # (N, H, W, C) -> logical NCHW; the permuted view already has channels_last strides.
-        images = torch.from_numpy(x_train).permute(0, 3, 1, 2)
-        memory_format = torch.channels_last if channels_last else torch.contiguous_format
-        self.x_train = images.contiguous(memory_format=memory_format).to(self.device, memory_format=memory_format)
+        self.x_train = image_tensor(x_train, channels_last, self.device)
         self.y_train = torch.from_numpy(y_train).long().to(self.device)
-        self.batch_size = batch_size
-        self.model = MaskedConvNet(nettype, x_train.shape[1:], seed=seed, channels_last=channels_last).to(self.device)
+        self.batch_size, self.channels_last = batch_size, channels_last
+        network_class = self.network_class or MaskedConvNet
+        self.model = network_class(nettype, x_train.shape[1:], seed=seed, channels_last=channels_last).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
         self.optimizer_step = self.optimizer.step
         self.shuffle_generator = torch.Generator().manual_seed(seed)

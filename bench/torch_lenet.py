@@ -80,12 +80,12 @@ class TorchPeer:
         count = len(self.x_train)
         # The permutation is drawn on the CPU (same batch order on every device) and moved once per epoch.
         order = torch.randperm(count, generator=self.shuffle_generator).to(self.device)
+        self.prepare_epoch(count)
         loss_sum = torch.zeros((), device=self.device)
         correct_sum = torch.zeros((), dtype=torch.long, device=self.device)
         for start in range(0, count, self.batch_size):
             indices = order[start:start + self.batch_size]
-            images, labels = self.x_train[indices], self.y_train[indices]
-            loss, correct = self.forward(self.model, images, labels)
+            loss, correct = self.batch_loss(indices, start)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer_step()
@@ -93,6 +93,13 @@ class TorchPeer:
                 loss_sum += loss.detach() * len(indices)
                 correct_sum += correct
         return float(loss_sum) / count, float(correct_sum) / count
+
+    def prepare_epoch(self, count):
+        """Draws what an epoch needs besides its order (the ResNet peer: its augmentation)."""
+
+    def batch_loss(self, indices, start):
+        """(mean loss, correct count) of the batch of these example indices, which starts at `start` in the epoch."""
+        return self.forward(self.model, self.x_train[indices], self.y_train[indices])
 
     def close(self):
         pass

@@ -25,8 +25,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from torch_conv import CHANNELS_LAST_DEFAULT, MaskedConv2d
-from torch_lenet import MaskedLinear, TorchPeer, loss_and_correct, straight_through_mask
+from torch_conv import CHANNELS_LAST_DEFAULT, MaskedConv2d, TorchConvPeer
+from torch_lenet import MaskedLinear, loss_and_correct, straight_through_mask
 
 SHIFT_FRACTION = 0.1
 
@@ -112,27 +112,16 @@ def augmented_loss_and_correct(model, images, labels, shifts, channels_last):
     return loss_and_correct(model, augment(images, shifts, channels_last), labels)
 
 
-class TorchResNetPeer(TorchPeer):
+class TorchResNetPeer(TorchConvPeer):
     """One masked ResNet, its optimizer and the training data; `train_epoch()` trains one augmented epoch."""
 
     name = "PyTorch masked ResNet (BatchNorm, shift-flip augmentation), torch.compile"
+    network_class = MaskedResNet
 
     def __init__(self, nettype, x_train, y_train, batch_size=25, lr=1e-3, seed=1, compile=True,
                  channels_last=CHANNELS_LAST_DEFAULT, device="cpu"):
-        torch.manual_seed(seed)
-        self.device = torch.device(device)
-        if x_train.ndim == 3:  # (N, H, W) grey images
-            x_train = x_train[..., None]
-        images = torch.from_numpy(x_train).permute(0, 3, 1, 2)  # logical NCHW, channels_last strides
-        memory_format = torch.channels_last if channels_last else torch.contiguous_format
-        self.x_train = images.contiguous(memory_format=memory_format).to(self.device, memory_format=memory_format)
-        self.y_train = torch.from_numpy(y_train).long().to(self.device)
-        self.batch_size, self.channels_last = batch_size, channels_last
-        self.model = MaskedResNet(nettype, x_train.shape[1:], seed=seed, channels_last=channels_last).to(self.device)
+        super().__init__(nettype, x_train, y_train, batch_size, lr, seed, compile, channels_last, device)
         self.model.train()
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
-        self.optimizer_step = self.optimizer.step
-        self.shuffle_generator = torch.Generator().manual_seed(seed)
         self.augmentation_generator = torch.Generator().manual_seed(seed + 1)
         self.forward = torch.compile(augmented_loss_and_correct) if compile else augmented_loss_and_correct
 
@@ -144,23 +133,12 @@ class TorchResNetPeer(TorchPeer):
                               (uniform[:, 2] < 0.5).float()], dim=1)
         return shifts.to(self.device)
 
-    def train_epoch(self):
-        count = len(self.x_train)
-        order = torch.randperm(count, generator=self.shuffle_generator).to(self.device)
-        shifts = self.epoch_shifts(count)
-        loss_sum = torch.zeros((), device=self.device)
-        correct_sum = torch.zeros((), dtype=torch.long, device=self.device)
-        for start in range(0, count, self.batch_size):
-            indices = order[start:start + self.batch_size]
-            loss, correct = self.forward(self.model, self.x_train[indices], self.y_train[indices],
-                                         shifts[start:start + self.batch_size], self.channels_last)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer_step()
-            with torch.no_grad():
-                loss_sum += loss.detach() * len(indices)
-                correct_sum += correct
-        return float(loss_sum) / count, float(correct_sum) / count
+    def prepare_epoch(self, count):
+        self.shifts = self.epoch_shifts(count)
+
+    def batch_loss(self, indices, start):
+        return self.forward(self.model, self.x_train[indices], self.y_train[indices],
+                            self.shifts[start:start + self.batch_size], self.channels_last)
 
 
 if __name__ == "__main__":  # python bench/torch_resnet.py [--nettype ResNet20] [--examples 500]

@@ -25,7 +25,7 @@ RESNET_2020_LEARNING_RATE = 1e-3
 
 def valid_drops(text):
     try:
-        return text is None or bool(parse_drops(text)) or canonical_drops(text) == NO_DROPS
+        return text is None or parse_drops(text) is not None
     except ValueError:
         return False
 

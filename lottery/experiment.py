@@ -12,6 +12,7 @@ import numpy as np
 from initializers import get_initializer
 from lottery.control import paired_mask, paired_original_run
 from lottery.pruning import layer_prune_rates, prune_by_magnitude
+from masking import unmasked_variables
 from results import atomic
 from results.paths import round_masks_file
 from results.run_log import EPOCH_KEYS
@@ -28,8 +29,7 @@ class LotteryTicketExperiment(Experiment):
         self.initial_kernels = kernels(self.layers)
         # The other variables (BatchNorm's, in the ResNets) go back to their initial values in every round too:
         # a ticket is the masked network from its start.
-        masked = {id(variable) for layer in self.layers for variable in layer.variables}
-        self.other_variables = [variable for variable in self.model.variables if id(variable) not in masked]
+        self.other_variables = unmasked_variables(self.model, self.layers)
         self.other_initial_values = [np.array(variable) for variable in self.other_variables]
 
     def prepare_new_run(self):

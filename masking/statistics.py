@@ -20,6 +20,12 @@ def masked_layers(model):
     return found
 
 
+def unmasked_variables(model, layers):
+    """The model's variables that belong to none of its masked layers `layers` (BatchNorm's, in the ResNets)."""
+    masked = {id(variable) for layer in layers for variable in layer.variables}
+    return [variable for variable in model.variables if id(variable) not in masked]
+
+
 def _sign_counts(values):
     return [ops.sum(ops.cast(comparison, "int32")) for comparison in
             (ops.less(values, 0), ops.equal(values, 0), ops.greater(values, 0))]

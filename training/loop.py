@@ -10,7 +10,7 @@ import time
 import keras
 import numpy as np
 
-from masking import masked_layers
+from masking import masked_layers, unmasked_variables
 from networks import build_network, uses_xla
 from results import atomic
 from results.events import EpochEvents, epoch_scalars
@@ -167,8 +167,7 @@ class Experiment:
         atomic.write_npz(self.path("final_masks"), mask_arrays(self.layers))
         if self.method.kernel_trainable:
             atomic.write_npz(self.path("final_weights"), kernels(self.layers))
-        masked = {id(variable) for layer in self.layers for variable in layer.variables}
-        others = {variable.path: np.asarray(variable) for variable in self.model.variables if id(variable) not in masked}
+        others = {variable.path: np.asarray(variable) for variable in unmasked_variables(self.model, self.layers)}
         if others:  # BatchNorm's scales, offsets and moving statistics: the rest of what the network computes with
             atomic.write_npz(self.path("final_batchnorm"), others)
 

@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test plot bench bench-conv
+.PHONY: run test plot bench bench-conv setup-gpu
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,3 +28,14 @@ bench: $(BIN)/.installed
 bench-conv: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
 	$(BIN)/python bench/conv_speed.py $(ARGS)
+
+# NVIDIA GPUs: .venv with JAX's CUDA build of the pinned version (requirements-gpu.txt); CUDA=13 for drivers >= 580.
+CUDA ?= 12
+setup-gpu: $(BIN)/.installed
+ifeq ($(CUDA),12)
+	$(BIN)/python -m pip install --quiet -r requirements-gpu.txt
+else
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt \
+		"$$(grep -o 'jax\[cuda12\]==[0-9.]*' requirements-gpu.txt | sed 's/cuda12/cuda$(CUDA)/')"
+endif
+	$(BIN)/python -c 'import jax; print("JAX", jax.__version__, "sees", jax.devices())'

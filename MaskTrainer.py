@@ -8,14 +8,15 @@ See README.md for every flag and docs/OUTPUTS.md for what a run writes.
 import sys
 
 from cli import report_error
-from cli.keras_backend import BackendError, requested_backend, select_backend
+from cli.keras_backend import BackendError, requested_backend, requested_device, select_backend
 
 PROGRAM = "MaskTrainer.py"
 
 
 def main(argv=None):
     try:
-        select_backend(requested_backend(sys.argv[1:] if argv is None else argv))
+        arguments = sys.argv[1:] if argv is None else argv
+        select_backend(requested_backend(arguments), requested_device(arguments))
     except BackendError as error:
         return report_error(PROGRAM, error, 2)
     from config import ConfigError, build_parser, parse_args
@@ -34,18 +35,20 @@ def main(argv=None):
         return exit.code
 
     from datasets import DatasetError
+    from devices import DeviceError
     from lottery.control import PairedRunMissing
     from runner import ResumeError, continue_runs, resume_run, run_all
     from training.checkpoint import CheckpointError
     from training.loop import TrainingFailed, TrainingInterrupted
     try:
         if namespace.resume:
-            resume_run(namespace.resume, config.outputpath, data_dir=config.data_dir)
+            resume_run(namespace.resume, config.outputpath, data_dir=config.data_dir,
+                       device=requested_device(sys.argv[1:] if argv is None else argv))
         elif namespace.continue_:
             continue_runs(config)
         else:
             run_all(config)
-    except (ConfigError, DatasetError, ResumeError, CheckpointError, PairedRunMissing) as error:
+    except (ConfigError, DatasetError, DeviceError, ResumeError, CheckpointError, PairedRunMissing) as error:
         return report_error(PROGRAM, error, 2)
     except TrainingFailed as error:
         return report_error(PROGRAM, error, 1)

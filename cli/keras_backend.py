@@ -3,6 +3,7 @@
 The backend of a run is `--backend` when given, else that of the run being resumed (from its logs),
 else KERAS_BACKEND, else tensorflow. On JAX, XLA is asked for deterministic GPU kernels (same seed,
 same machine: identical results); on TensorFlow, op determinism is enabled by the runner.
+The device (`--device`, devices/selection.py) is prepared before the import and checked right after it.
 """
 
 import json
@@ -15,7 +16,7 @@ DETERMINISTIC_XLA_FLAG = "--xla_gpu_deterministic_ops=true"
 
 
 class BackendError(ValueError):
-    """The backend asked for cannot be used; one sentence."""
+    """The backend or device asked for cannot be used; one sentence."""
 
 
 def environment_backend():
@@ -35,6 +36,11 @@ def _flag_value(argv, flag):
 def run_backend(target, outputpath):
     """The backend stored in the logs of a run (its _logs.json file, or its run ID under outputpath), or None if
     they cannot be read (the caller then reports why)."""
+    return run_setting(target, outputpath, "backend", DEFAULT_BACKEND)
+
+
+def run_setting(target, outputpath, name, default):
+    """A setting stored in the logs of a run (default when the logs predate it), or None if they cannot be read."""
     from results import paths
     if not os.path.isfile(target):
         matches = paths.find_run(target, outputpath) if paths.is_run_id(target) else []
@@ -43,7 +49,7 @@ def run_backend(target, outputpath):
         target = matches[0]
     try:
         with open(target, encoding="utf-8") as handle:
-            return json.load(handle)["config"].get("backend", DEFAULT_BACKEND)
+            return json.load(handle)["config"].get(name, default)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
@@ -66,11 +72,32 @@ def requested_backend(argv):
     return backend
 
 
-def select_backend(backend):
+def requested_device(argv):
+    """The --device of a command line; without the flag, that of the run being resumed, else auto."""
+    from devices import DEFAULT_DEVICE
+    device, resumed = _flag_value(argv, "--device"), _flag_value(argv, "--resume")
+    if device is None and resumed is not None:
+        device = run_setting(resumed, _flag_value(argv, "--outputpath") or "Outputs", "device", DEFAULT_DEVICE)
+    return device or DEFAULT_DEVICE
+
+
+def select_backend(backend, device=None):
     """Makes `backend` Keras' backend in this process and imports Keras (TensorFlow without its start-up
-    chatter). A backend outside BACKENDS is left to the command line's own check."""
+    chatter). A backend outside BACKENDS is left to the command line's own check. device (auto, cpu, gpu):
+    prepare and check it (devices/selection.py); None, for the tools that train nothing: leave the devices as the
+    backend finds them."""
     if backend not in BACKENDS:
         backend = DEFAULT_BACKEND
+    _import_backend(backend, device)
+    if device is not None:
+        import devices
+        try:
+            devices.check(backend, device)
+        except devices.DeviceError as error:
+            raise BackendError(str(error)) from None
+
+
+def _import_backend(backend, device):
     if "keras" in sys.modules:
         import keras
         if keras.backend.backend() != backend:
@@ -82,6 +109,9 @@ def select_backend(backend):
         raise BackendError(f"{backend} is not installed in this Python, so --backend {backend} cannot run; install "
                            f"requirements.txt (or pass --backend {' / '.join(set(BACKENDS) - {backend})}).")
     os.environ["KERAS_BACKEND"] = backend
+    if device is not None:
+        import devices
+        devices.prepare(backend, device)
     if backend == "jax":
         # Keras imports TensorFlow on any backend when it is installed (keras.utils.set_random_seed seeds it
         # too): seconds and about a gigabyte that a JAX run never uses. Marked absent, it is skipped.

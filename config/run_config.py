@@ -9,6 +9,7 @@ import dataclasses
 import math
 import os
 
+from devices import DEFAULT_DEVICE, DEFAULT_PRECISION, DEVICES, PRECISIONS
 from initializers import INITIALIZERS
 from masking import MASK_FUNCTIONS
 from methods import FAMILIES, METHOD_NAMES, ConfigError, family_of, get_method, setting
@@ -30,8 +31,9 @@ def valid_drops(text):
         return False
 
 # Where a run writes, how many seeds one command runs, where the data files are read from, whether
-# training is compiled with XLA and whether TensorBoard files are written: none of these changes what a run is.
-NOT_IDENTITY = ("outputpath", "nruns", "data_dir", "xla", "tensorboard")
+# training is compiled with XLA, whether TensorBoard files are written and which device trains it: none of these
+# changes what a run is (a device changes the rounding, not the run; its logs record which one trained it).
+NOT_IDENTITY = ("outputpath", "nruns", "data_dir", "xla", "tensorboard", "device")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +90,12 @@ class RunConfig:
                        choices=("auto", "on", "off"))
     backend: str = setting("tensorflow", "Keras backend that trains the run: tensorflow, or jax (XLA-compiled; "
                            "the way onto GPUs); without the flag, KERAS_BACKEND when set", choices=("tensorflow", "jax"))
+    device: str = setting(DEFAULT_DEVICE, "where the run trains: auto = the GPU when the driver shows one (refused "
+                          "if the backend cannot use it), else the CPU; gpu = refused unless a GPU is usable; cpu = "
+                          "the CPU only. Not part of a run's identity; its logs record the device", choices=DEVICES)
+    precision: str = setting(DEFAULT_PRECISION, "float32 matrix products and convolutions: in full float32 (the 2020 "
+                             "code, and a CPU), or in TF32 on NVIDIA GPUs (faster, about 3 decimal digits; JAX's own "
+                             "GPU default). Part of a run's identity", choices=PRECISIONS)
     tensorboard: bool = setting(False, "also write TensorBoard event files per epoch, in {id}_tensorboard/ beside "
                                 "the run's logs", type=bool)
     # The selected family's own settings (methods/<family>.py); None: that family's defaults.

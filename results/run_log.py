@@ -28,6 +28,14 @@ def library_versions():
     return versions
 
 
+def device_record(config):
+    """Where this start (or resume) of a run trains: the device, as asked and as found, and the precision."""
+    from devices import describe_current
+    device = describe_current(config.backend)
+    return {"startedAt": now(), "backend": config.backend, "platform": device.platform, "name": device.name,
+            "count": device.count, "requested": config.device, "precision": config.precision}
+
+
 def now():
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
@@ -48,6 +56,7 @@ class RunLog:
             **{key: [] for key in METRIC_KEYS},
             "remainingWeights": [], "remainingWeightsPerLayer": [], "epochSeconds": [],
             "versions": library_versions(), "startedAt": now(), "finishedAt": None,
+            "devices": [device_record(config)],  # one entry per start and resume
         }
 
     def append_epoch(self, losses, accuracies, counts, seconds):
@@ -58,6 +67,9 @@ class RunLog:
         self.data["remainingWeights"].append(int(counts[:, 0].sum() + counts[:, 2].sum()))
         self.data["remainingWeightsPerLayer"].append(counts.tolist())
         self.data["epochSeconds"].append(round(float(seconds), 4))
+
+    def record_resume(self, config):
+        self.data.setdefault("devices", []).append(device_record(config))
 
     def finish(self, status, reason=None):
         self.data.update(status=status, failureReason=reason, finishedAt=now())

@@ -28,6 +28,17 @@ def make_deterministic(config):
         tf.config.experimental.enable_op_determinism()
 
 
+def device_line(config):
+    """The first line of a run: where it trains and how precisely."""
+    from devices import describe_current
+    device = describe_current(config.backend)
+    line = f"Device: {device.describe()}; Keras on {config.backend}, {config.precision} products"
+    if device.platform == "gpu" and config.backend == "jax":
+        deterministic = "xla_gpu_deterministic_ops=true" in os.environ.get("XLA_FLAGS", "")
+        line += ", deterministic kernels" if deterministic else ", NON-deterministic kernels (XLA_FLAGS)"
+    return line
+
+
 def run_seeds(config):
     """Seeds of the --nruns runs: seed, seed+1, ...; --seed 0 draws a fresh first seed."""
     first = config.seed or secrets.randbelow(2**31 - 1 - config.nruns) + 1
@@ -46,6 +57,7 @@ def load_data(config, print_line=print):
 
 def run_all(config, print_line=print):
     make_deterministic(config)
+    print_line(device_line(config))
     dataset = load_data(config, print_line)
     logs = []
     for seed in run_seeds(config):
@@ -71,7 +83,9 @@ def find_logs(target, outputpath):
                       "pass the path of the run's _logs.json file to --resume.")
 
 
-def resume_run(target, outputpath, data_dir=None, print_line=print):
+def resume_run(target, outputpath, data_dir=None, print_line=print, device=None):
+    """Continues an interrupted run with its own settings; device: where it trains now (None: as it asked
+    before)."""
     path = find_logs(target, outputpath)
     try:
         with open(path, encoding="utf-8") as handle:
@@ -89,8 +103,10 @@ def resume_run(target, outputpath, data_dir=None, print_line=print):
     except (ConfigError, TypeError):
         raise ResumeError(f"{path} holds settings this version cannot run; start a new run instead.") from None
     # The outputs stay where they are, even if the folder was moved since the run started.
-    config = config.replace(outputpath=paths.output_root(path), data_dir=data_dir or config.data_dir)
+    config = config.replace(outputpath=paths.output_root(path), data_dir=data_dir or config.data_dir,
+                            device=device or config.device)
     make_deterministic(config)
+    print_line(device_line(config))
     dataset = load_data(config, print_line)
     experiment = config.family.experiment_class.resume(config, dataset, run_id, print_line)
     print_line(f"Resuming run {run_id} after epoch {experiment.completed_epochs()} of {config.maxepochs}"
@@ -114,7 +130,7 @@ def continue_runs(config, print_line=print):
             print_line(f"The run with seed {seed} finished already ({action.logs_path}); nothing to do.")
         elif action.kind == "resume":
             logs.append(resume_run(action.logs_path, config.outputpath, data_dir=config.data_dir,
-                                   print_line=print_line))
+                                   print_line=print_line, device=config.device))
         else:
             logs += run_all(single, print_line)
     return logs

@@ -10,6 +10,7 @@ import time
 import keras
 import numpy as np
 
+from devices import apply_precision, describe_current
 from masking import masked_layers, unmasked_variables
 from networks import build_network, uses_xla
 from results import atomic
@@ -51,6 +52,8 @@ class Experiment:
         self.dataset = dataset
         self.print_line = print_line
         self.method = config.method
+        # Before anything compiles: the precision holds for every program of this process.
+        apply_precision(config.backend, config.precision, describe_current(config.backend).platform)
         keras.utils.set_random_seed(config.seed)
         # JAX compiles everything with XLA; --xla chooses for TensorFlow only.
         self.use_xla = config.backend == "jax" or uses_xla(config.xla, config.nettype)
@@ -84,6 +87,7 @@ class Experiment:
         experiment.epoch_in_progress = state["epochInProgress"]
         experiment.log.data = state["log"]
         experiment.log.data.update(status="running", failureReason=None, finishedAt=None)
+        experiment.log.record_resume(config)
         experiment.restore_method_state(state.get("method"), state["methodArrays"])
         return experiment
 

@@ -1,5 +1,5 @@
 """Training steps on JAX: Keras' stateless APIs (`model.stateless_call`, `optimizer.stateless_apply`)
-inside `jax.jit`, many steps per call in a `fori_loop` over steps.
+inside `jax.jit`, many steps per call in a `fori_loop` of a static trip count.
 
 The values of the model's and optimizer's variables go into a compiled call and come back updated;
 they are written back into the Keras variables after every call, so that everything outside the
@@ -27,7 +27,7 @@ class JaxSteps(Steps):
         # compiled on its own (measured: Conv2, 3.4 s vs 0.09 s per step), so on a CPU they loop in Python.
         self.steps_in_python = has_convolutions(masked_layers) and jax.default_backend() == "cpu"
         self._epoch_batches = None  # (host arrays, device arrays) of the epoch being trained
-        self._train_range = jax.jit(self._train_range_function, donate_argnums=0)
+        self._train_chunk = jax.jit(self._train_chunk_function, donate_argnums=0, static_argnames="count")
         self._train_step = jax.jit(self._train_step_function, donate_argnums=0)
         self._evaluate_batch = jax.jit(self._evaluate_batch_function)
         self._mask_counts = jax.jit(self._mask_counts_function)
@@ -65,18 +65,21 @@ class JaxSteps(Steps):
         trainable, optimizer_values = self.optimizer.stateless_apply(optimizer_values, gradients, trainable)
         return (trainable, non_trainable, optimizer_values, sums), loss, correct
 
-    def _train_range_function(self, state, x_train, y_train, batch_indices, batch_weights, batch_shifts, start, stop):
-        """Steps start..stop-1 (traced bounds: one compilation for every chunk); each step's (mean loss,
-        correct count), zero outside the range, so an epoch's totals do not depend on how it is cut."""
-        def body(step, carry):
+    def _train_chunk_function(self, state, x_train, y_train, batch_indices, batch_weights, batch_shifts, start,
+                              count):
+        """`count` steps from step `start`, and each step's (mean loss, correct count). The trip count is static
+        (one compilation per chunk size: a full chunk and the epoch's remainder), because a GPU runs a loop of
+        unknown length by asking the host after every step whether to go on; `start` is traced."""
+        def body(offset, carry):
             state, losses, correct = carry
+            step = start + offset
             state, loss, step_correct = self._train_step_function(
                 state, x_train, y_train, batch_indices[step], batch_weights[step],
                 None if batch_shifts is None else batch_shifts[step])
-            return state, losses.at[step].set(loss), correct.at[step].set(step_correct)
+            return state, losses.at[offset].set(loss), correct.at[offset].set(step_correct)
 
-        zeros = jnp.zeros(batch_weights.shape[:1], "float32")
-        return jax.lax.fori_loop(start, stop, body, (state, zeros, zeros))
+        zeros = jnp.zeros((count,), "float32")
+        return jax.lax.fori_loop(0, count, body, (state, zeros, zeros))
 
     def _evaluate_batch_function(self, trainable, non_trainable, images, labels):
         probabilities, _, model_losses = self.model.stateless_call(trainable, non_trainable, images,
@@ -111,10 +114,10 @@ class JaxSteps(Steps):
             self._store(state)
             return (np.array([float(loss) for loss, _ in results], dtype=np.float32),
                     np.array([float(correct) for _, correct in results], dtype=np.float32))
-        state, losses, correct = self._train_range(self._state(), self.x_train, self.y_train, indices, weights,
-                                                   shifts, jnp.int32(start), jnp.int32(stop))
+        state, losses, correct = self._train_chunk(self._state(), self.x_train, self.y_train, indices, weights,
+                                                   shifts, jnp.int32(start), count=stop - start)
         self._store(state)
-        return np.asarray(losses)[start:stop], np.asarray(correct)[start:stop]
+        return np.asarray(losses), np.asarray(correct)
 
     def evaluate_batch(self, images, labels):
         return self._evaluate_batch(*self._model_values(), images, labels)

@@ -14,6 +14,7 @@ import sys
 
 from cli import OneLineParser, report_error
 from cli.keras_backend import BACKENDS, BackendError, environment_backend, select_installed_backend
+from devices import DEFAULT_DEVICE, DEVICES
 from sweeps import backends
 
 PROGRAM = "Sweep.py"
@@ -62,6 +63,10 @@ def build_parser():
                         default=environment_backend() if environment_backend() in BACKENDS else "tensorflow",
                         help="Keras backend of the runs whose grid file sets no 'backend' (MaskTrainer.py --backend; "
                              "default: KERAS_BACKEND, else tensorflow)")
+    parser.add_argument("--device", choices=DEVICES, default=DEFAULT_DEVICE,
+                        help="device of the runs whose grid file sets no 'device' (MaskTrainer.py --device): auto = "
+                             "a GPU when one is visible, cpu, or gpu (refused without one); runs on the GPUs of this "
+                             "machine share them (see experiments/README.md)")
     parser.add_argument("--dry-run", action="store_true", help="list the runs and what would happen to each")
     parser.add_argument("--outputpath", default="Outputs", help="folder for the results (as MaskTrainer.py)")
     parser.add_argument("--data-dir", default=None, help="folder holding the official data files")
@@ -84,7 +89,7 @@ def main(argv=None):
     from sweeps.selection import select_runs
     try:
         grid = load_grid(arguments.grid, arguments.outputpath, arguments.data_dir,
-                         defaults={"backend": arguments.keras_backend})
+                         defaults={"backend": arguments.keras_backend, "device": arguments.device})
         runs = select_runs(grid.runs, arguments.only)
     except GridError as error:
         return fail(error, 2)
@@ -92,12 +97,15 @@ def main(argv=None):
     existing = existing_runs.scan(arguments.outputpath)
     jobs = [Job(number, config, existing_runs.decide(existing.get(config.identity_key(), [])),
                 grid.label(config)) for number, config in enumerate(runs, 1)]
+    problem = backends.check_gpu_reservation(arguments, jobs)
+    if problem:
+        return fail(problem, 2)
     counts = {kind: sum(job.action.kind == kind for job in jobs) for kind in ("run", "resume", "skip")}
     print(f"Grid {arguments.grid}: {grid.description}")
     print(f"Machine: {grid.machine}")
     print(f"{len(jobs)} runs: {counts['run']} to run, {counts['resume']} to resume, {counts['skip']} finished "
           f"already (skipped); results under {arguments.outputpath}"
-          + ("" if arguments.dry_run else f", {backends.describe(arguments)}") + ".")
+          + ("" if arguments.dry_run else f", {backends.describe(arguments, jobs)}") + ".")
     if arguments.dry_run:
         dry_run(jobs, arguments)
         return 0

@@ -45,14 +45,50 @@ def check_slurm_flags(arguments):
     return None
 
 
-def describe(arguments):
+def check_gpu_reservation(arguments, jobs):
+    """What is wrong with reserving --gpus-per-run for the runs to run or resume, in one sentence, or None: a GPU
+    reserved for a run that cannot use it is held idle while the run trains on the CPU."""
+    if not arguments.gpus_per_run:
+        return None
+    running = [job for job in jobs if job.action.kind != "skip"]
+    reserved = f"--gpus-per-run {arguments.gpus_per_run:g} reserves GPUs for runs that"
+    on_tensorflow = [job for job in running if job.config.backend == "tensorflow"]
+    if on_tensorflow:
+        return (f"{reserved} train on tensorflow, which this project installs without GPU support (e.g. "
+                f"#{on_tensorflow[0].number} {on_tensorflow[0].label}); pass --keras-backend jax (or set \"backend\": "
+                "\"jax\" in the grid), or leave --gpus-per-run out.")
+    on_cpu = [job for job in running if job.config.device == "cpu"]
+    if on_cpu:
+        return (f"{reserved} train on the CPU (device cpu, e.g. #{on_cpu[0].number} {on_cpu[0].label}); pass "
+                "--device auto (or remove \"device\": \"cpu\" from the grid), or leave --gpus-per-run out.")
+    return None
+
+
+def describe(arguments, jobs=()):
     """The backend and its resources, for the sweep's opening line."""
     if arguments.backend == "local":
-        return f"{arguments.workers} worker(s)"
+        return f"{arguments.workers} worker(s)" + local_gpus(arguments.workers, jobs)
     if arguments.backend == "ray":
         where = f"the Ray cluster at {arguments.address}" if arguments.address else "a local Ray instance"
         return f"on {where}, {resources(arguments)}"
     return f"on Slurm ({slurm_details(arguments)})"
+
+
+def local_gpus(workers, jobs):
+    """How the local workers share this machine's GPUs (as LocalExecutor does), for the opening line."""
+    import devices
+    from devices.sharing import shared_gpu_environment, worker_gpu
+    from sweeps.execution import uses_gpu
+    running = [job for job in jobs if job.action.kind != "skip"]
+    gpus = devices.visible_gpus() if any(uses_gpu(job.config) for job in running) else []
+    if not gpus or not running:
+        return ""
+    at_once = min(workers, len(running))
+    _, share = worker_gpu(0, at_once, gpus)
+    fraction = shared_gpu_environment(os.environ, share).get("XLA_PYTHON_CLIENT_MEM_FRACTION")
+    memory = f"JAX memory fraction {fraction} each" if fraction else "memory as your XLA_PYTHON_CLIENT_* say"
+    sharing = f"{round(1 / share)} runs per GPU, {memory}" if share < 1 else "one run per GPU"
+    return f" on GPU(s) {', '.join(gpus[:at_once])} ({sharing})"
 
 
 def resources(arguments):

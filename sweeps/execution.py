@@ -9,6 +9,10 @@ Locally, each run is its own process group, so a Ctrl-C at the terminal reaches 
 exactly one SIGINT to every running MaskTrainer.py: they save their state and exit 130. A second
 Ctrl-C is passed on too, and stops them at once (they then resume from their last finished epoch).
 SIGTERM and SIGHUP are treated like Ctrl-C.
+
+On a machine with GPUs, each worker thread is one slot: slot i runs its runs on GPU i mod G (CUDA_VISIBLE_DEVICES),
+and when more workers than GPUs run at once, the workers of a GPU share it through the memory settings of
+devices/sharing.py. Runs with device cpu, or a machine without GPUs, get the sweep's environment unchanged.
 """
 
 import collections
@@ -22,7 +26,9 @@ import sys
 import threading
 import time
 
+import devices
 from config import RunConfig, command_line_arguments
+from devices.sharing import shared_gpu_environment, worker_gpu
 
 TRAINER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "MaskTrainer.py")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -47,7 +53,9 @@ def trainer_command(config, action):
     command = [sys.executable, TRAINER]
     if action.kind == "resume":
         command += ["--resume", action.logs_path]
-        return command + (["--data-dir", config.data_dir] if config.data_dir else [])
+        command += ["--data-dir", config.data_dir] if config.data_dir else []
+        # The device is not part of a run's identity: the grid's (or --device's) choice holds for the resume too.
+        return command + (["--device", config.device] if config.device != devices.DEFAULT_DEVICE else [])
     return command + command_line_arguments(config)
 
 
@@ -57,6 +65,11 @@ def continue_command(config):
     absolute = config.replace(outputpath=os.path.abspath(config.outputpath),
                               data_dir=config.data_dir and os.path.abspath(config.data_dir))
     return [sys.executable, TRAINER, "--continue", *command_line_arguments(absolute)]
+
+
+def uses_gpu(config):
+    """Whether a run may train on a GPU (its device is auto or gpu)."""
+    return config.device != "cpu"
 
 
 STOPPING = ("Stopping: the runs in progress save their state and no new run starts "
@@ -120,11 +133,14 @@ class LocalExecutor(Executor):
         super().__init__(on_start, on_end, print_line)
         self.workers = workers
         self.active = set()
+        self.gpus, self.running = [], 0  # the GPUs the runs may use; worker threads at once
 
     def run(self, jobs):
         queue = collections.deque(jobs)
-        threads = [threading.Thread(target=self.work, args=(queue,), daemon=True)
-                   for _ in range(min(self.workers, len(jobs)))]
+        self.running = min(self.workers, len(jobs))
+        self.gpus = devices.visible_gpus(os.environ) if any(uses_gpu(job.config) for job in jobs) else []
+        threads = [threading.Thread(target=self.work, args=(queue, slot), daemon=True)
+                   for slot in range(self.running)]
         with self.stop_signals():
             for thread in threads:
                 thread.start()
@@ -139,7 +155,15 @@ class LocalExecutor(Executor):
             except (ProcessLookupError, PermissionError):
                 pass
 
-    def work(self, queue):
+    def run_environment(self, slot, config):
+        """The environment of a run in worker `slot`: the sweep's, plus its GPU and share of it (devices/sharing.py)."""
+        environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if self.gpus and uses_gpu(config):
+            gpu, share = worker_gpu(slot, self.running, self.gpus)
+            environment.update(shared_gpu_environment(os.environ, share, gpu=gpu))
+        return environment
+
+    def work(self, queue, slot):
         while True:
             with self.lock:
                 if self.stop_requests or self.bad_input or not queue:
@@ -151,7 +175,7 @@ class LocalExecutor(Executor):
                     process = subprocess.Popen(
                         trainer_command(job.config, job.action), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                         text=True, bufsize=1, process_group=0, preexec_fn=die_with_parent,
-                        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                        env=self.run_environment(slot, job.config))
                 except OSError as error:
                     self.on_end(job, 1, 0.0, [f"Could not start MaskTrainer.py ({error})."])
                     continue

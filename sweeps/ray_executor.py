@@ -1,6 +1,11 @@
 """The Ray backend of Sweep.py: each run a Ray task (sweeps/ray_task.py) on a local Ray instance or on a
 cluster joined with --address. Every run is its own MaskTrainer.py process started by its task, so no
 TensorFlow or JAX state passes from one run to the next in a long-lived Ray worker.
+
+GPUs: Ray gives each task the GPUs it reserves (--gpus-per-run) through CUDA_VISIBLE_DEVICES, and hides every GPU
+from a task that reserves none. A fraction (0.25: four runs per GPU) is only bookkeeping for Ray, so the run's
+process also gets that fraction as its memory share (devices/sharing.py); the variables are computed here and
+passed to the task, since a process on another machine does not inherit the sweep's environment.
 """
 
 import logging
@@ -10,8 +15,9 @@ import sys
 import time
 import uuid
 
+from devices.sharing import shared_gpu_environment, user_memory_settings
 from sweeps import ray_task
-from sweeps.execution import BAD_INPUT_CODE, TRAINER, BackendError, Executor, continue_command
+from sweeps.execution import BAD_INPUT_CODE, TRAINER, BackendError, Executor, continue_command, uses_gpu
 
 REPOSITORY = os.path.dirname(TRAINER)
 CONNECT_TIMEOUT_S = 10
@@ -52,6 +58,28 @@ def check_reachable(address):
     except OSError as error:
         raise BackendError(f"No Ray cluster answers at {address} ({error.strerror or error}); start its head with "
                            "`ray start --head --port PORT` or correct --address.") from None
+
+
+def task_environment(config, gpus_per_run, environ):
+    """What a run's process on Ray gets on top of its worker's environment: the user's GPU memory settings from
+    `environ` (the sweep's), and for a run that reserves a fraction of a GPU, that fraction as its memory share."""
+    environment = user_memory_settings(environ)
+    if 0 < gpus_per_run < 1 and uses_gpu(config):
+        environment.update(shared_gpu_environment(environ, gpus_per_run))
+    return environment
+
+
+def unreserved_gpus_problem(cluster_gpus, gpus_per_run, configs):
+    """Why the runs `configs` cannot go as asked onto a cluster with `cluster_gpus` GPUs, in one sentence, or None:
+    JAX runs that may use a GPU but reserve none would be hidden from every GPU (and train on the CPU, or refuse
+    with device gpu)."""
+    if cluster_gpus <= 0 or gpus_per_run > 0:
+        return None
+    if not any(config.backend == "jax" and uses_gpu(config) for config in configs):
+        return None
+    return (f"The Ray cluster has {cluster_gpus:g} GPU(s), but Ray hides them from runs that reserve none, so the "
+            "JAX runs could not use them; pass --gpus-per-run 1 (or a fraction such as 0.25 to share one GPU "
+            "between runs), or --device cpu.")
 
 
 class RayExecutor(Executor):
@@ -107,12 +135,17 @@ class RayExecutor(Executor):
         ray = self.ray
         self.connect()
         try:
+            problem = unreserved_gpus_problem(ray.cluster_resources().get("GPU", 0), self.gpus_per_run,
+                                              [job.config for job in jobs])
+            if problem:
+                raise BackendError(problem)
             self.check_shared_paths()
             self.control = ray.remote(num_cpus=0)(ray_task.SweepControl).remote()
             task = ray.remote(num_cpus=self.cpus_per_run, num_gpus=self.gpus_per_run,
                               max_retries=RETRIES_AFTER_KILL)(ray_task.run_job)
             pending = {task.remote(job.number, continue_command(job.config), REPOSITORY, self.control,
-                                   RETRIES_AFTER_KILL): job for job in jobs}
+                                   RETRIES_AFTER_KILL, task_environment(job.config, self.gpus_per_run, os.environ)):
+                       job for job in jobs}
             with self.stop_signals():
                 self.follow(pending)
         finally:

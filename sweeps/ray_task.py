@@ -8,7 +8,9 @@ A task starts `MaskTrainer.py --continue ...` in its own process group; the proc
 worker (die_with_parent). If the process is killed (a signal, not an exit), the task starts it again, and
 --continue resumes the run from its checkpoint; if the worker itself is killed, Ray retries the task, with
 the same effect. A stop request from the sweep is passed on as SIGINT (the run saves its state, exit 130),
-a second one as a second SIGINT.
+a second one as a second SIGINT. The run's process gets the task worker's environment (where Ray has set
+CUDA_VISIBLE_DEVICES to the task's GPUs) plus `environment`, which the sweep computed on its own machine: the
+GPU memory settings of a run that shares a GPU (devices/sharing.py), and the user's own.
 """
 
 
@@ -41,7 +43,7 @@ class SweepControl:
         return started
 
 
-def run_job(number, command, cwd, control, retries):
+def run_job(number, command, cwd, control, retries, environment=None):
     """Runs one job to its end; returns {"started", "code", "seconds", "last_lines", "attempts"}."""
     import time
 
@@ -50,7 +52,7 @@ def run_job(number, command, cwd, control, retries):
         return {"started": False}
     began, attempts = time.monotonic(), 1
     while True:
-        code, last_lines, stopped = run_process(command, cwd, control)
+        code, last_lines, stopped = run_process(command, cwd, control, environment)
         if code >= 0 or stopped or attempts > retries:
             break
         attempts += 1
@@ -60,7 +62,12 @@ def run_job(number, command, cwd, control, retries):
             "attempts": attempts}
 
 
-def run_process(command, cwd, control):
+def process_environment(environ, environment):
+    """The environment of the run's process: the task worker's `environ` plus the sweep's `environment`."""
+    return {**environ, "PYTHONUNBUFFERED": "1", **(environment or {})}
+
+
+def run_process(command, cwd, control, environment=None):
     """(exit code, last lines of output, whether a stop was passed on) of one MaskTrainer.py process."""
     import collections
     import ctypes
@@ -80,7 +87,7 @@ def run_process(command, cwd, control):
 
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                bufsize=1, process_group=0, preexec_fn=die_with_parent,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                               env=process_environment(os.environ, environment))
     last_lines = collections.deque(maxlen=5)
 
     def relay():  # Ray forwards the worker's output to the sweep's terminal

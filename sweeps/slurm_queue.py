@@ -64,6 +64,8 @@ class SlurmQueue:
         if partition:
             parameters["partition"] = partition
         if gpus_per_run:
+            # Whole GPUs, one run per task: Slurm sets the task's CUDA_VISIBLE_DEVICES, and a run alone on its GPUs
+            # keeps JAX's own memory defaults (sharing one GPU between runs is for the Ray and local backends).
             parameters["gpus_per_node"] = gpus_per_run
         if array_parallelism:
             parameters["array_parallelism"] = array_parallelism

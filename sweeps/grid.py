@@ -94,13 +94,14 @@ def expand_grid(document, path, outputpath="Outputs", data_dir=None, defaults=No
                 fail(f"the run {describe} is invalid: {str(error).rstrip('.')}")
             applying = config.to_dict()
             used.update(applying)
-            key = tuple(sorted(applying.items()))
+            key = config.identity_key()
             requested = {name: value for name, value in requested.items() if name in applying}
             if key in seen:
                 if seen[key][1] == requested:
                     continue  # differs only in settings of other methods (e.g. sparsity for a Baseline): one run
-                fail(f"the runs {seen[key][0]} and {describe} are the same run; a rule may set a setting that "
-                     "the grid varies")
+                fail(f"the runs {seen[key][0]} and {describe} are the same run (a rule may set a setting that "
+                     "the grid varies, or they differ only in settings that do not make another run: "
+                     "xla, tensorboard or device)")
             seen[key] = (describe, requested)
             runs.append(config)
     unused = [name for name in (*base, *grid) if name not in used]

@@ -1,4 +1,5 @@
-"""The padded last step of an epoch updates the network exactly as its partial batch would on its own.
+"""The padded last step of an epoch updates the network exactly as its partial batch would on its own,
+BatchNorm's statistics included (the ResNets train that step on its real examples alone).
 
 `training.batches.epoch_batches` pads the last, partial batch of an epoch to full size with weight-0
 examples so that the compiled steps keep one static shape. Users rely on the padding changing nothing: the
@@ -55,12 +56,15 @@ def assert_all_close(actual, expected, rtol):
 
 
 def assert_same_changes(starts, actual_ends, expected_ends):
-    """The steps' changes agree to 1e-4, give or take a few float32 steps of the variable's own size."""
+    """The steps' changes agree to 1e-4, give or take a few float32 steps of the variable's own size and a
+    ten-thousandth of the variable's largest change (graph and eager gradients through a deep network round
+    apart, and Adam divides tiny gradients by their own tiny scale)."""
     for start, actual_end, expected_end in zip(starts, actual_ends, expected_ends, strict=True):
         actual, expected = actual_end - start, expected_end - start
-        tolerance = 1e-4 * np.abs(expected) + 4 * np.spacing(np.abs(start))
+        tolerance = 1e-4 * np.abs(expected) + 4 * np.spacing(np.abs(start)) + 1e-4 * np.abs(expected).max()
         worst = np.abs(actual - expected) - tolerance
-        assert (worst <= 0).all(), f"changes differ by up to {worst.max():.3g} beyond the tolerance"
+        assert (worst <= 0).all(), (f"changes differ by up to {worst.max():.3g} beyond the tolerance, "
+                                    f"{np.abs(actual - expected).max() / np.abs(expected).max():.3g} of the largest change")
 
 
 def step_by_hand(model, optimizer, images, labels):
@@ -74,8 +78,10 @@ def step_by_hand(model, optimizer, images, labels):
     return float(loss)
 
 
+# ResNet8: BatchNorm's batch statistics and moving statistics must see the 3 real examples alone.
 @pytest.mark.parametrize("nettype, traintype", [("LeNet", "Baseline"), ("LeNet", "FreePruning"),
-                                                ("LeNet", "MinPruning"), ("LeNet5", "FreeFlipping")])
+                                                ("LeNet", "MinPruning"), ("LeNet5", "FreeFlipping"),
+                                                ("ResNet8", "FreePruning"), ("ResNet8", "Baseline")])
 def test_padded_last_step_equals_the_partial_batch_on_its_own(training_data, nettype, traintype):
     x_train, y_train = training_data
     padded_model, padded_optimizer, padded_steps = network_and_steps(nettype, traintype, x_train, y_train)

@@ -172,6 +172,10 @@ def test_a_failed_run_does_not_stop_the_sweep_and_is_listed_with_its_logs(tmp_pa
     ('{"description": "d", "machine": "m", "seeds": [1], "rules": [{"when": {"nettype": "LeNet"}}]}',
      "exactly the keys 'when' and 'set'"),
     ('{"description": "d", "machine": "m", "seeds": [1], "base": {"maxepochs": 2}', "not valid JSON"),
+    # the device does not make another run: a grid varying it would train the same run twice
+    ('{"description": "d", "machine": "m", "seeds": [1], "grid": {"device": ["cpu", "auto"]}}',
+     "are the same run (a rule may set a setting that the grid varies, or they differ only in settings that do "
+     "not make another run: xla, tensorboard or device)"),
 ])
 def test_a_bad_grid_exits_2_with_one_line_and_starts_nothing(tmp_path, capsys, content, message):
     grid = tmp_path / "bad.json"

@@ -4,7 +4,9 @@ LeNet at batch 25 is bound by per-step framework overhead, not arithmetic. So on
 many optimizer steps in a loop, gathering each mini-batch from arrays that stay in memory, instead
 of one Python round trip per step. The last, partial batch of an epoch is padded to full size with
 sample weights 0, so every call has one static shape (one compilation) and the update equals that of
-the partial batch exactly (the loss is a weighted mean).
+the partial batch exactly (the loss is a weighted mean). Not so with BatchNorm, whose batch statistics
+would take in the padding: networks with BatchNorm (the ResNets) train that last step on its real
+examples alone, in a step compiled once more for that size.
 
 The backends differ only in how a step is compiled: training/steps_tensorflow.py (tf.function, XLA
 optional) and training/steps_jax.py (Keras' stateless APIs inside jax.jit). Both keep the model's
@@ -48,8 +50,9 @@ def compiled_steps(model, optimizer, x_train, y_train, masked_layers, jit_compil
 class Steps:
     """What both backends share: the loss, the per-epoch totals and evaluation in fixed-size batches.
 
-    A backend implements `train_steps` (batch_shifts: None, or the epoch's augmentation, (steps, batch, 3)), `evaluate_batch`, `mask_counts`, `gradient_values` and
-    `set_gradient_values`."""
+    A backend implements `train_batches` (steps start..stop-1 of full-size, possibly padded, batches;
+    batch_shifts: None, or the epoch's augmentation, (steps, batch, 3)), `train_one_batch` (one step on
+    batches of any size), `evaluate_batch`, `mask_counts`, `gradient_values` and `set_gradient_values`."""
 
     def __init__(self, model, optimizer, masked_layers, track_gradients):
         self.model = model
@@ -57,6 +60,8 @@ class Steps:
         self.masked_layers = masked_layers
         self.track_gradients = track_gradients
         self.evaluation_batch_size = evaluation_batch_size(masked_layers)
+        # The networks are functional models: model.layers holds every layer.
+        self.has_batchnorm = any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)
         self.trainable = model.trainable_variables
         self.optimizer.build(self.trainable)
         # Where each masked layer's kernel sits among the trainable variables (for gradient sums).
@@ -84,6 +89,20 @@ class Steps:
         correct = ops.equal(ops.cast(ops.argmax(probabilities, axis=-1), "int32"), labels)
         extra = ops.sum(ops.stack(model_losses)) if model_losses else ops.zeros(())
         return cross_entropy, correct, extra
+
+    def train_steps(self, batch_indices, batch_weights, start, stop, batch_shifts=None):
+        """numpy (losses, correct counts) of steps start..stop-1. With BatchNorm, a padded last batch trains on
+        its real examples (which come first in it) alone."""
+        real = int(np.count_nonzero(batch_weights[stop - 1])) if stop > start else 0
+        if not self.has_batchnorm or real == batch_weights.shape[1] or stop <= start:
+            return self.train_batches(batch_indices, batch_weights, start, stop, batch_shifts)
+        losses, correct = self.train_batches(batch_indices, batch_weights, start, stop - 1, batch_shifts) \
+            if stop - 1 > start else (np.zeros(0, np.float32), np.zeros(0, np.float32))
+        last_loss, last_correct = self.train_one_batch(
+            batch_indices[stop - 1][:real].astype(np.int32), batch_weights[stop - 1][:real].astype(np.float32),
+            None if batch_shifts is None else batch_shifts[stop - 1][:real])
+        return (np.append(losses, np.float32(last_loss)).astype(np.float32),
+                np.append(correct, np.float32(last_correct)).astype(np.float32))
 
     def train_range(self, batch_indices, batch_weights, start, stop, batch_shifts=None):
         """(sum of loss * batch size, correct count, examples) over steps start..stop-1."""

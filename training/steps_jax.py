@@ -101,7 +101,13 @@ class JaxSteps(Steps):
             self._epoch_batches = cached = (host_arrays, device)
         return cached[1]
 
-    def train_steps(self, batch_indices, batch_weights, start, stop, batch_shifts=None):
+    def train_one_batch(self, indices, weights, shifts=None):
+        state, loss, correct = self._train_step(self._state(), self.x_train, self.y_train, jnp.asarray(indices),
+                                                jnp.asarray(weights), None if shifts is None else jnp.asarray(shifts))
+        self._store(state)
+        return float(loss), float(correct)
+
+    def train_batches(self, batch_indices, batch_weights, start, stop, batch_shifts=None):
         """numpy (losses, correct counts) of steps start..stop-1."""
         indices, weights, shifts = self._device_batches(batch_indices.astype(np.int32, copy=False),
                                                         batch_weights.astype(np.float32, copy=False), batch_shifts)

@@ -53,7 +53,12 @@ class TensorFlowSteps(Steps):
             step += 1
         return step_losses, step_correct
 
-    def train_steps(self, batch_indices, batch_weights, start, stop, batch_shifts=None):
+    def train_one_batch(self, indices, weights, shifts=None):
+        loss, correct = self._compiled_step(tf.constant(indices), tf.constant(weights),
+                                            None if shifts is None else tf.constant(shifts))
+        return float(loss), float(correct)
+
+    def train_batches(self, batch_indices, batch_weights, start, stop, batch_shifts=None):
         """numpy (losses, correct counts) of steps start..stop-1."""
         if self.steps_in_python:
             results = [self._compiled_step(tf.constant(batch_indices[step]), tf.constant(batch_weights[step]),

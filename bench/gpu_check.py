@@ -1,37 +1,29 @@
-"""GPU check: the project's runner on Keras' JAX backend vs. the masked PyTorch peer, on one GPU.
+"""GPU check: the project's runner on Keras' JAX backend vs. the masked PyTorch peers, on one GPU, in one command.
 
-NOT YET MEASURED ON A GPU: written and smoke-tested on a CPU only (`--quick`); no GPU result exists yet.
+NOT YET MEASURED ON A GPU: written and smoke-tested on a CPU only; no GPU result exists yet.
 
-What it measures, FreePruning at batch 25 (Adam, lr 1e-3), each contender in its own process so that JAX's
-and PyTorch's allocators never share the GPU (bench/gpu_contender.py), one warm-up epoch (compilation) then
-`--epochs` timed epochs (default 3), median and min seconds per training epoch, the timer stopped after the
-device has finished (`jax.block_until_ready` / `torch.cuda.synchronize()`):
-  1. LeNet-300-100 on MNIST (the four official files in `--mnist-dir`, else the committed subset
-     datasets/mnist_subset.npz): `training.loop.Experiment.train_epoch` on `--backend jax` (bench/keras_contenders.py's
-     Runner) vs. bench/torch_lenet.py's TorchPeer with torch.compile on CUDA.
-  2. Conv6 on CIFAR-shaped data: 45,000 random training images written in CIFAR-10's official format
-     (bench/cifar_shaped.py) and read by the project's CIFAR-10 reader; the runner on JAX vs.
-     bench/torch_conv.py's TorchConvPeer (torch.compile, channels-last) on CUDA.
-  3. Peak GPU memory per contender: JAX `memory_stats()["peak_bytes_in_use"]` (with
-     XLA_PYTHON_CLIENT_PREALLOCATE=false, so that preallocation does not hide use), torch `max_memory_allocated()`.
-  `--compare-determinism` also times both runners with XLA_FLAGS=--xla_gpu_deterministic_ops=false (the runner sets
-  =true unless XLA_FLAGS already sets xla_gpu_deterministic_ops; cli/keras_backend.py): the cost of determinism.
-Targets (judged on a GPU run only): Conv6 runner epoch at most 3 s on an H100; LeNet runner faster than torch.compile.
-Results: printed as Markdown, and written to bench/results/gpu_check.json and gpu_check.md only by a run on a GPU
-without --quick (rewritten after each contender; nothing when no contender measured anything). A smoke run
-(--quick, or --device cpu) writes only where --output-dir says, never into bench/results; its report opens and
-closes with a banner saying it is not a GPU result, and its targets are not judged.
+    bash bench/gpu_check.sh [flags of this file]          # on the GPU machine (bench/README.md, "GPU check")
 
-The GPU machine has JAX (CUDA), PyTorch (CUDA), numpy, h5py, rich, ... but neither TensorFlow nor Keras and no network:
-  here (with the package index):  bash bench/gpu_wheels.sh                 # keras, namex, optree wheels into .whl/
-                                  mkdir -p .data/mnist && cp ../shared/data/mnist/*-ubyte.gz .data/mnist/
-  there (repository with .whl/ and .data/mnist/):   bash bench/gpu_check.sh [--compare-determinism]
-CPU smoke run here:  PYTHON=.venv/bin/python nice -n 5 bash bench/gpu_check.sh --quick --output-dir /tmp/gpu-check-smoke
+1. Pre-flight, the two probes side by side (bench/gpu_preflight.py): Keras' own requirements, Keras on JAX and the
+   device; torch, CUDA, a C compiler and one tiny torch.compile. A failed probe skips that framework's rows only.
+2. Rows, FreePruning at batch 25 (Adam, lr 1e-3), each in its own process (bench/gpu_contender.py) with a short
+   timeout, one warm-up epoch then --epochs timed ones, in this order of importance (--rows picks groups):
+     float32      LeNet-300-100 on full MNIST and Conv6 on 45,000 CIFAR-shaped images: runner, then PyTorch peer
+     resnet20     ResNet20 on --resnet-examples CIFAR-shaped images (BatchNorm, augmentation): runner, PyTorch peer
+     tf32         the float32 group's rows in TF32 (GPU only: the product refuses tf32 on a CPU)
+     determinism  the runner with XLA_FLAGS=--xla_gpu_deterministic_ops=false (LeNet, Conv6, ResNet20)
+     sweep        4 LeNet runs sharing the device through the real `Sweep.py --workers 4` (bench/gpu_sweep.py)
+   An overall deadline (--budget-s, counted from the start of gpu_check.sh) bounds everything: a row running at
+   the deadline is stopped (what it timed so far is kept: "partial"), rows not reached are "not run: budget".
+3. The report (bench/gpu_report.py): every row's device, precision, determinism, versions, seconds per epoch,
+   peak device memory; ratios; the targets, judged on a GPU run only. Written as gpu_check.json and gpu_check.md to
+   $OUT when that is set, to --output-dir when given, and to bench/results on a GPU run that is not a smoke run
+   (after every row, so that a run cut short keeps what it measured). A smoke run (--quick or --device cpu) never
+   writes into bench/results and says "NOT A GPU RESULT" at its top and bottom.
 """
 
 import argparse
 import datetime
-import importlib.util
 import json
 import os
 import platform
@@ -39,107 +31,73 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
 sys.path[:0] = [path for path in (BENCH, REPO) if path not in sys.path]
 
 import gpu_report  # noqa: E402
+from gpu_preflight import run_preflight  # noqa: E402
+from gpu_rows import GROUPS, NETWORKS, jax_environment, plan_rows, prepare_data, run_all_rows  # noqa: E402
 
 RESULTS_DIR = os.path.join(REPO, "bench", "results")
-CHILD = os.path.join(BENCH, "gpu_contender.py")
-NETWORKS = ("LeNet", "Conv6")
-QUICK_LENET_EXAMPLES, QUICK_CIFAR_EXAMPLES = 2_000, 500
+QUICK = {"lenet": 2_000, "cifar": 500, "resnet": 200, "sweep": 500}
+PREFLIGHT_TIMEOUT = 90  # a cold torch.compile of one tiny function, Triton's launcher built with the C compiler
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help=f"smoke run: {QUICK_LENET_EXAMPLES:,} LeNet and {QUICK_CIFAR_EXAMPLES} CIFAR-shaped "
-                             "training images, 1 timed epoch, on the CPU unless --device gpu")
+    parser.add_argument("--quick", action="store_true", help="smoke run on small data (training images: LeNet "
+                        f"{QUICK['lenet']:,}, Conv6 {QUICK['cifar']:,}, ResNet20 {QUICK['resnet']:,}, the 4 runs "
+                        f"{QUICK['sweep']:,} each), 1 timed epoch, on the CPU unless --device gpu")
     parser.add_argument("--device", choices=("gpu", "cpu"), default=None, help="default: gpu (cpu with --quick)")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="timed epochs after the warm-up (default 3; 1 with --quick)")
-    parser.add_argument("--networks", default=",".join(NETWORKS), help="comma-separated, of LeNet and Conv6")
-    parser.add_argument("--mnist-dir", default=None, help="folder with the four official MNIST files "
-                        "(default: the committed MNIST subset, 5,000 training images)")
-    parser.add_argument("--lenet-examples", type=int, default=None, help="use only the first N MNIST training images")
-    parser.add_argument("--cifar-examples", type=int, default=None,
-                        help="CIFAR-shaped training images (default 45,000)")
-    parser.add_argument("--compare-determinism", action="store_true",
-                        help="also time the JAX runners with XLA_FLAGS=--xla_gpu_deterministic_ops=false")
-    parser.add_argument("--output-dir", default=None,
-                        help="where gpu_check.json/.md go (default: bench/results on a full GPU run; nowhere on a "
-                             "smoke run, which may not write into bench/results)")
-    parser.add_argument("--child-timeout", type=float, default=480, help="seconds one contender may take")
+    parser.add_argument("--epochs", type=int, default=None, help="timed epochs after the warm-up (default 2; 1 with "
+                        "--quick)")
+    parser.add_argument("--rows", default=None, help=f"comma-separated groups, run in this order: {', '.join(GROUPS)} "
+                        "(default: all; no tf32 on a CPU)")
+    parser.add_argument("--networks", default=",".join(NETWORKS), help="comma-separated, of " + ", ".join(NETWORKS))
+    parser.add_argument("--mnist-dir", default=None, help="folder with the four official MNIST files (default: the "
+                        "committed MNIST subset, 5,000 training images)")
+    parser.add_argument("--lenet-examples", type=int, default=None, help="only the first N MNIST training images")
+    parser.add_argument("--cifar-examples", type=int, default=None, help="Conv6's CIFAR-shaped training images "
+                        "(default 45,000)")
+    parser.add_argument("--resnet-examples", type=int, default=None, help="ResNet20's (default 10,000)")
+    parser.add_argument("--sweep-examples", type=int, default=None, help="the sharing runs' limit (default: all)")
+    parser.add_argument("--sweep-runs", type=int, default=4, help="runs sharing the device, as many Sweep.py workers")
+    parser.add_argument("--budget-s", type=float, default=None, help="overall deadline in seconds from the start of "
+                        "gpu_check.sh (default 270 on a GPU, 900 on a smoke run)")
+    parser.add_argument("--child-timeout", type=float, default=90, help="seconds one row's process may take")
+    parser.add_argument("--sweep-timeout", type=float, default=150, help="seconds the 4-run sweep may take")
+    parser.add_argument("--output-dir", default=None, help="also write gpu_check.json/.md here (a smoke run may not "
+                        "name bench/results)")
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     args.device = args.device or ("cpu" if args.quick else "gpu")
-    args.epochs = args.epochs if args.epochs is not None else (1 if args.quick else 3)
+    args.smoke = args.quick or args.device == "cpu"
+    args.epochs = args.epochs if args.epochs is not None else (1 if args.quick else 2)
     if args.epochs < 1:
         parser.error("--epochs must be at least 1")
-    if args.lenet_examples is None and args.quick:
-        args.lenet_examples = QUICK_LENET_EXAMPLES
-    if args.cifar_examples is None:
-        args.cifar_examples = QUICK_CIFAR_EXAMPLES if args.quick else gpu_report.CIFAR10_TRAINING_EXAMPLES
+    quick = QUICK if args.quick else {}
+    args.lenet_examples = args.lenet_examples or quick.get("lenet")
+    args.cifar_examples = args.cifar_examples or quick.get("cifar", gpu_report.CIFAR10_TRAINING_EXAMPLES)
+    args.resnet_examples = args.resnet_examples or quick.get("resnet", 10_000)
+    args.sweep_examples = args.sweep_examples or quick.get("sweep")
     args.networks = [name.strip() for name in args.networks.split(",") if name.strip()]
     if not args.networks or set(args.networks) - set(NETWORKS):
         parser.error(f"--networks takes a comma-separated choice of {', '.join(NETWORKS)}")
-    args.smoke = args.quick or args.device == "cpu"
-    if args.output_dir is None:
-        args.output_dir = None if args.smoke else RESULTS_DIR
-    elif args.smoke and os.path.realpath(args.output_dir) == os.path.realpath(RESULTS_DIR):
+    default_groups = [group for group in GROUPS if group != "tf32" or args.device == "gpu"]
+    args.rows = [name.strip() for name in args.rows.split(",")] if args.rows else default_groups
+    if set(args.rows) - set(GROUPS):
+        parser.error(f"--rows takes a comma-separated choice of {', '.join(GROUPS)}")
+    if "tf32" in args.rows and args.device == "cpu":
+        parser.error("tf32 rows need a GPU (the product refuses --precision tf32 on a CPU); leave tf32 out of --rows")
+    args.budget_s = args.budget_s or (900 if args.smoke else 270)
+    if args.smoke and args.output_dir and os.path.realpath(args.output_dir) == os.path.realpath(RESULTS_DIR):
         parser.error("a smoke run (--quick or --device cpu) may not write into bench/results, where only GPU results "
                      "go; pass another --output-dir")
     return args
-
-
-def check_installed():
-    missing = [name for name in ("keras", "jax", "torch") if importlib.util.find_spec(name) is None]
-    if missing:
-        raise SystemExit(f"{', '.join(missing)} cannot be imported by {sys.executable}; on the GPU machine run "
-                         "bench/gpu_check.sh with the wheels of bench/gpu_wheels.sh in .whl/.")
-
-
-def xla_flags(deterministic):
-    """XLA_FLAGS for a JAX child: any deterministic_ops flag taken out, so that select_backend adds =true,
-    or =false put in, which select_backend then leaves alone."""
-    flags = [flag for flag in os.environ.get("XLA_FLAGS", "").split() if "deterministic_ops" not in flag]
-    return " ".join(flags if deterministic else flags + ["--xla_gpu_deterministic_ops=false"])
-
-
-def contender_plan(args):
-    """[(network, name, framework, deterministic)] in the order they run."""
-    plan = []
-    for network in args.networks:
-        plan += [(network, "runner", "jax", True), (network, "torch", "torch", None)]
-        if args.compare_determinism:
-            plan.append((network, "runner_nondeterministic", "jax", False))
-    return plan
-
-
-def run_contender(args, network, name, framework, deterministic, data, folder):
-    spec = {"framework": framework, "network": network, "device": args.device, "epochs": args.epochs,
-            "deterministic": deterministic, **data[network]}
-    environment = dict(os.environ)
-    if framework == "jax":
-        environment["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
-        environment["XLA_FLAGS"] = xla_flags(deterministic)
-        if args.device == "cpu":
-            environment["JAX_PLATFORMS"] = "cpu"
-    result_path = os.path.join(folder, f"{network}-{name}.json")
-    print(f"\n== {network}: {gpu_report.LABELS[name]} ({framework} process, {args.device})", flush=True)
-    try:
-        completed = subprocess.run([sys.executable, CHILD, json.dumps(spec), result_path], env=environment,
-                                   cwd=REPO, timeout=args.child_timeout)
-    except subprocess.TimeoutExpired:
-        return {"error": f"did not finish within --child-timeout {args.child_timeout:g} s"}
-    if os.path.isfile(result_path):
-        with open(result_path, encoding="utf-8") as handle:
-            result = json.load(handle)
-        if completed.returncode == 0 or "error" in result:
-            return result
-    return {"error": f"the contender's process exited with code {completed.returncode} (its output is above)"}
 
 
 def nvidia_smi():
@@ -152,76 +110,93 @@ def nvidia_smi():
         return None
 
 
-def build_report(args, started_at, results, complete):
+def build_report(args, started_at, clock_started, preflight, rows):
     versions = {"python": platform.python_version()}
-    for result in results.values():
-        versions.update({name: value for name, value in result.get("versions", {}).items() if value})
-    devices = sorted({f"{result['device_name']} ({result['platform']})" for result in results.values()
-                      if "device_name" in result})
+    for finding in preflight.values():
+        versions.update({name: value for name, value in finding.get("details", {}).items()
+                         if name in ("jax", "jaxlib", "keras", "torch", "jax-cuda13-plugin", "jax-cuda12-plugin")})
+    for row in rows.values():
+        versions.update({name: value for name, value in row.get("versions", {}).items() if value})
+    devices = sorted({f"{row['device_name']} ({row['platform']})" for row in rows.values()
+                      if row.get("device_name") and row.get("platform")})
     launcher = os.environ.get("GPU_CHECK_LAUNCHER", f"{sys.executable} bench/gpu_check.py")
-    return {"smoke": args.smoke, "not_a_gpu_result": args.smoke, "complete": complete, "device_asked": args.device,
-            "devices": devices, "nvidia_smi": nvidia_smi() if args.device == "gpu" else None,
+    measured = [row for row in rows.values() if row["status"] == "measured"]
+    return {"smoke": args.smoke, "not_a_gpu_result": args.smoke, "complete": len(measured) == len(rows),
+            "device_asked": args.device, "devices": devices,
+            "nvidia_smi": nvidia_smi() if args.device == "gpu" else None,
             "date": started_at.isoformat(timespec="seconds"), "command": " ".join([launcher, *args.argv]),
-            "versions": versions, "epochs": args.epochs, "batch_size": 25, "learning_rate": 1e-3,
-            "method": "FreePruning", "contenders": results,
-            "ratios": gpu_report.ratios(results, args.networks), "targets": gpu_report.targets(results, args.smoke)}
+            "budget_s": args.budget_s, "elapsed_s": round(time.time() - clock_started, 1),
+            "child_timeout_s": args.child_timeout, "versions": versions, "tested_jax": gpu_report.TESTED_JAX,
+            "epochs": args.epochs, "batch_size": 25, "learning_rate": 1e-3, "method": "FreePruning",
+            "preflight": preflight, "rows": rows, "ratios": gpu_report.ratios(rows),
+            "targets": gpu_report.targets(rows, args.smoke)}
+
+
+def output_folders(args):
+    folders = [folder for folder in (os.environ.get("OUT"), args.output_dir) if folder]
+    if not args.smoke:
+        folders.append(RESULTS_DIR)
+    unique = []
+    for folder in folders:
+        if args.smoke and os.path.realpath(folder) == os.path.realpath(RESULTS_DIR):
+            continue  # $OUT pointing there on a smoke run: bench/results holds GPU results only
+        if os.path.realpath(folder) not in map(os.path.realpath, unique):
+            unique.append(folder)
+    return unique
 
 
 def write_report(args, report):
-    """The report's files, once a contender has measured something (a run where every contender failed, e.g. on
-    a machine without a GPU, leaves bench/results alone)."""
-    if args.output_dir is None or not any("median_s" in result for result in report["contenders"].values()):
-        return []
-    os.makedirs(args.output_dir, exist_ok=True)
-    folder = os.path.relpath(args.output_dir) if os.path.realpath(args.output_dir).startswith(REPO + os.sep) \
-        else os.path.abspath(args.output_dir)
-    paths = [os.path.join(folder, name) for name in ("gpu_check.json", "gpu_check.md")]
-    for path, text in zip(paths, (json.dumps(report, indent=1) + "\n", gpu_report.markdown(report) + "\n")):
-        with open(path + ".partial", "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(path + ".partial", path)
+    """Writes the report's files to every output folder; bench/results only once a row has measured something on a
+    GPU (a run where every row failed, e.g. on a machine without a GPU, leaves it alone). Returns their paths."""
+    on_gpu = any(row.get("platform") in ("gpu", "cuda") and (row.get("median_s") is not None or row.get("runs"))
+                 for row in report["rows"].values())
+    paths = []
+    for folder in output_folders(args):
+        if folder == RESULTS_DIR and not on_gpu:
+            continue
+        os.makedirs(folder, exist_ok=True)
+        for name, text in (("gpu_check.json", json.dumps(report, indent=1) + "\n"),
+                           ("gpu_check.md", gpu_report.markdown(report) + "\n")):
+            path = os.path.join(folder, name)
+            with open(path + ".partial", "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(path + ".partial", path)
+            paths.append(os.path.relpath(path) if os.path.realpath(path).startswith(REPO + os.sep) else path)
     return paths
-
-
-def prepare_data(args, folder):
-    """What each network's contenders load: MNIST's folder (or the subset) and the CIFAR-shaped folder."""
-    data = {"LeNet": {"mnist_dir": os.path.abspath(args.mnist_dir) if args.mnist_dir else None,
-                      "limit": args.lenet_examples}}
-    if "Conv6" in args.networks:
-        from cifar_shaped import write_cifar_shaped
-        cifar_folder = os.path.join(folder, "cifar")
-        print(f"writing {args.cifar_examples:,} CIFAR-shaped training images to {cifar_folder}", flush=True)
-        write_cifar_shaped(cifar_folder, args.cifar_examples, test_examples=100 if args.quick else 1_000)
-        data["Conv6"] = {"cifar_folder": cifar_folder}
-    return data
 
 
 def main(argv=None):
     args = parse_args(argv)
-    check_installed()
+    clock_started = float(os.environ.get("GPU_CHECK_STARTED") or time.time())
+    deadline = clock_started + args.budget_s
     if args.mnist_dir and not os.path.isdir(args.mnist_dir):
         raise SystemExit(f"--mnist-dir {args.mnist_dir} is not a folder.")
     started_at = datetime.datetime.now().astimezone()
     if args.smoke:
-        print("CPU SMOKE RUN: its timings are not GPU results." if args.device == "cpu" else
-              "SMOKE RUN (--quick): small data; its timings are not results.", flush=True)
-    results = {}
+        print("SMOKE RUN: NOT A GPU RESULT (its timings stand for nothing).", flush=True)
+    rows = plan_rows(args)
+    print(f"{len(rows)} rows planned: {', '.join(rows)}; budget {args.budget_s:.0f} s", flush=True)
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as folder:
-        data = prepare_data(args, folder)
-        for network, name, framework, deterministic in contender_plan(args):
-            result = run_contender(args, network, name, framework, deterministic, data, folder)
-            results[gpu_report.contender_key(network, name)] = result
-            if "error" in result:
-                print(f"   FAILED: {result['error']}", flush=True)
-            write_report(args, build_report(args, started_at, results, complete=False))
-    complete = all("error" not in result for result in results.values())
-    report = build_report(args, started_at, results, complete)
+        preflight = {}
+        environments = {"jax": jax_environment(args), "torch": dict(os.environ)}
+        probe_timeout = max(min(PREFLIGHT_TIMEOUT, deadline - time.time()), 1)
+        # The probes are processes of their own: the CIFAR-shaped files are written meanwhile.
+        probes = threading.Thread(target=lambda: preflight.update(run_preflight(args.device, environments,
+                                                                                probe_timeout)))
+        probes.start()
+        data = prepare_data(args, rows, folder)
+        probes.join()
+        for name, finding in preflight.items():
+            print(f"pre-flight {name}: " + ("ok " + json.dumps(finding.get("details", {})) if finding["ok"]
+                                            else f"unusable: {finding['reason']}"), flush=True)
+        run_all_rows(args, rows, preflight, data, folder, deadline,
+                     lambda: write_report(args, build_report(args, started_at, clock_started, preflight, rows)))
+    report = build_report(args, started_at, clock_started, preflight, rows)
     paths = write_report(args, report)
     print("\n" + gpu_report.markdown(report))
-    print("\n" + (f"wrote {', '.join(paths)}" if paths else
-                  "wrote no files (a smoke run writes only where --output-dir says; nothing is written "
-                  "when no contender measured anything)"))
-    return 0 if complete else 1
+    print("\n" + (f"wrote {', '.join(paths)}" if paths else "wrote no files (no --output-dir and no $OUT, and "
+                  "bench/results takes only what was measured on a GPU by a run that is not a smoke run)"))
+    return 0 if report["complete"] else 1
 
 
 if __name__ == "__main__":

@@ -5,9 +5,11 @@ never share one): trains one warm-up epoch, then the timed epochs, and writes wh
 
 SPEC_JSON holds: framework ("jax": the project's runner, `training.loop.Experiment.train_epoch` on Keras'
 JAX backend, through bench/keras_contenders.py's Runner; "torch": the masked PyTorch peer with
-torch.compile), network ("LeNet" or "Conv6"), device ("gpu" or "cpu"), epochs (timed, after the warm-up),
-mnist_dir and limit (LeNet) or cifar_folder (Conv6), and for JAX deterministic (whether XLA_FLAGS, as
+torch.compile), network ("LeNet", "Conv6" or "ResNet20"), device ("gpu" or "cpu"), precision ("float32" or
+"tf32"), epochs (timed, after the warm-up), mnist_dir (LeNet; None: the committed subset) or cifar_folder
+(the others), limit (only the first N training images), and for JAX deterministic (whether XLA_FLAGS, as
 cli/keras_backend.py leaves it, must ask for deterministic GPU kernels).
+RESULT_PATH is rewritten after every epoch, so that a process stopped by its timeout leaves what it measured.
 """
 
 import json
@@ -35,12 +37,28 @@ def load_data(spec):
             return load_dataset("mnist", "mnist", data_dir=spec["mnist_dir"], limit=spec.get("limit"),
                                 allow_download=False)
         return load_dataset("mnist-subset", "mnist", limit=spec.get("limit"))
-    return load_dataset("cifar10", "cifar10", data_dir=spec["cifar_folder"], allow_download=False)
+    return load_dataset("cifar10", "cifar10", data_dir=spec["cifar_folder"], limit=spec.get("limit"),
+                        allow_download=False)
 
 
-def time_epochs(train_epoch, synchronize, epochs):
+def write_result(path, result):
+    with open(path + ".partial", "w", encoding="utf-8") as handle:
+        json.dump(result, handle, indent=1)
+    os.replace(path + ".partial", path)
+
+
+def timing_summary(seconds, loss_accuracy):
+    timed = seconds[1:]
+    summary = {"warm_up_s": round(seconds[0], 4), "epoch_s": [round(value, 4) for value in timed],
+               "loss_accuracy": loss_accuracy}
+    if timed:
+        summary.update(median_s=round(statistics.median(timed), 4), min_s=round(min(timed), 4))
+    return summary
+
+
+def time_epochs(train_epoch, synchronize, epochs, after_epoch=lambda summary: None):
     """Seconds of one warm-up epoch (tracing and compilation) and of `epochs` timed ones; each timer stops
-    only after `synchronize()` has waited for the device."""
+    only after `synchronize()` has waited for the device. after_epoch(summary so far) runs after each epoch."""
     seconds, loss_accuracy = [], []
     for _ in range(epochs + 1):
         synchronize()
@@ -51,10 +69,8 @@ def time_epochs(train_epoch, synchronize, epochs):
         loss_accuracy.append([round(float(loss), 6), round(float(accuracy), 6)])
         print(f"  epoch {len(seconds) - 1}{' (warm-up)' if len(seconds) == 1 else ''}: {seconds[-1]:.3f} s, "
               f"loss {loss:.4f}, accuracy {accuracy:.4f}", flush=True)
-    timed = seconds[1:]
-    return {"warm_up_s": round(seconds[0], 4), "epoch_s": [round(value, 4) for value in timed],
-            "median_s": round(statistics.median(timed), 4), "min_s": round(min(timed), 4),
-            "loss_accuracy": loss_accuracy}
+        after_epoch(timing_summary(seconds, loss_accuracy))
+    return timing_summary(seconds, loss_accuracy)
 
 
 def cpu_model():
@@ -62,13 +78,25 @@ def cpu_model():
     return machine.cpu_model()
 
 
-def run_jax(spec):
-    from cli.keras_backend import DETERMINISTIC_XLA_FLAG, select_backend
-    select_backend("jax")  # before Keras is imported: KERAS_BACKEND, XLA_FLAGS, TensorFlow marked absent
+def select_jax(device):
+    """Keras on JAX for `device` ("gpu" / "cpu") through the product's own select_backend, as MaskTrainer.py does
+    before Keras is imported: JAX_PLATFORMS, XLA_FLAGS (deterministic kernels), TensorFlow marked absent, then a
+    check that JAX has the device, refused in one sentence when it does not."""
+    from cli.keras_backend import BackendError, select_backend
+    try:
+        select_backend("jax", device=device)
+    except BackendError as error:
+        raise ContenderError(str(error)) from None
+
+
+def run_jax(spec, publish):
+    select_jax(spec["device"])
     import jax
     import jaxlib
     import keras
     import numpy
+
+    from cli.keras_backend import DETERMINISTIC_XLA_FLAG
 
     xla_flags = os.environ.get("XLA_FLAGS", "")
     deterministic = DETERMINISTIC_XLA_FLAG in xla_flags.split()
@@ -84,30 +112,41 @@ def run_jax(spec):
 
     from keras_contenders import Runner
     dataset = load_data(spec)
-    runner = Runner(dataset, nettype=spec["network"], backend="jax", epochs=spec["epochs"] + 1)
+    runner = Runner(dataset, nettype=spec["network"], backend="jax", epochs=spec["epochs"] + 1,
+                    precision=spec["precision"], device=spec["device"])
+    device = jax.devices()[0]
+    facts = {"dataset": dataset.name, "training_examples": len(dataset.x_train), "platform": platform_name,
+             "device_name": cpu_model() if platform_name == "cpu" else device.device_kind,
+             "precision": spec["precision"], "deterministic": deterministic,
+             "xla_flags": xla_flags, "xla_python_client_preallocate": os.environ.get("XLA_PYTHON_CLIENT_PREALLOCATE"),
+             "settings": {"jax_default_matmul_precision": str(jax.config.jax_default_matmul_precision)},
+             "versions": {"jax": jax.__version__, "jaxlib": jaxlib.__version__, "keras": keras.__version__,
+                          "numpy": numpy.__version__}}
+
+    def after_epoch(summary):
+        memory = device.memory_stats() or {}  # None on a CPU
+        publish({**facts, **summary, "peak_memory_bytes": memory.get("peak_bytes_in_use")})
+
     variables = runner.experiment.model.trainable_variables
     try:
         timing = time_epochs(runner.train_epoch, lambda: jax.block_until_ready([v.value for v in variables]),
-                             spec["epochs"])
+                             spec["epochs"], after_epoch)
     finally:
         runner.close()
     if sys.modules.get("tensorflow") is not None:
-        raise RuntimeError("the JAX contender imported TensorFlow")
-    device = jax.devices()[0]
-    memory = device.memory_stats() or {}  # None on a CPU
-    return {**timing, "dataset": dataset.name, "training_examples": len(dataset.x_train),
-            "platform": platform_name,
-            "device_name": cpu_model() if platform_name == "cpu" else device.device_kind,
-            "peak_memory_bytes": memory.get("peak_bytes_in_use"),
-            "xla_flags": xla_flags, "deterministic_xla": deterministic,
-            "xla_python_client_preallocate": os.environ.get("XLA_PYTHON_CLIENT_PREALLOCATE"),
-            "tensorflow_imported": False, "torch_imported": "torch" in sys.modules,
-            "settings": {"jax_default_matmul_precision": str(jax.config.jax_default_matmul_precision)},
-            "versions": {"jax": jax.__version__, "jaxlib": jaxlib.__version__, "keras": keras.__version__,
-                         "numpy": numpy.__version__}}
+        raise ContenderError("The JAX contender imported TensorFlow.")
+    memory = device.memory_stats() or {}
+    return {**facts, **timing, "peak_memory_bytes": memory.get("peak_bytes_in_use"),
+            "tensorflow_imported": False, "torch_imported": "torch" in sys.modules}
 
 
-def run_torch(spec):
+TORCH_PEERS = {"LeNet": ("torch_lenet", "TorchPeer"), "Conv6": ("torch_conv", "TorchConvPeer"),
+               "ResNet20": ("torch_resnet", "TorchResNetPeer")}
+
+
+def run_torch(spec, publish):
+    import importlib
+
     import numpy
     import torch
 
@@ -115,41 +154,63 @@ def run_torch(spec):
         raise ContenderError(f"torch {torch.__version__} sees no CUDA GPU; for a CPU smoke run pass --quick.")
     device = "cuda" if spec["device"] == "gpu" else "cpu"
     dataset = load_data(spec)
+    module, name = TORCH_PEERS[spec["network"]]
+    peer_class = getattr(importlib.import_module(module), name)
+    options = dict(compile=True, device=device, precision=spec["precision"])
     if spec["network"] == "LeNet":
-        from torch_lenet import TorchPeer
-        peer = TorchPeer(dataset.x_train, dataset.y_train, compile=True, device=device)
+        peer = peer_class(dataset.x_train, dataset.y_train, **options)
     else:
-        from torch_conv import TorchConvPeer  # channels-last by default
-        peer = TorchConvPeer(spec["network"], dataset.x_train, dataset.y_train, compile=True, device=device)
-    synchronize = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+        peer = peer_class(spec["network"], dataset.x_train, dataset.y_train, **options)  # channels-last by default
+    from torch_lenet import precision_settings
+    on_gpu = device == "cuda"
+    facts = {"dataset": dataset.name, "training_examples": len(dataset.x_train), "platform": device,
+             "device_name": torch.cuda.get_device_name(0) if on_gpu else cpu_model(),
+             "precision": spec["precision"], "deterministic": None,
+             "jax_imported": "jax" in sys.modules, "keras_imported": "keras" in sys.modules,
+             "settings": {"threads": torch.get_num_threads(), "cudnn_benchmark": torch.backends.cudnn.benchmark,
+                          **precision_settings()},
+             "versions": {"torch": torch.__version__, "torch_cuda": torch.version.cuda,
+                          "cudnn": torch.backends.cudnn.version() if on_gpu else None, "numpy": numpy.__version__}}
+
+    def memory():
+        return {"peak_memory_bytes": torch.cuda.max_memory_allocated() if on_gpu else None,
+                "peak_memory_reserved_bytes": torch.cuda.max_memory_reserved() if on_gpu else None}
+
+    synchronize = torch.cuda.synchronize if on_gpu else (lambda: None)
     try:
-        timing = time_epochs(peer.train_epoch, synchronize, spec["epochs"])
+        timing = time_epochs(peer.train_epoch, synchronize, spec["epochs"],
+                             lambda summary: publish({**facts, **summary, **memory()}))
     finally:
         peer.close()
-    on_gpu = device == "cuda"
-    return {**timing, "dataset": dataset.name, "training_examples": len(dataset.x_train),
-            "platform": device,
-            "device_name": torch.cuda.get_device_name(0) if on_gpu else cpu_model(),
-            "peak_memory_bytes": torch.cuda.max_memory_allocated() if on_gpu else None,
-            "peak_memory_reserved_bytes": torch.cuda.max_memory_reserved() if on_gpu else None,
-            "jax_imported": "jax" in sys.modules, "keras_imported": "keras" in sys.modules,
-            "settings": {"threads": torch.get_num_threads(), "cudnn_benchmark": torch.backends.cudnn.benchmark,
-                         "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32,
-                         "matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32},
-            "versions": {"torch": torch.__version__, "torch_cuda": torch.version.cuda,
-                         "cudnn": torch.backends.cudnn.version() if on_gpu else None, "numpy": numpy.__version__}}
+    return {**facts, **timing, **memory()}
+
+
+def one_sentence(error):
+    text = " ".join(str(error).split()) or "no message"
+    return f"{type(error).__name__}: {text[:300]}" + ("" if text.endswith(".") else ".")
 
 
 def main(argv):
     spec, result_path = json.loads(argv[0]), argv[1]
     run = run_jax if spec["framework"] == "jax" else run_torch
+    base = {"spec": spec, "python": platform.python_version(), "epochs_asked": spec["epochs"]}
+
+    measured = {}  # the last epoch's figures, kept in the result if a later epoch fails
+
+    def publish(partial):
+        measured.update(partial)
+        write_result(result_path, {**base, **partial, "finished": False})
+
     try:
-        result = run(spec)
+        result = {**base, **run(spec, publish), "finished": True}
     except ContenderError as error:
-        result = {"error": str(error)}
-    result.update(spec=spec, python=platform.python_version())
-    with open(result_path, "w", encoding="utf-8") as handle:
-        json.dump(result, handle, indent=1)
+        result = {**base, **measured, "error": str(error)}
+    except Exception as error:  # noqa: BLE001 - a row fails in one sentence; the traceback goes to the JSON only
+        import traceback
+        result = {**base, **measured, "error": one_sentence(error), "traceback": traceback.format_exc()}
+    write_result(result_path, result)
+    if "error" in result:
+        print(f"  FAILED: {result['error']}", flush=True)
     return 1 if "error" in result else 0
 
 

@@ -30,10 +30,15 @@ class Runner:
 
     name = "runner (masked, Experiment.train_epoch)"
 
-    def __init__(self, dataset, batch_size=25, lr=1e-3, seed=1, epochs=10, nettype="LeNet", backend="tensorflow"):
+    def __init__(self, dataset, batch_size=25, lr=1e-3, seed=1, epochs=10, nettype="LeNet", backend="tensorflow",
+                 precision=None, device=None):
+        """precision ("float32" / "tf32") and device ("auto" / "cpu" / "gpu") go into the RunConfig, as
+        MaskTrainer.py's --precision and --device; None keeps RunConfig's default."""
         self.output = tempfile.TemporaryDirectory(prefix="speed-")
+        settings = {name: value for name, value in (("precision", precision), ("device", device)) if value is not None}
         config = RunConfig(nettype=nettype, traintype="FreePruning", batchsize=batch_size, lr=lr,
-                           seed=seed, maxepochs=epochs, outputpath=self.output.name, backend=backend).validate()
+                           seed=seed, maxepochs=epochs, outputpath=self.output.name, backend=backend,
+                           **settings).validate()
         self.experiment = Experiment(config, dataset, print_line=lambda line: None)
         self.epoch = 0
         self.extra = (NeverStop(),) if len(inspect.signature(self.experiment.train_epoch).parameters) > 1 else ()

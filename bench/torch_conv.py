@@ -43,7 +43,7 @@ for _path in (BENCH, os.path.dirname(BENCH)):  # bench/ (torch_lenet) and the re
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-from torch_lenet import MaskedLinear, TorchPeer, loss_and_correct, straight_through_mask  # noqa: E402
+from torch_lenet import MaskedLinear, TorchPeer, loss_and_correct, set_precision, straight_through_mask  # noqa: E402
 
 
 def _architectures():
@@ -154,7 +154,9 @@ class TorchConvPeer(TorchPeer):
     network_class = None  # MaskedConvNet, set below its definition; the ResNet peer sets its own
 
     def __init__(self, nettype, x_train, y_train, batch_size=25, lr=1e-3, seed=1, compile=True,
-                 channels_last=CHANNELS_LAST_DEFAULT, device="cpu"):
+                 channels_last=CHANNELS_LAST_DEFAULT, device="cpu", precision=None):
+        if precision is not None:  # None leaves PyTorch's own settings (see torch_lenet.set_precision)
+            set_precision(precision)
         torch.manual_seed(seed)
         self.device = torch.device(device)
         if x_train.ndim == 3:  # (N, H, W) grey images

@@ -17,6 +17,28 @@ import torch
 import torch.nn.functional as F
 
 
+PRECISIONS = ("float32", "tf32")
+
+
+def set_precision(precision):
+    """Makes this process compute float32 matrix products and convolutions in full float32 ("float32") or in TF32
+    ("tf32") on NVIDIA GPUs, as the runner's --precision does on JAX; returns the three settings as now set, for the
+    record. These are process-wide switches of PyTorch (a CPU computes float32 whatever they say)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision {precision} is not one of {', '.join(PRECISIONS)}")
+    tf32 = precision == "tf32"
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = tf32
+    torch.set_float32_matmul_precision("high" if tf32 else "highest")
+    return precision_settings()
+
+
+def precision_settings():
+    return {"matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
+            "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32,
+            "float32_matmul_precision": torch.get_float32_matmul_precision()}
+
+
 def straight_through_mask(score):
     hard = (score > 0).to(score.dtype)
     return score + (hard - score).detach()
@@ -60,7 +82,9 @@ class TorchPeer:
     """One masked LeNet, its optimizer and the training data; `train_epoch()` trains one epoch."""
 
     def __init__(self, x_train, y_train, batch_size=25, lr=1e-3, seed=1, compile=True,
-                 compile_optimizer=False, fused_adam=False, device="cpu"):
+                 compile_optimizer=False, fused_adam=False, device="cpu", precision=None):
+        if precision is not None:  # None leaves PyTorch's own settings (its default: cuDNN in TF32, matmul float32)
+            set_precision(precision)
         torch.manual_seed(seed)
         self.device = torch.device(device)
         self.x_train = torch.from_numpy(x_train.reshape(len(x_train), -1)).contiguous().to(self.device)

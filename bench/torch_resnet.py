@@ -119,8 +119,8 @@ class TorchResNetPeer(TorchConvPeer):
     network_class = MaskedResNet
 
     def __init__(self, nettype, x_train, y_train, batch_size=25, lr=1e-3, seed=1, compile=True,
-                 channels_last=CHANNELS_LAST_DEFAULT, device="cpu"):
-        super().__init__(nettype, x_train, y_train, batch_size, lr, seed, compile, channels_last, device)
+                 channels_last=CHANNELS_LAST_DEFAULT, device="cpu", precision=None):
+        super().__init__(nettype, x_train, y_train, batch_size, lr, seed, compile, channels_last, device, precision)
         self.model.train()
         self.augmentation_generator = torch.Generator().manual_seed(seed + 1)
         self.forward = torch.compile(augmented_loss_and_correct) if compile else augmented_loss_and_correct

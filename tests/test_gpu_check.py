@@ -1,0 +1,209 @@
+"""bench/gpu_check.sh, the one-command GPU check: end to end on the CPU (a smoke run, marked not a GPU result), and
+its plan, report and targets on hand-made results.
+
+CI installs no torch (requirements-dev.txt): there the PyTorch rows are skipped by the pre-flight, with the reason in
+the report, and the test still checks everything else.
+"""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import REPOSITORY
+
+BENCH = REPOSITORY / "bench"
+sys.path.insert(0, str(BENCH))
+
+import gpu_check  # noqa: E402
+import gpu_report  # noqa: E402
+import gpu_sweep  # noqa: E402
+from gpu_report import row_key  # noqa: E402
+from gpu_rows import plan_rows  # noqa: E402
+
+TORCH_INSTALLED = importlib.util.find_spec("torch") is not None
+
+
+def test_the_check_runs_end_to_end_on_the_cpu_and_says_it_is_not_a_gpu_result(tmp_path):
+    environment = {name: value for name, value in os.environ.items() if name not in ("OUT", "GPU_CHECK_STARTED")}
+    environment.update(PYTHON=sys.executable, OUT=str(tmp_path / "out"))
+    completed = subprocess.run(
+        ["bash", "bench/gpu_check.sh", "--quick", "--networks", "LeNet", "--rows", "float32,determinism,sweep",
+         "--lenet-examples", "200", "--sweep-examples", "200", "--sweep-runs", "1", "--output-dir",
+         str(tmp_path / "report"), "--budget-s", "300"],
+        cwd=REPOSITORY, env=environment, capture_output=True, text=True, timeout=400)
+    output = completed.stdout + completed.stderr
+    assert "Traceback" not in output
+    report = json.loads((tmp_path / "report" / "gpu_check.json").read_text())
+    markdown = (tmp_path / "report" / "gpu_check.md").read_text()
+    # $OUT gets the same report and the whole output; bench/results gets nothing from a smoke run.
+    assert (tmp_path / "out" / "gpu_check.json").read_text() == (tmp_path / "report" / "gpu_check.json").read_text()
+    assert "pre-flight jax: ok" in (tmp_path / "out" / "gpu_check.log").read_text()
+    assert report["smoke"] and report["not_a_gpu_result"] and report["device_asked"] == "cpu"
+    assert markdown.startswith("# GPU check") and markdown.count("NOT A GPU RESULT") == 2
+    assert list(report["rows"]) == ["LeNet/runner/float32", "LeNet/torch/float32",
+                                    "LeNet/runner/float32/nondeterministic", "LeNet/sweep/float32"]
+    rows = report["rows"]
+    for key in ("LeNet/runner/float32", "LeNet/runner/float32/nondeterministic"):
+        row = rows[key]
+        assert row["status"] == "measured", row
+        assert row["platform"] == "cpu" and row["training_examples"] == 200 and row["precision"] == "float32"
+        assert row["median_s"] > 0 and len(row["epoch_s"]) == 1 and row["versions"]["jax"]
+        assert row["settings"]["jax_default_matmul_precision"] == "float32"
+    assert rows["LeNet/runner/float32"]["deterministic"] is True
+    assert rows["LeNet/runner/float32/nondeterministic"]["deterministic"] is False
+    torch_row = rows["LeNet/torch/float32"]
+    if TORCH_INSTALLED:
+        assert torch_row["status"] == "measured", torch_row
+        assert torch_row["settings"]["float32_matmul_precision"] == "highest"
+        assert torch_row["settings"]["matmul_allow_tf32"] is False
+    else:
+        assert torch_row["status"] == "skipped" and "torch is not installed" in torch_row["reason"]
+        assert "skipped: pre-flight: torch is not installed" in markdown
+    sweep = rows["LeNet/sweep/float32"]
+    assert sweep["status"] == "measured", sweep
+    # One run only, to keep the test short (the runs' sharing of a GPU is tests/test_sweep_gpu.py's): the path
+    # through the real Sweep.py and the reading of its logs are the same.
+    assert sweep["finished"] == 1 and [run["seed"] for run in sweep["runs"]] == [1]
+    assert all(run["platform"] == "cpu" and run["status"] == "finished" for run in sweep["runs"])
+    assert "--workers 1" in sweep["command"] and "--keras-backend jax" in sweep["command"]
+    assert "--device cpu" in sweep["command"]
+    assert report["targets"] and all(target["status"] == "not judged: smoke run, not a GPU result"
+                                     for target in report["targets"])
+    assert report["complete"] is TORCH_INSTALLED and completed.returncode == (0 if TORCH_INSTALLED else 1)
+
+
+def test_a_smoke_run_never_writes_into_bench_results(monkeypatch):
+    with pytest.raises(SystemExit):
+        gpu_check.parse_args(["--quick", "--output-dir", str(BENCH / "results")])
+    monkeypatch.setenv("OUT", str(BENCH / "results"))
+    assert gpu_check.output_folders(gpu_check.parse_args(["--quick"])) == []
+    monkeypatch.delenv("OUT")
+    assert gpu_check.output_folders(gpu_check.parse_args([])) == [gpu_check.RESULTS_DIR]
+
+
+def test_tf32_rows_need_a_gpu_and_the_rows_run_in_the_order_of_importance():
+    with pytest.raises(SystemExit):
+        gpu_check.parse_args(["--device", "cpu", "--rows", "tf32"])
+    assert list(plan_rows(gpu_check.parse_args([]))) == [
+        "LeNet/runner/float32", "LeNet/torch/float32", "Conv6/runner/float32", "Conv6/torch/float32",
+        "ResNet20/runner/float32", "ResNet20/torch/float32",
+        "LeNet/runner/tf32", "LeNet/torch/tf32", "Conv6/runner/tf32", "Conv6/torch/tf32",
+        "LeNet/runner/float32/nondeterministic", "Conv6/runner/float32/nondeterministic",
+        "ResNet20/runner/float32/nondeterministic", "LeNet/sweep/float32"]
+    assert "LeNet/runner/tf32" not in plan_rows(gpu_check.parse_args(["--quick"]))
+
+
+def timed_row(network, contender, seconds, precision="float32", deterministic=True, examples=None, status="measured"):
+    examples = examples or {"LeNet": 55_000}.get(network, 45_000)
+    return {"network": network, "contender": contender, "precision": precision,
+            "deterministic": None if contender == "torch" else deterministic, "status": status,
+            "median_s": seconds, "min_s": seconds, "warm_up_s": 3.0, "epoch_s": [seconds], "epochs_asked": 2,
+            "training_examples": examples, "dataset": "mnist" if network == "LeNet" else "cifar10",
+            "platform": "gpu", "device_name": "NVIDIA H200", "peak_memory_bytes": 2**30, "versions": {"jax": "0.11.2"},
+            "process_s": 12.0}
+
+
+def hand_made_rows():
+    rows = [timed_row("LeNet", "runner", 0.4), timed_row("LeNet", "torch", 0.8),
+            timed_row("Conv6", "runner", 3.5), timed_row("Conv6", "torch", 4.0),
+            timed_row("LeNet", "runner", 0.3, precision="tf32"), timed_row("LeNet", "torch", 0.25, precision="tf32"),
+            timed_row("LeNet", "runner", 0.2, deterministic=False), timed_row("Conv6", "runner", 3.0,
+                                                                             deterministic=False),
+            {"network": "ResNet20", "contender": "runner", "precision": "float32", "deterministic": True,
+             "status": "not run", "reason": "budget"},
+            {"network": "ResNet20", "contender": "runner", "precision": "float32", "deterministic": False,
+             "status": "not run", "reason": "budget"},
+            {"network": "ResNet20", "contender": "torch", "precision": "float32", "deterministic": None,
+             "status": "skipped", "reason": "pre-flight: No C compiler is on the PATH."},
+            {"network": "LeNet", "contender": "sweep", "precision": "float32", "deterministic": True,
+             "status": "measured", "runs_asked": 4, "finished": 4, "all_on_gpu": True, "wall_s": 40.0,
+             "process_s": 41.0,
+             "training_examples": 55_000, "device_name": "NVIDIA H200 (gpu)", "peak_memory_bytes": 8 * 2**30,
+             "command": "python Sweep.py grid.json --workers 4", "runs": [
+                 {"seed": seed, "status": "finished", "device": "NVIDIA H200 (gpu)", "platform": "gpu",
+                  "epoch_s": [1.0, 2.0]} for seed in (1, 2, 3, 4)]}]
+    return {row_key(row["network"], row["contender"], row["precision"], row["deterministic"]): row for row in rows}
+
+
+def test_targets_are_judged_on_a_gpu_run():
+    rows = hand_made_rows()
+    judged = {target["target"]: target for target in gpu_report.targets(rows, smoke=False)}
+    statuses = {name.split(":")[0] if "determinism" not in name else name.split(" runner")[0] + " determinism":
+                target["status"] for name, target in judged.items()}
+    assert statuses["LeNet runner, float32"] == "met"  # 0.4 s <= 0.5 s
+    assert statuses["Conv6 runner, float32"] == "missed"  # 3.5 s > 3 s
+    assert judged["LeNet runner faster per epoch than the torch.compile peer, both float32"]["value"] == 0.5
+    assert judged["LeNet runner faster per epoch than the torch.compile peer, both tf32"]["status"] == "missed"
+    assert statuses["LeNet determinism"] == "missed"  # 0.4 / 0.2 = 2.0 > 1.25
+    assert statuses["Conv6 determinism"] == "met"  # 3.5 / 3.0 = 1.167
+    assert statuses["ResNet20 determinism"].startswith("not judged: ResNet20/runner/float32 not run (budget)")
+    assert judged["4 runs share the GPU through Sweep.py --workers 4: all finished, all on the GPU"]["status"] == "met"
+    ratios = gpu_report.ratios(rows)
+    assert ratios["LeNet, float32: runner / torch"] == 0.5
+    assert ratios["LeNet, runner: tf32 / float32"] == 0.75
+    assert ratios["Conv6, runner float32: deterministic / non-deterministic (cost of determinism)"] == 1.167
+
+
+def test_a_target_off_an_h200_or_off_the_full_data_says_so():
+    rows = hand_made_rows()
+    for row in rows.values():
+        row["device_name"] = "NVIDIA H100 80GB HBM3"
+    rows["Conv6/runner/float32"]["training_examples"] = 500
+    judged = gpu_report.targets(rows, smoke=False)
+    assert judged[0]["status"] == "met (on NVIDIA H100 80GB HBM3, not an H200)"
+    assert judged[1]["status"] == "not judged: 500 training images, not 45,000"
+
+
+def report_of(rows, smoke):
+    return {"smoke": smoke, "complete": False, "device_asked": "cpu" if smoke else "gpu",
+            "devices": ["NVIDIA H200 (gpu)"],
+            "nvidia_smi": None, "date": "2026-12-04T00:00:00+00:00", "command": "bash bench/gpu_check.sh",
+            "budget_s": 270, "elapsed_s": 265.2, "child_timeout_s": 90, "epochs": 2,
+            "versions": {"jax": "0.11.2", "torch": "2.11.0+cu130"},
+            "preflight": {"jax": {"ok": True, "details": {"jax": "0.11.2"}},
+                          "torch": {"ok": False, "reason": "No C compiler is on the PATH."}},
+            "rows": rows, "ratios": gpu_report.ratios(rows), "targets": gpu_report.targets(rows, smoke)}
+
+
+def test_the_markdown_report_lists_every_row_with_its_status():
+    rows = hand_made_rows()
+    rows["Conv6/torch/float32"].update(status="partial", reason="stopped by the budget (40 s)", epoch_s=[4.0])
+    markdown = gpu_report.markdown(report_of(rows, smoke=False))
+    assert "NOT A GPU RESULT" not in markdown
+    assert "this project is tested on jax 0.10.2; this ran on jax 0.11.2" in markdown
+    assert "- pre-flight torch: unusable: No C compiler is on the PATH." in markdown
+    assert ("| ResNet20 | runner on JAX: `Experiment.train_epoch` | float32 | on |  |  |  |  |  |  |  | "
+            "not run: budget |") in markdown
+    assert "skipped: pre-flight: No C compiler is on the PATH." in markdown
+    assert "| partial: 1 of 2 timed epochs: stopped by the budget (40 s) |" in markdown
+    assert ("| LeNet | runner on JAX: `Experiment.train_epoch` | float32 | off | NVIDIA H200 | 55,000 (mnist) | "
+            "0.200 | 0.200 | 3.0 | 12 | 1,024 | measured |") in markdown
+    assert ("| LeNet | 4 runs sharing the device: `Sweep.py --workers 4` | float32 | on | NVIDIA H200 (gpu) | "
+            "55,000 each |  |  |  | 41 | 8,192 | measured |") in markdown
+    assert "| 3 | finished | NVIDIA H200 (gpu) | 1.00, 2.00 | ? - ? |" in markdown
+    assert "**Incomplete:**" in markdown
+    smoke = gpu_report.markdown(report_of(hand_made_rows(), smoke=True))
+    assert smoke.count(gpu_report.SMOKE_BANNER) == 2 and "| met" not in smoke
+
+
+def test_the_sharing_row_reads_run_logs_defensively(tmp_path):
+    older = tmp_path / "a_logs.json"  # logs from before the "devices" record: versions.device only
+    older.write_text(json.dumps({"seed": 2, "status": "finished", "versions": {"device": "gpu", "jax": "0.11.2"},
+                                 "epochSeconds": [1.5], "dataset": {"trainExamples": 55_000}}))
+    newer = tmp_path / "b_logs.json"
+    newer.write_text(json.dumps({"seed": 1, "status": "failed", "failureReason": "Out of memory.", "devices": [
+        {"platform": "gpu", "name": "NVIDIA H200", "precision": "float32"}], "versions": {}}))
+    broken = tmp_path / "c_logs.json"
+    broken.write_text("{")
+    runs = [gpu_sweep.read_run(str(path)) for path in (older, newer, broken)]
+    assert runs[0]["device"] == "gpu" and runs[0]["platform"] == "gpu" and runs[0]["training_examples"] == 55_000
+    assert runs[1]["device"] == "NVIDIA H200 (gpu)" and runs[1]["precision"] == "float32"
+    assert runs[2]["status"] == "unreadable logs"
+    row = {"runs": runs[:2], "runs_asked": 2, "finished": 1, "all_on_gpu": True}
+    assert gpu_sweep.sweep_status(row, "gpu", 1, 60, "its timeout") == {
+        "status": "failed", "reason": "Sweep.py exited with code 1 and 1 of 2 runs finished (seed 1: Out of memory.)."}
+    assert gpu_sweep.sweep_status(row, "gpu", None, 60, "the budget")["reason"].startswith(
+        "Sweep.py was stopped by the budget (60 s)")

@@ -9,6 +9,7 @@ import dataclasses
 import math
 import os
 
+from datasets import DATASET_NAMES
 from devices import DEFAULT_DEVICE, DEFAULT_PRECISION, DEVICES, PRECISIONS
 from initializers import INITIALIZERS
 from masking import MASK_FUNCTIONS
@@ -19,7 +20,8 @@ from results.paths import configuration_folder
 from training.augmentation import AUGMENTATIONS
 from training.schedule import NO_DROPS, RESNET_DROPS, canonical_drops, parse_drops
 
-DATASET_CHOICES = ("auto", "mnist", "cifar10", "mnist-subset")
+# "auto" and every registered data set (datasets/registry.py), so that a new data set needs no line here.
+DATASET_CHOICES = DATASET_NAMES
 # What the 2020 code's ResNet started from whatever --lr said (--resnet-variant 2020).
 RESNET_2020_LEARNING_RATE = 1e-3
 
@@ -62,8 +64,9 @@ class RunConfig:
     # Added by this tool.
     nruns: int = setting(1, "number of runs (seeds seed, seed+1, ...)", type=int, valid=lambda value: value >= 1,
                          requirement="must be at least 1")
-    dataset: str = setting("auto", "data set; auto: the network's standard one, or the MNIST subset "
-                           "when full MNIST cannot be found", choices=DATASET_CHOICES)
+    dataset: str = setting("auto", "data set; auto: the network's standard one (MNIST for LeNet and LeNet5, "
+                           "CIFAR-10 for the others), or the MNIST subset when full MNIST cannot be found",
+                           choices=DATASET_CHOICES)
     data_dir: str = setting(None, "folder holding the official data files", flag="--data-dir")
     limit: int = setting(None, "use only the first N examples of each split (quick checks)", type=int,
                          valid=lambda value: value is None or value >= 1, requirement="must be at least 1")

@@ -1,4 +1,4 @@
-"""Data sets for the experiments: MNIST, CIFAR-10 and a committed MNIST subset, split and normalised.
+"""The data sets of the experiments, one module each (datasets/registry.py lists them), split and normalised.
 
     from datasets import load_dataset
     data = load_dataset("auto", standard="mnist", data_dir=None)

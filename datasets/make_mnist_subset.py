@@ -21,7 +21,8 @@ import numpy as np
 if __package__ in (None, ""):  # run as a file: make the package importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from datasets.mnist import OFFICIAL_FILES, official_file_path, read_official_files  # noqa: E402
+from datasets.idx import OFFICIAL_FILES, official_file_path  # noqa: E402
+from datasets.mnist import FILES  # noqa: E402
 from datasets.subset import SUBSET_FILE  # noqa: E402
 
 SEED = 20200
@@ -55,7 +56,7 @@ def draw_subset(source_folder):
     missing = [OFFICIAL_FILES[key][0] for key, path in paths.items() if path is None]
     if missing:
         raise SystemExit(f"{source_folder} lacks {', '.join(missing)}")
-    official = read_official_files(paths)
+    official = FILES.read_official_files(paths)
     generator = np.random.default_rng(SEED)
     train_indices = draw_balanced_order(official["y_train"], TRAIN_PER_CLASS, generator)
     test_indices = draw_balanced_order(official["y_test"], TEST_PER_CLASS, generator)

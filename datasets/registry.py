@@ -1,75 +1,63 @@
-"""load_dataset: picks the data set, finds its files, splits off validation and normalises."""
+"""The registered data sets, and load_dataset: picks one, finds its files, checks them, splits and normalises.
 
-from datasets import sources
-from datasets.dataset import Dataset
+Adding a data set: one module in datasets/ with a DataSet subclass (datasets/base.py), and one line in REGISTRY.
+"""
+
+from datasets import cifar10, mnist, subset
+from datasets.base import training_labels_digest
 from datasets.errors import DatasetError
-from datasets.preprocessing import normalise, pixel_statistics
-from datasets.subset import SUBSET_VALIDATION_SIZE, read_mnist_subset
 
-DATASET_NAMES = ("auto", "mnist", "cifar10", "mnist-subset")
-STANDARD_NAMES = ("mnist", "cifar10")
+REGISTRY = {
+    "mnist": mnist.MNIST(),
+    "cifar10": cifar10.CIFAR10(),
+    "mnist-subset": subset.MNISTSubset(),
+}
+DATASET_NAMES = ("auto", *REGISTRY)
 TEST_NORMALIZATIONS = ("test", "train")
-VALIDATION_SIZE = 5000  # the first 5,000 images of the training file are the validation set
-CIFAR10_HOW_TO_GET = (
-    "download cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html on a machine with internet "
-    "and pass --data-dir PATH to the folder holding it"
-)
-MNIST_HOW_TO_GET = (
-    "pass --data-dir PATH to a folder holding the four official MNIST files (train-images-idx3-ubyte.gz, "
-    "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) or Keras' mnist.npz"
-)
+VALIDATION_SIZE = 5000  # the first 5,000 images of a full data set's training files are the validation set
 
 
 def check_arguments(name, standard, limit, test_normalization):
     if name not in DATASET_NAMES:
         raise DatasetError(f"Unknown data set '{name}'; choose one of {', '.join(DATASET_NAMES)}.")
-    if name == "auto" and standard not in STANDARD_NAMES:
-        raise DatasetError(f"Unknown standard data set '{standard}' for --dataset auto; it must be mnist or cifar10.")
+    if name == "auto" and standard not in REGISTRY:
+        raise DatasetError(f"Unknown standard data set '{standard}' for --dataset auto; it must be one of {', '.join(REGISTRY)}.")
     if test_normalization not in TEST_NORMALIZATIONS:
         raise DatasetError(f"Unknown test normalisation '{test_normalization}'; choose test or train.")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise DatasetError(f"The example limit must be a positive whole number, not {limit!r}.")
 
 
-def build_dataset(name, raw, validation_size, limit, test_normalization, warning=None):
-    """Splits off the first `validation_size` training images, keeps the first `limit` of each split, normalises."""
-    count = raw.x_train.shape[0]
-    if count <= validation_size:
-        raise DatasetError(f"The training data in {raw.source} holds only {count} images, but the first {validation_size} are the validation set and at least one more is needed for training; point --data-dir to the complete official files.")
-    mean, std = pixel_statistics(raw.x_train, f"training data in {raw.source}")
-    if test_normalization == "test":
-        test_mean, test_std = pixel_statistics(raw.x_test, f"test data in {raw.source}")
-    else:
-        test_mean, test_std = mean, std
-    val_end = validation_size if limit is None else min(validation_size, limit)
-    train_end = None if limit is None else validation_size + limit
-    return Dataset(
-        name=name,
-        source=raw.source,
-        x_train=normalise(raw.x_train[validation_size:train_end], mean, std),
-        y_train=raw.y_train[validation_size:train_end].astype("int32"),
-        x_val=normalise(raw.x_train[:val_end], mean, std),
-        y_val=raw.y_train[:val_end].astype("int32"),
-        x_test=normalise(raw.x_test[:limit], test_mean, test_std),
-        y_test=raw.y_test[:limit].astype("int32"),
-        warning=warning,
-    )
+def check_not_another_data_set(data_set, raw):
+    """Refuses files that are another registered data set's official files (MNIST and Fashion-MNIST share names)."""
+    digest = training_labels_digest(raw)
+    for other in REGISTRY.values():
+        if other is not data_set and digest is not None and digest == other.training_labels_sha256:
+            raise DatasetError(f"The files in {raw.source} are the official {other.display_name} files, not "
+                               f"{data_set.display_name}; point --data-dir to a folder holding the {data_set.display_name} files.")
+
+
+def prepare(data_set, raw, limit, test_normalization, warning=None):
+    data_set.check_raw_data(raw)
+    check_not_another_data_set(data_set, raw)
+    validation_size = VALIDATION_SIZE if data_set.validation_size is None else data_set.validation_size
+    return data_set.preprocess(raw, validation_size, limit, test_normalization, warning)
 
 
 def load_dataset(name, standard, data_dir=None, limit=None, test_normalization="test", allow_download=True):
-    """The data set `name` (one of DATASET_NAMES; "auto" means `standard`), split and normalised, or DatasetError."""
+    """The data set `name` (one of DATASET_NAMES; "auto" means `standard`), split and normalised, or DatasetError.
+    Only "auto" may stand another data set in, the one the standard declares as its fallback, with a warning."""
     check_arguments(name, standard, limit, test_normalization)
-    if name == "mnist-subset":
-        return build_dataset(name, read_mnist_subset(), SUBSET_VALIDATION_SIZE, limit, test_normalization)
-    wanted = standard if name == "auto" else name
-    raw, why_not = sources.find_raw_data(wanted, data_dir, allow_download)
+    data_set = REGISTRY[standard if name == "auto" else name]
+    raw, why_not = data_set.find_raw_data(data_dir, allow_download)
     if raw is not None:
-        return build_dataset(wanted, raw, VALIDATION_SIZE, limit, test_normalization)
-    if wanted == "mnist" and name == "auto":
+        return prepare(data_set, raw, limit, test_normalization)
+    if name == "auto" and data_set.fallback is not None:
+        fallback = REGISTRY[data_set.fallback]
         warning = (
-            f"MNIST could not be found ({why_not}); using the committed 6,000-image MNIST subset instead; "
+            f"{data_set.display_name} could not be found ({why_not}); using the {fallback.description} instead; "
             "pass --data-dir PATH with the official files for the full data set."
         )
-        return build_dataset("mnist-subset", read_mnist_subset(), SUBSET_VALIDATION_SIZE, limit, test_normalization, " ".join(warning.split()))
-    how_to_get = MNIST_HOW_TO_GET if wanted == "mnist" else CIFAR10_HOW_TO_GET
-    raise DatasetError(f"{sources.DISPLAY_NAMES[wanted]} could not be found ({why_not}); {how_to_get}.")
+        fallback_raw, _ = fallback.find_raw_data(None, allow_download)
+        return prepare(fallback, fallback_raw, limit, test_normalization, " ".join(warning.split()))
+    raise DatasetError(f"{data_set.display_name} could not be found ({why_not}); {data_set.how_to_get}.")

@@ -3,7 +3,7 @@
 Adding a data set: one module in datasets/ with a DataSet subclass (datasets/base.py), and one line in REGISTRY.
 """
 
-from datasets import cifar10, fashion_mnist, mnist, subset
+from datasets import cifar10, cifar100, fashion_mnist, mnist, subset
 from datasets.base import training_labels_digest
 from datasets.errors import DatasetError
 
@@ -12,6 +12,7 @@ REGISTRY = {
     "cifar10": cifar10.CIFAR10(),
     "mnist-subset": subset.MNISTSubset(),
     "fashion-mnist": fashion_mnist.FashionMNIST(),
+    "cifar100": cifar100.CIFAR100(),
 }
 DATASET_NAMES = ("auto", *REGISTRY)
 TEST_NORMALIZATIONS = ("test", "train")

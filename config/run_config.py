@@ -20,6 +20,7 @@ from results.paths import configuration_folder
 from training.augmentation import AUGMENTATIONS
 from training.schedule import NO_DROPS, RESNET_DROPS, canonical_drops, parse_drops
 
+PACKABLE_METHODS = tuple(name for family in FAMILIES if family.packable for name in family.method_names())
 # "auto" and every registered data set (datasets/registry.py), so that a new data set needs no line here.
 DATASET_CHOICES = DATASET_NAMES
 # What the 2020 code's ResNet started from whatever --lr said (--resnet-variant 2020).
@@ -35,7 +36,7 @@ def valid_drops(text):
 # Where a run writes, how many seeds one command runs, where the data files are read from, whether
 # training is compiled with XLA, whether TensorBoard files are written and which device trains it: none of these
 # changes what a run is (a device changes the rounding, not the run; its logs record which one trained it).
-NOT_IDENTITY = ("outputpath", "nruns", "data_dir", "xla", "tensorboard", "device")
+NOT_IDENTITY = ("outputpath", "nruns", "data_dir", "xla", "tensorboard", "device", "pack")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +100,10 @@ class RunConfig:
     precision: str = setting(DEFAULT_PRECISION, "float32 matrix products and convolutions: in full float32 (the 2020 "
                              "code, and a CPU), or in TF32 on NVIDIA GPUs (faster, about 3 decimal digits; JAX's own "
                              "GPU default). Part of a run's identity", choices=PRECISIONS)
+    pack: int = setting(1, "JAX: train up to this many of the --nruns seeds together, in one compiled program "
+                        "(jax.vmap); each stays a run of its own. For the methods without phases (FreePruning, "
+                        "MinPruning, FreeFlipping, MinFlipping, Baseline)", type=int, valid=lambda value: value >= 1,
+                        requirement="must be at least 1")
     tensorboard: bool = setting(False, "also write TensorBoard event files per epoch, in {id}_tensorboard/ beside "
                                 "the run's logs", type=bool)
     # The selected family's own settings (methods/<family>.py); None: that family's defaults.
@@ -198,6 +203,12 @@ class RunConfig:
             if value != default and not self.is_resnet():
                 raise ConfigError(f"{name} {value} is for the ResNets (--nettype {', '.join(RESNET_DEPTHS)}), and "
                                   f"{self.nettype} has none: leave {name} out.")
+        if self.pack > 1 and self.backend != "jax":
+            raise ConfigError(f"--pack trains runs together through JAX (jax.vmap), and this run is a --backend "
+                              f"{self.backend} run: add --backend jax, or leave --pack out.")
+        if self.pack > 1 and not self.family.packable:
+            raise ConfigError(f"--pack is for the methods without phases ({', '.join(PACKABLE_METHODS)}); "
+                              f"--traintype {self.traintype} has phases: leave --pack out.")
         try:
             check_network(self.nettype, self.resolved_initializer(), self.activation)
         except ValueError as error:

@@ -73,6 +73,7 @@ class MethodFamily:
     methods = ()  # Method instances, in report order
     settings_class = NoSettings  # frozen dataclass of setting() fields: the family's own flags
     experiment_class = None  # the training.loop.Experiment subclass that runs the family's methods
+    packable = False  # whether its runs can train in a pack (training/pack.py): no phases, one schedule
     default_initializer = "he"
 
     def method_names(self):

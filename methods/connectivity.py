@@ -12,6 +12,7 @@ class ConnectivityTraining(MethodFamily):
     name = "connectivity"
     title = "Connectivity training over fixed random weights (Ivan & Florian 2020)"
     experiment_class = Experiment
+    packable = True
     methods = (
         Method("Baseline", "trains the weights while the mask stays all ones", ("mask", "mask_rs", "flip"),
                "mask", "weights", "#333333", "o"),

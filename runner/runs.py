@@ -55,16 +55,32 @@ def load_data(config, print_line=print):
     return dataset
 
 
-def run_all(config, print_line=print):
+def run_all(config, print_line=print, seeds=None):
+    """Starts the runs of `seeds` (default: those of --seed and --nruns), --pack at a time."""
     make_deterministic(config)
     print_line(device_line(config))
     dataset = load_data(config, print_line)
-    logs = []
-    for seed in run_seeds(config):
-        experiment = config.family.experiment_class(config.replace(seed=seed), dataset, print_line)
-        print_line(f"Run {experiment.run_id}: {config.traintype} {config.nettype}, seed {seed}, "
-                   f"masktype {config.resolved_masktype()}, writing to {experiment.folder}")
-        logs.append(experiment.run())
+    seeds, logs = seeds or run_seeds(config), []
+    for first in range(0, len(seeds), config.pack):
+        experiments = [config.family.experiment_class(config.replace(seed=seed), dataset, print_line)
+                       for seed in seeds[first:first + config.pack]]
+        if len(experiments) > 1:
+            from training.pack_memory import PackTooLarge, check_pack_fits
+            try:
+                check_pack_fits(experiments)
+            except PackTooLarge:
+                for experiment in experiments:
+                    experiment.discard()
+                raise
+        for experiment in experiments:
+            print_line(f"Run {experiment.run_id}: {config.traintype} {config.nettype}, seed {experiment.config.seed}, "
+                       f"masktype {config.resolved_masktype()}, writing to {experiment.folder}")
+        if len(experiments) == 1:
+            logs.append(experiments[0].run())
+            continue
+        from training.pack import PackedRuns
+        print_line(f"Training the {len(experiments)} runs above together, in one pack")
+        logs += PackedRuns(experiments, print_line).run()
     return logs
 
 
@@ -83,10 +99,8 @@ def find_logs(target, outputpath):
                       "pass the path of the run's _logs.json file to --resume.")
 
 
-def resume_run(target, outputpath, data_dir=None, print_line=print, device=None):
-    """Continues an interrupted run with its own settings; device: where it trains now (None: as it asked
-    before)."""
-    path = find_logs(target, outputpath)
+def read_resumable(path, data_dir=None, device=None):
+    """(logs, config to resume it with) of a run's logs file; config None when the run finished already."""
     try:
         with open(path, encoding="utf-8") as handle:
             logs = json.load(handle)
@@ -94,8 +108,7 @@ def resume_run(target, outputpath, data_dir=None, print_line=print, device=None)
     except (OSError, ValueError, KeyError, TypeError):
         raise ResumeError(f"{path} is not a readable run log; pass the _logs.json file of a run.") from None
     if status == "finished":
-        print_line(f"Run {run_id} already finished ({len(logs['testLoss']) - 1} epochs); nothing to do.")
-        return logs
+        return logs, None
     if status == "failed":
         raise ResumeError(f"Run {run_id} failed ({logs.get('failureReason')}); start a new run instead.")
     try:
@@ -103,13 +116,26 @@ def resume_run(target, outputpath, data_dir=None, print_line=print, device=None)
     except (ConfigError, TypeError):
         raise ResumeError(f"{path} holds settings this version cannot run; start a new run instead.") from None
     # The outputs stay where they are, even if the folder was moved since the run started.
-    config = config.replace(outputpath=paths.output_root(path), data_dir=data_dir or config.data_dir,
-                            device=device or config.device)
+    return logs, config.replace(outputpath=paths.output_root(path), data_dir=data_dir or config.data_dir,
+                                device=device or config.device)
+
+
+def resume_run(target, outputpath, data_dir=None, print_line=print, device=None):
+    """Continues an interrupted run with its own settings (a packed run: its whole pack, runner/packs.py);
+    device: where it trains now (None: as it asked before)."""
+    path = find_logs(target, outputpath)
+    logs, config = read_resumable(path, data_dir, device)
+    if config is None:
+        print_line(f"Run {logs['runId']} already finished ({len(logs['testLoss']) - 1} epochs); nothing to do.")
+        return logs
+    if logs.get("pack") and config.pack > 1:
+        from runner.packs import pack_member_paths, resume_packed
+        return resume_packed(pack_member_paths(logs, config.outputpath, path), data_dir, device, print_line)
     make_deterministic(config)
     print_line(device_line(config))
     dataset = load_data(config, print_line)
-    experiment = config.family.experiment_class.resume(config, dataset, run_id, print_line)
-    print_line(f"Resuming run {run_id} after epoch {experiment.completed_epochs()} of {config.maxepochs}"
+    experiment = config.family.experiment_class.resume(config, dataset, logs["runId"], print_line)
+    print_line(f"Resuming run {logs['runId']} after epoch {experiment.completed_epochs()} of {config.maxepochs}"
                + (f" (inside epoch {experiment.epoch_in_progress['epoch']})" if experiment.epoch_in_progress else ""))
     return experiment.run()
 
@@ -122,15 +148,24 @@ def continue_runs(config, print_line=print):
         raise ResumeError("--continue needs a fixed --seed (0 draws a new seed every time, so no earlier run can "
                           "match); pass --seed N.")
     existing = existing_runs.scan(config.outputpath)
-    logs = []
-    for seed in run_seeds(config):
-        single = config.replace(seed=seed, nruns=1)
-        action = existing_runs.decide(existing.get(single.identity_key(), []))
-        if action.kind == "skip":
-            print_line(f"The run with seed {seed} finished already ({action.logs_path}); nothing to do.")
-        elif action.kind == "resume":
-            logs.append(resume_run(action.logs_path, config.outputpath, data_dir=config.data_dir,
-                                   print_line=print_line, device=config.device))
+    logs, seeds = [], run_seeds(config)
+    for first in range(0, len(seeds), config.pack):
+        to_resume, to_start = [], []
+        for seed in seeds[first:first + config.pack]:
+            single = config.replace(seed=seed, nruns=1)
+            action = existing_runs.decide(existing.get(single.identity_key(), []))
+            if action.kind == "skip":
+                print_line(f"The run with seed {seed} finished already ({action.logs_path}); nothing to do.")
+            elif action.kind == "resume":
+                to_resume.append(action.logs_path)
+            else:
+                to_start.append(seed)
+        if len(to_resume) > 1 and config.pack > 1:
+            from runner.packs import resume_packed
+            logs += resume_packed(to_resume, config.data_dir, config.device, print_line)
         else:
-            logs += run_all(single, print_line)
+            logs += [resume_run(path, config.outputpath, data_dir=config.data_dir, print_line=print_line,
+                                device=config.device) for path in to_resume]
+        if to_start:
+            logs += run_all(config, print_line, seeds=to_start)
     return logs

@@ -9,7 +9,7 @@ from conftest import REPOSITORY
 
 # Lowest first. A package may import from its own layer and the layers below it, never above.
 LAYERS = (
-    ("masking", "networks", "initializers", "datasets", "results", "cli"),
+    ("masking", "networks", "initializers", "datasets", "results", "cli", "devices"),
     ("training",),
     ("lottery", "pruning_at_init"),
     ("methods",),

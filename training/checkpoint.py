@@ -40,16 +40,23 @@ def _read(path):
     return model, optimizer, state
 
 
-def load_checkpoint(folder, run_id, warn=print):
-    """(model values, optimizer values, state) from the newest readable checkpoint."""
+def saved_states(folder, run_id, warn=print):
+    """(model values, optimizer values, state) of each readable checkpoint of a run, the newest first."""
     current, previous = checkpoint_files(folder, run_id)
     for path in (current, previous):
         if not os.path.exists(path):
             continue
         try:
-            return _read(path)
+            yield _read(path)
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError):
             warn(f"Warning: the checkpoint {path} is truncated or corrupt; trying the previous one.")
+
+
+def load_checkpoint(folder, run_id, warn=print):
+    """(model values, optimizer values, state) from the newest readable checkpoint."""
+    for saved in saved_states(folder, run_id, warn):
+        return saved
+    current, _ = checkpoint_files(folder, run_id)
     raise CheckpointError(f"Run {run_id} in {folder} has no readable checkpoint ({os.path.basename(current)}), "
                           "so it cannot be resumed; start it again.")
 

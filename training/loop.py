@@ -5,6 +5,7 @@ After every epoch the whole state goes into a checkpoint, so an interrupted run 
 """
 
 import math
+import os
 import time
 
 import keras
@@ -76,9 +77,11 @@ class Experiment:
         self.events = None  # TensorBoard writer while run() runs (--tensorboard)
 
     @classmethod
-    def resume(cls, config, dataset, run_id, print_line=print):
+    def resume(cls, config, dataset, run_id, print_line=print, saved=None):
+        """The run continued from its newest readable checkpoint, or from `saved` (one of checkpoint.saved_states)."""
         experiment = cls(config, dataset, print_line, run_id=run_id)
-        model_values, optimizer_values, state = checkpoint.load_checkpoint(experiment.folder, run_id, print_line)
+        model_values, optimizer_values, state = saved or checkpoint.load_checkpoint(experiment.folder, run_id,
+                                                                                    print_line)
         for variable, value in zip(experiment.model.variables, model_values, strict=True):
             variable.assign(value)
         for variable, value in zip(experiment.optimizer.variables, optimizer_values, strict=True):
@@ -135,13 +138,30 @@ class Experiment:
                     if stop.requested:
                         raise self.interrupted()
         except TrainingFailed as failure:
-            self.log.finish("failed", str(failure))
-            self.log.write(self.folder)
-            checkpoint.remove_checkpoints(self.folder, self.run_id)  # a failed run is not resumed
+            self.mark_failed(failure)
             raise
         finally:
             if self.events:
                 self.events.close()
+        return self.finish()
+
+    def discard(self):
+        """Removes what creating this never-started run wrote: its reserved, still empty logs file and the folders
+        made for it that hold nothing else."""
+        logs = self.path("logs")
+        if os.path.isfile(logs) and os.path.getsize(logs) == 0:
+            os.remove(logs)
+        root, folder = os.path.abspath(self.config.outputpath), os.path.abspath(self.folder)
+        while folder.startswith(root + os.sep) and os.path.isdir(folder) and not os.listdir(folder):
+            os.rmdir(folder)
+            folder = os.path.dirname(folder)
+
+    def mark_failed(self, failure):
+        self.log.finish("failed", str(failure))
+        self.log.write(self.folder)
+        checkpoint.remove_checkpoints(self.folder, self.run_id)  # a failed run is not resumed
+
+    def finish(self):
         self.write_final_files()
         self.log.finish("finished")
         self.log.write(self.folder)
@@ -189,8 +209,9 @@ class Experiment:
         return TrainingInterrupted(f"Interrupted; the state is saved. Resume with: python MaskTrainer.py "
                                    f"--resume {self.path('logs')}")
 
-    def train_epoch(self, epoch, stop):
-        """(mean loss, accuracy) over the epoch's mini-batches; continues a saved partial epoch."""
+    def epoch_plan(self, epoch):
+        """(progress, batch indices, batch weights, augmentation or None) of the epoch to train, continuing a saved
+        partial epoch; sets the epoch's learning rate."""
         progress = self.epoch_in_progress or {"epoch": epoch, "step": 0, "losses": [], "correct": [],
                                               "seconds": 0.0,
                                               "generator": self.shuffle_generator.bit_generator.state}
@@ -199,6 +220,25 @@ class Experiment:
         shifts = self.augmentation_shifts(indices.shape)
         self.optimizer.learning_rate.assign(
             learning_rate_at(epoch, self.config.starting_learning_rate(), self.learning_rate_drops))
+        return progress, indices, weights, shifts
+
+    @staticmethod
+    def failure_of(epoch, chunk_losses):
+        """TrainingFailed when a step's loss is not finite, else None."""
+        if np.all(np.isfinite(chunk_losses)):
+            return None
+        return TrainingFailed(f"The training loss became {chunk_losses[~np.isfinite(chunk_losses)][0]} in epoch "
+                              f"{epoch}, so the run stopped and is marked failed in its logs; try a smaller --lr.")
+
+    @staticmethod
+    def epoch_result(losses, correct, weights):
+        """(mean loss, accuracy) of an epoch from its steps' mean losses and correct counts."""
+        sizes = weights.sum(axis=1, dtype=np.float64)
+        return float(np.dot(losses, sizes) / sizes.sum()), float(np.sum(correct) / sizes.sum())
+
+    def train_epoch(self, epoch, stop):
+        """(mean loss, accuracy) over the epoch's mini-batches; continues a saved partial epoch."""
+        progress, indices, weights, shifts = self.epoch_plan(epoch)
         losses, correct = list(progress["losses"]), list(progress["correct"])
         started = time.time() - progress["seconds"]
         bar = EpochProgress(len(indices))
@@ -207,11 +247,10 @@ class Experiment:
             chunk_losses, chunk_correct = self.steps.train_steps(indices, weights, start, stop_step, shifts)
             losses.extend(chunk_losses.tolist())
             correct.extend(chunk_correct.tolist())
-            if not np.all(np.isfinite(chunk_losses)):
+            failure = self.failure_of(epoch, chunk_losses)
+            if failure:
                 bar.close()
-                raise TrainingFailed(f"The training loss became {chunk_losses[~np.isfinite(chunk_losses)][0]} "
-                                     f"in epoch {epoch}, so the run stopped and is marked failed in its logs; "
-                                     "try a smaller --lr.")
+                raise failure
             bar.update(stop_step, float(np.mean(losses)))
             if stop.requested and stop_step < len(indices):
                 bar.close()
@@ -220,8 +259,7 @@ class Experiment:
                 raise self.interrupted()
         bar.close()
         self.epoch_in_progress = None
-        sizes = weights.sum(axis=1, dtype=np.float64)
-        return float(np.dot(losses, sizes) / sizes.sum()), float(np.sum(correct) / sizes.sum())
+        return self.epoch_result(losses, correct, weights)
 
     def augmentation_shifts(self, batch_shape):
         """The epoch's augmentation (training/augmentation.py), or None. Drawn from the run seed and the number of
@@ -234,11 +272,17 @@ class Experiment:
     def record_epoch(self, epoch, train_result, started):
         val_loss, val_accuracy = self.steps.evaluate(self.dataset.x_val, self.dataset.y_val)
         test_loss, test_accuracy = self.steps.evaluate(self.dataset.x_test, self.dataset.y_test)
+        self.record_evaluated_epoch(epoch, train_result, (val_loss, val_accuracy), (test_loss, test_accuracy),
+                                    np.asarray(self.steps.mask_counts()), started)
+
+    def record_evaluated_epoch(self, epoch, train_result, validation, test, counts, started):
+        """Logs, TensorBoard, checkpoint and console line of an epoch whose (loss, accuracy) pairs and mask counts
+        are known."""
+        (val_loss, val_accuracy), (test_loss, test_accuracy) = validation, test
         for name, value in (("validation", val_loss), ("test", test_loss)):
             if not math.isfinite(value):
                 raise TrainingFailed(f"The {name} loss became {value} in epoch {epoch}, so the run stopped "
                                      "and is marked failed in its logs; try a smaller --lr.")
-        counts = np.asarray(self.steps.mask_counts())
         self.log.append_epoch((train_result[0], val_loss, test_loss),
                               (train_result[1], val_accuracy, test_accuracy), counts, time.time() - started)
         step = self.log.data.get("recordedEpochs", 0)  # across rounds and candidates: TensorBoard's step

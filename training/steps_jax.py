@@ -16,11 +16,24 @@ from masking import mask_counts
 from training.steps import Steps, has_convolutions
 
 
+_DEVICE_COPIES = []  # (host array, its device copy): the runs of a pack share one copy of the data set
+
+
+def on_device(array):
+    """The device copy of a host array, made once for all the runs of this process that train on it."""
+    for host, device in _DEVICE_COPIES:
+        if host is array:
+            return device
+    device = jnp.asarray(array)
+    _DEVICE_COPIES[:] = [*_DEVICE_COPIES[-3:], (array, device)]  # the host array kept alive: its id stays its own
+    return device
+
+
 class JaxSteps(Steps):
     def __init__(self, model, optimizer, x_train, y_train, masked_layers, jit_compile=True, track_gradients=False):
         super().__init__(model, optimizer, masked_layers, track_gradients)
-        self.x_train = jnp.asarray(x_train)
-        self.y_train = jnp.asarray(y_train, dtype=jnp.int32)
+        self.x_train = on_device(x_train)
+        self.y_train = on_device(np.asarray(y_train, dtype=np.int32) if y_train.dtype != np.int32 else y_train)
         self.non_trainable = model.non_trainable_variables
         self.gradient_sums = [jnp.zeros(self.trainable[index].shape, "float32") for index in self.kernel_positions]
         # As on TensorFlow, XLA's CPU convolutions inside a compiled loop run far slower than the same step

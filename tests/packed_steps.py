@@ -1,0 +1,103 @@
+"""Trains each case's members solo and packed (training/steps_packed.py) from the same initial values and
+batches, on JAX, and writes both results for tests/test_pack.py to compare (run as a script: a process has one
+Keras backend, and the test process runs TensorFlow).
+
+    python tests/packed_steps.py FOLDER
+
+FOLDER/CASE.npz receives, per member, every model and optimizer variable after the steps, each step's loss and
+correct count, the mask counts and the evaluation of the data, solo (prefix s) and packed (prefix p).
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from backend_steps import CASES  # noqa: E402  (the networks, methods and options the backends are compared on)
+from cli.keras_backend import select_backend  # noqa: E402
+
+STEPS, BATCH = 6, 10
+# Members differ in seed (initial values, data order, augmentation) and learning rate.
+MEMBERS = ((3, 1e-3), (4, 3e-3))
+
+
+def member_steps(case, seed, learning_rate, images, labels):
+    import keras
+    import numpy as np
+
+    from masking import masked_layers
+    from methods import get_method
+    from networks import build_network
+    from training.steps import compiled_steps
+
+    nettype, input_shape, traintype, masktype, kept, track, _ = CASES[case]
+    model = build_network(nettype, input_shape, seed=seed, masking=get_method(traintype).masking_options(masktype),
+                          xla=True)
+    layers = masked_layers(model)
+    if kept is not None:
+        generator = np.random.default_rng(seed)
+        for layer in layers:
+            layer.set_fixed_mask((generator.random(layer.kernel.shape) < kept).astype("float32"))
+    return model, compiled_steps(model, keras.optimizers.Adam(learning_rate), images, labels, layers,
+                                 jit_compile=True, track_gradients=track)
+
+
+def train_case(case, result_path):
+    import numpy as np
+
+    from training.augmentation import draw_shifts
+    from training.batches import epoch_batches
+    from training.steps_packed import PackedJaxSteps
+
+    _, input_shape, _, _, _, _, augmented = CASES[case]
+    generator = np.random.default_rng(7)
+    images = generator.normal(size=(STEPS * BATCH - 4, *input_shape)).astype("float32")  # a partial last batch
+    labels = generator.integers(0, 10, size=len(images)).astype("int32")
+    solo, packed, batches = [], [], []
+    for seed, learning_rate in MEMBERS:
+        solo.append(member_steps(case, seed, learning_rate, images, labels))
+        packed.append(member_steps(case, seed, learning_rate, images, labels))
+        indices, weights = epoch_batches(np.random.default_rng(seed), len(images), BATCH)
+        shifts = draw_shifts(seed, 0, indices.shape, *input_shape[:2]) if augmented else None
+        batches.append((indices, weights, shifts))
+    results = {}
+    for member, ((model, steps), (indices, weights, shifts)) in enumerate(zip(solo, batches)):
+        losses, correct = steps.train_steps(indices, weights, 0, len(indices), shifts)
+        results.update(member_results(f"s{member}", model, steps, losses, correct, images, labels))
+    pack = PackedJaxSteps([steps for _, steps in packed])
+    stacked = [np.stack([batch[part] for batch in batches]) for part in (0, 1)]
+    shifts = None if batches[0][2] is None else np.stack([batch[2] for batch in batches])
+    state, first_losses, first_correct = pack.train_steps(pack.stacked_state(), *stacked, 0, 2, shifts)
+    state, rest_losses, rest_correct = pack.train_steps(state, *stacked, 2, len(batches[0][0]), shifts)
+    pack.store(state)
+    evaluations = pack.evaluate(state, images, labels)
+    counts = pack.mask_counts(state)
+    for member, (model, steps) in enumerate(packed):
+        results.update(member_results(f"p{member}", model, steps, np.concatenate([first_losses[member],
+                                      rest_losses[member]]), np.concatenate([first_correct[member],
+                                      rest_correct[member]]), None, None))
+        results[f"p{member}_evaluation"] = np.array(evaluations[member])
+        results[f"p{member}_counts"] = counts[member]
+    np.savez(result_path, **results)
+
+
+def member_results(prefix, model, steps, losses, correct, images, labels):
+    import numpy as np
+    results = {f"{prefix}_losses": np.asarray(losses), f"{prefix}_correct": np.asarray(correct),
+               **{f"{prefix}_v{index}": np.asarray(v) for index, v in enumerate(model.variables)},
+               **{f"{prefix}_o{index}": np.asarray(v) for index, v in enumerate(steps.optimizer.variables)},
+               **{f"{prefix}_g{index}": value for index, value in enumerate(steps.gradient_values())}}
+    if images is not None:
+        results[f"{prefix}_evaluation"] = np.array(steps.evaluate(images, labels))
+        results[f"{prefix}_counts"] = np.asarray(steps.mask_counts())
+    return results
+
+
+def main(folder):
+    select_backend("jax", "cpu")
+    for case in CASES:
+        train_case(case, os.path.join(folder, f"{case}.npz"))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

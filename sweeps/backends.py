@@ -18,6 +18,8 @@ def check_flags(arguments):
         return f"--workers must be at least 1, got {arguments.workers}."
     if arguments.backend != "ray" and arguments.address is not None:
         return "--address is for --backend ray."
+    if arguments.backend == "ray":
+        resolve_ray_address(arguments, os.environ)
     if arguments.backend == "local" and given(arguments, RAY_AND_SLURM):
         return "--cpus-per-run and --gpus-per-run are for --backend ray or slurm."
     if arguments.backend != "slurm" and given(arguments, SLURM_ONLY):
@@ -30,6 +32,18 @@ def check_flags(arguments):
     if arguments.backend == "slurm":
         return check_slurm_flags(arguments)
     return None
+
+
+def resolve_ray_address(arguments, environ):
+    """Which Ray the sweep uses: --address; else RAY_ADDRESS, Ray's own variable for the cluster a driver joins
+    (what `ray job submit` sets for a driver it starts on a cluster), so a user's setting is honoured and named in
+    the opening line; else (or "local" in either) None: a local instance of the sweep's own, whatever else runs on
+    the machine (sweeps/ray_executor.py)."""
+    arguments.address_source = "--address"
+    if arguments.address is None and environ.get("RAY_ADDRESS"):
+        arguments.address, arguments.address_source = environ["RAY_ADDRESS"].strip(), "RAY_ADDRESS"
+    if arguments.address == "local":
+        arguments.address = None
 
 
 def check_slurm_flags(arguments):
@@ -69,9 +83,22 @@ def describe(arguments, jobs=()):
     if arguments.backend == "local":
         return f"{arguments.workers} worker(s)" + local_gpus(arguments.workers, jobs)
     if arguments.backend == "ray":
-        where = f"the Ray cluster at {arguments.address}" if arguments.address else "a local Ray instance"
-        return f"on {where}, {resources(arguments)}"
+        return ray_where(arguments)
     return f"on Slurm ({slurm_details(arguments)})"
+
+
+def ray_where(arguments):
+    """Which Ray runs the grid, and a cluster running on this machine that the sweep leaves alone."""
+    if arguments.address:
+        source = " (RAY_ADDRESS)" if getattr(arguments, "address_source", None) == "RAY_ADDRESS" else ""
+        where = ("the Ray cluster that --address auto finds" if arguments.address == "auto"
+                 else f"the Ray cluster at {arguments.address}{source}")
+        return f"on {where}, {resources(arguments)}"
+    from sweeps.ray_executor import running_local_cluster
+    running = running_local_cluster()
+    other = (f" (not the Ray cluster running on this machine at {running}: --address {running} runs the grid on "
+             "it)") if running else ""
+    return f"on a local Ray instance of its own, {resources(arguments)}{other}"
 
 
 def local_gpus(workers, jobs):
@@ -110,7 +137,8 @@ def make_executor(arguments, on_start, on_end):
     if arguments.backend == "ray":
         from sweeps.ray_executor import RayExecutor
         return RayExecutor(on_start, on_end, arguments.outputpath, address=arguments.address,
-                           cpus_per_run=arguments.cpus_per_run, gpus_per_run=arguments.gpus_per_run)
+                           cpus_per_run=arguments.cpus_per_run, gpus_per_run=arguments.gpus_per_run,
+                           address_source=getattr(arguments, "address_source", "--address"))
     from sweeps.slurm_executor import SlurmExecutor
     from sweeps.slurm_queue import SlurmQueue
     queue = SlurmQueue(arguments.slurm_folder, partition=arguments.partition, time_min=arguments.time_min,

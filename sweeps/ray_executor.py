@@ -6,6 +6,12 @@ GPUs: Ray gives each task the GPUs it reserves (--gpus-per-run) through CUDA_VIS
 from a task that reserves none. A fraction (0.25: four runs per GPU) is only bookkeeping for Ray, so the run's
 process also gets that fraction as its memory share (devices/sharing.py); the variables are computed here and
 passed to the task, since a process on another machine does not inherit the sweep's environment.
+
+Which Ray: --address (or Ray's own RAY_ADDRESS, resolved in sweeps/backends.py) joins that cluster; without either,
+the sweep starts a local instance of its own, whatever else runs on the machine. Ray's own default would not: a bare
+ray.init() joins the cluster that `ray start --head` recorded in Ray's temp folder (ray_current_cluster), even a
+head that was killed since (a stale record), and then refuses num_cpus, so address="local" is passed. A cluster
+that runs on this machine is named in the sweep's opening line, with the --address that uses it.
 """
 
 import logging
@@ -24,6 +30,44 @@ CONNECT_TIMEOUT_S = 10
 PROBE_TIMEOUT_S = 30
 RETRIES_AFTER_KILL = 3  # a run's process killed: started again (it resumes) this many times at most
 INSTALL = "pip install 'ray[default]'"
+
+
+def ray_temp_folder(environ=None):
+    """Ray's temp folder on this machine, found as Ray 2.x finds it (ray._common.utils.get_default_ray_temp_dir):
+    RAY_TMPDIR, else TMPDIR on Linux, else /tmp; then ray/."""
+    environ = os.environ if environ is None else environ
+    base = environ.get("RAY_TMPDIR") or (environ.get("TMPDIR") if sys.platform.startswith("linux") else None)
+    return os.path.join(base or "/tmp", "ray")
+
+
+def cluster_record(environ=None):
+    """Where `ray start --head` records its cluster's address on this machine (ray_current_cluster)."""
+    return os.path.join(ray_temp_folder(environ), "ray_current_cluster")
+
+
+def recorded_address(environ=None):
+    """The address in the record, or None without one."""
+    try:
+        with open(cluster_record(environ), encoding="utf-8") as handle:
+            return handle.read().strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def answers(address, timeout):
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def running_local_cluster(environ=None, timeout=1.0):
+    """HOST:PORT of the Ray cluster recorded on this machine when its head answers there; None without a record, or
+    for a stale one (a head stopped or killed since)."""
+    address = recorded_address(environ)
+    return address if address and answers(address, timeout) else None
 
 
 def is_loopback(address):
@@ -46,18 +90,35 @@ def import_ray(address=None):
     return ray
 
 
-def check_reachable(address):
-    """Fails within CONNECT_TIMEOUT_S when nothing listens at host:port (Ray itself would retry for minutes)."""
+def check_reachable(address, source="--address"):
+    """Fails within CONNECT_TIMEOUT_S when nothing listens at host:port (Ray itself would retry for minutes);
+    source: where the address came from, --address or RAY_ADDRESS."""
+    fix = ("correct RAY_ADDRESS (unset, a local Ray instance runs the grid)" if source == "RAY_ADDRESS"
+           else "correct --address")
     if address == "auto":
-        return
+        # Ray joins RAY_ADDRESS, else the recorded cluster, and waits for minutes on a stale record: checked here.
+        # Without either, Ray looks for a cluster's processes on this machine itself, and fails at once.
+        address = os.environ.get("RAY_ADDRESS", "").strip()
+        source = "--address auto, from RAY_ADDRESS" if address else f"--address auto, from {cluster_record()}"
+        fix = "correct RAY_ADDRESS" if address else "leave --address out for a local Ray instance"
+        address = address or recorded_address()
+        if address in (None, "auto", "local"):
+            return
     host, _, port = address.rpartition(":")
-    if not host or not port.isdigit():
-        raise BackendError(f"--address {address} is not HOST:PORT (e.g. 127.0.0.1:6379) or 'auto'.")
+    if "://" in address or not host or not port.isdigit():
+        raise BackendError(f"The Ray address {address} ({source}) is not HOST:PORT (e.g. 127.0.0.1:6379), 'auto' or "
+                           "'local' (Ray Client addresses, ray://, are not supported); give the address of the "
+                           "cluster's head.")
     try:
         socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
     except OSError as error:
-        raise BackendError(f"No Ray cluster answers at {address} ({error.strerror or error}); start its head with "
-                           "`ray start --head --port PORT` or correct --address.") from None
+        raise BackendError(f"No Ray cluster answers at {address} ({source}: {error.strerror or error}); start its "
+                           f"head with `ray start --head --port PORT`, or {fix}.") from None
+
+
+def first_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def task_environment(config, gpus_per_run, environ):
@@ -84,9 +145,9 @@ def unreserved_gpus_problem(cluster_gpus, gpus_per_run, configs):
 
 class RayExecutor(Executor):
     def __init__(self, on_start, on_end, outputpath, address=None, cpus_per_run=1, gpus_per_run=0,
-                 print_line=print):
+                 print_line=print, address_source="--address"):
         super().__init__(on_start, on_end, print_line)
-        self.outputpath, self.address = outputpath, address
+        self.outputpath, self.address, self.address_source = outputpath, address, address_source
         self.cpus_per_run, self.gpus_per_run = cpus_per_run, gpus_per_run
         self.ray = import_ray(address)
         self.control = None
@@ -97,15 +158,19 @@ class RayExecutor(Executor):
         ray.cloudpickle.register_pickle_by_value(ray_task)
         options = dict(logging_level=logging.WARNING, log_to_driver=True, include_dashboard=False)
         if self.address is None:
-            ray.init(num_cpus=os.cpu_count(), **options)
+            try:  # "local": a new instance, never the cluster in RAY_ADDRESS or in Ray's record (module docstring)
+                ray.init(address="local", num_cpus=os.cpu_count(), **options)
+            except (ConnectionError, RuntimeError, ValueError, OSError) as error:
+                raise BackendError(f"Could not start a local Ray instance ({first_line(error)}); check that Ray's "
+                                   f"temp folder {ray_temp_folder()} is writable (RAY_TMPDIR moves it).") from None
             return
-        check_reachable(self.address)
+        check_reachable(self.address, self.address_source)
         options.pop("include_dashboard")
         try:
             ray.init(address=self.address, **options)
         except (ConnectionError, RuntimeError, ValueError) as error:
-            raise BackendError(f"Could not join the Ray cluster at {self.address} ({str(error).splitlines()[0]}); "
-                               "check --address, and for a cluster with token authentication set "
+            raise BackendError(f"Could not join the Ray cluster at {self.address} ({first_line(error)}); check "
+                               f"{self.address_source}, and for a cluster with token authentication set "
                                "RAY_AUTH_MODE=token and its token (see Ray's token-auth docs).") from None
 
     def check_shared_paths(self):
@@ -171,8 +236,7 @@ class RayExecutor(Executor):
         try:
             result = self.ray.get(reference)
         except self.ray.exceptions.RayError as error:
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            result = {"started": True, "code": 1, "last_lines": [f"Ray could not run it: {first_line}"],
+            result = {"started": True, "code": 1, "last_lines": [f"Ray could not run it: {first_line(error)}"],
                       "seconds": time.monotonic() - started.get(job.number, time.monotonic())}
         if not result["started"]:
             return  # the sweep was stopping: counted as not started

@@ -1,5 +1,12 @@
 """Slurm as the sweep uses it: tasks submitted as one job array through submitit, which of them are still in
-Slurm (squeue), and cancelling them (scancel). Every failure to reach Slurm is a BackendError in one sentence."""
+Slurm (squeue), and cancelling them (scancel). Every failure to reach Slurm is a BackendError in one sentence.
+
+Slurm's commands find their cluster through a configuration: SLURM_CONF, else slurm.conf at the path compiled into
+Slurm (/etc/slurm/slurm.conf in Debian's slurm-wlm and most packages; /etc/slurm-llnl/ in old Debian releases), else
+the copy a configless slurmd keeps (/run/slurm/conf/slurm.conf), else a controller announced by a DNS SRV record
+(configless Slurm). Slurm installed but not configured ends in raw errors about that DNS lookup, and a SLURM_CONF
+that names no file makes every command retry for 60 s: both become one sentence here, before anything is written.
+"""
 
 import contextlib
 import io
@@ -19,6 +26,21 @@ REQUEUES_AFTER_TIME_LIMIT = 20  # submitit's countdown of time limits reached; p
 NO_SLURM = ("--backend slurm needs Slurm's {command}, which is not on PATH here; run Sweep.py on the cluster's "
             "login node (or a machine with Slurm's client commands), or use --backend local "
             "(scripts/local_slurm.sh start makes a single-node Slurm on this machine).")
+POINT_AT_CONFIGURATION = ("point the sweep at the cluster's configuration with export SLURM_CONF=/path/to/slurm.conf, "
+                          "or run Sweep.py on the cluster's login node (scripts/local_slurm.sh start makes a "
+                          "single-node Slurm on this machine)")
+NOT_CONFIGURED = ("Slurm is installed here but has no configuration: SLURM_CONF is not set, there is no slurm.conf at "
+                  "Slurm's default path (/etc/slurm/slurm.conf on Debian), and no controller answered the DNS lookup "
+                  f"of configless Slurm; {POINT_AT_CONFIGURATION}.")
+NO_CONFIGURATION_SOURCE = "Could not establish a configuration source"  # Slurm's words (20.02 and later)
+
+
+def configuration_problem(environ):
+    """One sentence when SLURM_CONF is set but names no file (Slurm would retry it for 60 s), else None."""
+    path = environ.get("SLURM_CONF")
+    if path is None or os.path.isfile(path):
+        return None
+    return f"SLURM_CONF is set to {path!r}, which is not a file; {POINT_AT_CONFIGURATION}."
 
 
 def slurm_reason(text):
@@ -41,7 +63,9 @@ def run_slurm_command(command):
         raise BackendError(f"Slurm did not answer `{shlex.join(command)}` within {COMMAND_TIMEOUT_S} s; "
                            "check that its controller is up (sinfo).") from None
     if result.returncode != 0:
-        raise BackendError(f"`{command[0]}` failed: {slurm_reason(result.stderr or result.stdout)}.")
+        output = result.stderr or result.stdout
+        raise BackendError(NOT_CONFIGURED if NO_CONFIGURATION_SOURCE in output
+                           else f"`{command[0]}` failed: {slurm_reason(output)}.")
     return result.stdout
 
 
@@ -52,6 +76,12 @@ class SlurmQueue:
         for command in ("sbatch", "squeue", "scancel", "srun"):
             if shutil.which(command) is None:
                 raise BackendError(NO_SLURM.format(command=command))
+        problem = configuration_problem(os.environ)
+        if problem:
+            raise BackendError(problem)
+        # Finds the configuration as every Slurm command does, without asking the controller: a Slurm without one
+        # is reported here, before the sweep writes anything.
+        run_slurm_command(["sbatch", "--version"])
         try:
             import submitit  # noqa: F401
         except ImportError:
@@ -93,6 +123,8 @@ class SlurmQueue:
                 path = os.path.join(self.folder, name)
                 if os.path.islink(path) or os.path.isfile(path):
                     os.remove(path)
+            if NO_CONFIGURATION_SOURCE in str(error):
+                raise BackendError(NOT_CONFIGURED) from None
             raise BackendError(f"Slurm refused the submission: {slurm_reason(error)}; nothing was submitted.") \
                 from None
         return [job.job_id for job in jobs]

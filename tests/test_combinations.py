@@ -1,10 +1,15 @@
-"""Every combination of --nettype x --traintype x --initializer x --masktype x --activation either runs
-to the end or is refused with one sentence, and the refused ones are exactly the impossible ones.
+"""Every combination of --nettype x --traintype x --initializer x --masktype x --activation, and of --device x
+--precision, either runs to the end or is refused with one sentence, and the refused ones are exactly the impossible
+ones.
 
 The verdict is computed here, independently of the product: refused if --masktype is given and not in
 `Method.masktypes`, if --initializer binary meets a network without a binary input scale (LeNet5, the ResNets), or if
 a mask-selecting method (KStarts, DissipatingGradients, KStartsDG) needs more --selection-epochs
-(default 2) than --maxepochs. What is covered, in-process through `MaskTrainer.main` (--maxepochs 0):
+(default 2) than --maxepochs; and, from what this machine has (the walk trains in this process, on its Keras
+backend): --device gpu when the backend sees no GPU, --device auto (or no --device) when the NVIDIA driver shows a
+GPU that the backend cannot use, and --precision tf32 for a run that trains on the CPU. On a machine without a GPU,
+--device gpu and --precision tf32 are refused, --device auto and cpu run. What is covered, in-process through
+`MaskTrainer.main` (--maxepochs 0):
 
 - all 7 x 10 x 4 x 4 x 5 = 5,600 combinations (masktype absent, mask, mask_rs, flip; ResNet8 and ResNet20
   stand for the deeper ResNets): each impossible one exits 2 with one line naming the culprit flag; each
@@ -20,9 +25,15 @@ a mask-selecting method (KStarts, DissipatingGradients, KStartsDG) needs more --
   run, through 2026-11-22, and every initializer x activation on Conv4 and Conv6 until 2026-11-22; both were
   cut to keep the suite within its time budget.)
 - the three mask-selecting methods with --maxepochs 1 --selection-epochs 1 --kstarts 2 on LeNet, Conv2, LeNet5
-  and ResNet8.
+  and ResNet8;
+- --device (absent, auto, cpu, gpu) x --precision (absent, float32, tf32) with every network and method, 840
+  combinations, the other three flags taking turns through their 80 settings: each refused exactly when impossible
+  here (a refusal goes as far as the run gets: a --precision refusal after the data is read), each other one valid;
+  and the full runs above take turns through the device and precision values that this machine can run (on a CPU:
+  absent, auto, cpu x absent, float32), so each network runs with each.
 
-Measured: about 2 min on 2 CPU cores.
+Measured: about 2 min on 2 quiet CPU cores, 3 to 4 min on busy ones (2026-12-04; the device and precision walk
+takes 5 s of it).
 """
 
 import contextlib
@@ -35,6 +46,7 @@ import traceback
 import keras
 import pytest
 
+import devices
 import MaskTrainer
 from config import ConfigError, parse_args
 from initializers import INITIALIZERS
@@ -54,14 +66,46 @@ ACTIVATION_NAMES = ("relu", "swish", "sigmoid", "elu", "selu")
 SELECTING_METHODS = ("KStarts", "DissipatingGradients", "KStartsDG")
 NETWORKS_WITHOUT_BINARY_SCALE = ("LeNet5", "ResNet8", "ResNet20")
 DEFAULT_SELECTION_EPOCHS = 2
+DEVICE_NAMES = (None, "auto", "cpu", "gpu")  # None: --device left out
+PRECISION_NAMES = (None, "float32", "tf32")  # None: --precision left out
 PROGRAM_ERROR = "MaskTrainer.py: error: "
 
 
-def arguments_of(nettype, traintype, initializer, masktype, activation, outputpath, maxepochs=0, extra=()):
+def arguments_of(nettype, traintype, initializer, masktype, activation, outputpath, maxepochs=0, extra=(),
+                 device=None, precision=None):
     arguments = ["--nettype", nettype, "--traintype", traintype, "--initializer", initializer,
                  "--activation", activation, "--maxepochs", str(maxepochs), "--limit", "3", "--dataset",
                  "mnist-subset", "--xla", "off", "--seed", "5", "--outputpath", str(outputpath), *extra]
+    arguments += ["--device", device] if device else []
+    arguments += ["--precision", precision] if precision else []
     return arguments + (["--masktype", masktype] if masktype else [])
+
+
+def backend_sees_a_gpu():
+    """Whether the Keras backend of this process (the one the walk's runs train on) can train on a GPU here."""
+    if keras.backend.backend() == "jax":
+        import jax
+        return any(device.platform == "gpu" for device in jax.devices())
+    import tensorflow as tf
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+GPU = backend_sees_a_gpu()
+
+
+def trains_on_gpu(device):
+    return GPU and (device or devices.DEFAULT_DEVICE) != "cpu"
+
+
+def expected_device_refusal_flags(device, precision):
+    """The flags among --device and --precision that this machine cannot honour; empty when it can."""
+    device = device or devices.DEFAULT_DEVICE
+    if not GPU and (device == "gpu" or (device == "auto" and devices.visible_gpus())):
+        return ["--device"]
+    return ["--precision"] if precision == "tf32" and not trains_on_gpu(device) else []
+
+
+RUNNABLE_DEVICES = [device for device in DEVICE_NAMES if not expected_device_refusal_flags(device, None)]
 
 
 def expected_refusal_flags(nettype, traintype, initializer, masktype, maxepochs=0,
@@ -119,8 +163,24 @@ def test_the_walk_covers_every_value_the_product_offers():
     assert set(NETWORKS) <= set(NETWORK_NAMES) and set(NETWORK_NAMES) - set(NETWORKS) <= set(RESNET_DEPTHS)
     assert set(ACTIVATION_NAMES) == set(ACTIVATIONS)
     assert set(INITIALIZER_NAMES) == set(INITIALIZERS) and len(METHOD_NAMES) == 10
+    assert set(DEVICE_NAMES[1:]) == set(devices.DEVICES) and set(PRECISION_NAMES[1:]) == set(devices.PRECISIONS)
     assert all(set(method.masktypes) <= set(MASKTYPES[1:]) and method.default_masktype in method.masktypes
                for method in METHODS.values())
+
+
+def validation_problem(arguments, traintype, masktype):
+    """None if a possible combination passes validation (and, masktype left out, is the run of the explicit
+    default masktype), else what went wrong."""
+    try:
+        config, _ = parse_args(arguments)
+    except ConfigError as error:
+        return f"refused although possible: {error}"
+    if masktype is None:
+        explicit_masktype = METHODS[traintype].default_masktype
+        explicit, _ = parse_args(arguments + ["--masktype", explicit_masktype])
+        if config.to_dict() != explicit.to_dict() or config.folder() != explicit.folder():
+            return f"masktype left out is not the same run as --masktype {explicit_masktype}"
+    return None
 
 
 def test_every_combination_is_refused_exactly_when_it_is_impossible(tmp_path):
@@ -128,22 +188,30 @@ def test_every_combination_is_refused_exactly_when_it_is_impossible(tmp_path):
     for combination in itertools.product(NETWORKS, METHOD_NAMES, INITIALIZER_NAMES, MASKTYPES, ACTIVATION_NAMES):
         nettype, traintype, initializer, masktype, activation = combination
         arguments = arguments_of(nettype, traintype, initializer, masktype, activation, tmp_path)
-        flags = expected_refusal_flags(nettype, traintype, initializer, masktype)
-        if flags:
-            problem = refusal_problem(arguments, flags)
-        else:
-            try:
-                config, _ = parse_args(arguments)
-                problem = None
-            except ConfigError as error:
-                problem = f"refused although possible: {error}"
-            if problem is None and masktype is None:
-                explicit_masktype = METHODS[traintype].default_masktype
-                explicit, _ = parse_args(arguments + ["--masktype", explicit_masktype])
-                if config.to_dict() != explicit.to_dict() or config.folder() != explicit.folder():
-                    problem = f"masktype left out is not the same run as --masktype {explicit_masktype}"
+        flags = expected_refusal_flags(nettype, traintype, initializer, masktype) + expected_device_refusal_flags(
+            None, None)
+        problem = refusal_problem(arguments, flags) if flags else validation_problem(arguments, traintype, masktype)
         if problem:
             problems.append(f"{describe(combination)}: {problem}")
+    assert not problems, f"{len(problems)} combinations went wrong, e.g.:\n" + "\n".join(problems[:20])
+
+
+def test_every_device_and_precision_is_refused_exactly_when_this_machine_cannot_have_it(tmp_path):
+    settings = list(itertools.product(INITIALIZER_NAMES, MASKTYPES, ACTIVATION_NAMES))
+    problems, refused = [], 0
+    combinations = itertools.product(NETWORKS, METHOD_NAMES, DEVICE_NAMES, PRECISION_NAMES)
+    for number, (nettype, traintype, device, precision) in enumerate(combinations):
+        initializer, masktype, activation = settings[number % len(settings)]
+        arguments = arguments_of(nettype, traintype, initializer, masktype, activation, tmp_path, device=device,
+                                 precision=precision)
+        flags = (expected_refusal_flags(nettype, traintype, initializer, masktype)
+                 + expected_device_refusal_flags(device, precision))
+        refused += bool(flags)
+        problem = refusal_problem(arguments, flags) if flags else validation_problem(arguments, traintype, masktype)
+        if problem:
+            combination = (nettype, traintype, initializer, masktype, activation, device, precision)
+            problems.append(f"{describe(combination)}: {problem}")
+    assert number + 1 == 840 and 0 < refused < 840
     assert not problems, f"{len(problems)} combinations went wrong, e.g.:\n" + "\n".join(problems[:20])
 
 
@@ -185,10 +253,14 @@ def test_every_possible_combination_runs_to_the_end(tmp_path, nettype):
     problems = []
     for number, (traintype, initializer, masktype, activation) in enumerate(chosen):
         outputpath = tmp_path / str(number)
-        problem = finished_run_problem(
-            arguments_of(nettype, traintype, initializer, masktype, activation, outputpath), outputpath)
+        # The device and precision values this machine runs take turns (on a CPU: absent/auto/cpu x absent/float32).
+        device = RUNNABLE_DEVICES[number % len(RUNNABLE_DEVICES)]
+        precision = ("tf32" if trains_on_gpu(device) else "float32") if number % 2 else None
+        problem = finished_run_problem(arguments_of(nettype, traintype, initializer, masktype, activation, outputpath,
+                                                    device=device, precision=precision), outputpath)
         if problem:
-            problems.append(f"{describe((nettype, traintype, initializer, masktype, activation))}: {problem}")
+            combination = (nettype, traintype, initializer, masktype, activation, device, precision)
+            problems.append(f"{describe(combination)}: {problem}")
         if nettype != "LeNet":
             keras.backend.clear_session()  # measured: free for the Conv networks, and halves the memory
     assert not problems, f"{len(problems)} of {len(chosen)} runs went wrong:\n" + "\n".join(problems[:20])

@@ -1,13 +1,20 @@
-"""Sweep.py --backend ray against a real Ray: a head started as its own process (127.0.0.1, a free port, no
-dashboard, 2 CPUs) that the sweep joins with --address, and the local instance the sweep starts itself."""
+"""Sweep.py --backend ray against a real Ray: a head started as a user starts one (`ray start --head`: 127.0.0.1,
+a free port, no dashboard, 2 CPUs) that the sweep joins with --address, and the local instance the sweep starts
+itself, of its own even while that head runs and is recorded as this machine's cluster. The tests do not depend on
+what else runs here: the head keeps its files and its record in a Ray temp folder of its own, is stopped by killing
+exactly its processes (`ray stop` would stop every Ray on the machine), and the sweeps run without the user's
+RAY_ADDRESS."""
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import types
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +28,16 @@ RAY = str(Path(sys.executable).with_name("ray"))
 CURVES = ("trainLoss", "valLoss", "testLoss", "trainAccuracy", "valAccuracy", "testAccuracy", "remainingWeights")
 
 
-def sweep_process(*arguments, timeout=300):
+def ray_environment(**variables):
+    """This environment without RAY_ADDRESS (a user's cluster; it would steer the sweeps), plus `variables`."""
+    environment = {key: value for key, value in os.environ.items() if key != "RAY_ADDRESS"}
+    return {**environment, **variables}
+
+
+def sweep_process(*arguments, timeout=300, environment=None):
     """Sweep.py in its own process, as a user runs it (Ray keeps per-process state between ray.init calls)."""
     return subprocess.run([sys.executable, "Sweep.py", *map(str, arguments)], cwd=REPOSITORY, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, env=environment or ray_environment(), check=False)
 
 
 def free_port():
@@ -33,18 +46,61 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def session_processes(session):
+    """The live processes of a session (Linux /proc: "pid (name) state ppid pgrp session ...")."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _, _, sid = stat.read_text().rsplit(")", 1)[1].split()[:4]
+        except (OSError, ValueError):
+            continue
+        if int(sid) == session and state != "Z":
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def stop_session(session, grace_s=5):
+    """SIGTERM to every process of the session, SIGKILL to those still there after grace_s."""
+    for number, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5)):
+        for pid in session_processes(session):
+            try:
+                os.kill(pid, number)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + wait_s
+        while session_processes(session) and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
 def ray_head():
-    """HOST:PORT of a Ray head on this machine; stopped (exactly the processes it started) at the end."""
+    """A Ray head on this machine: .address (127.0.0.1:PORT), .temp_folder (its RAY_TMPDIR, which holds the record
+    of this machine's cluster, ray_current_cluster), .recorded (the address recorded there) and .logs (its session's
+    logs, where the output of the tasks it runs goes). Started in a session of its own, so that exactly its
+    processes (its daemons and their workers) are stopped at the end."""
+    temp_folder = tempfile.mkdtemp(prefix="ray-head-", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
     port = free_port()
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("RAY_ADDRESS")}
-    environment["RAY_AUTH_MODE"] = "disabled"  # a test cluster on 127.0.0.1; a real one would use its token
-    started = subprocess.run([RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
-                              "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats"],
-                             capture_output=True, text=True, env=environment, timeout=120)
-    assert started.returncode == 0, started.stderr
-    yield f"127.0.0.1:{port}"
-    subprocess.run([RAY, "stop", "--force"], capture_output=True, timeout=120)
+    # RAY_AUTH_MODE: a test cluster on 127.0.0.1; a real one would use its token
+    environment = ray_environment(RAY_TMPDIR=temp_folder, RAY_AUTH_MODE="disabled")
+    process = subprocess.Popen([RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
+                                "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
+                               start_new_session=True)
+    try:
+        _, error = process.communicate(timeout=120)
+        assert process.returncode == 0, error
+        folder = Path(temp_folder, "ray")
+        yield types.SimpleNamespace(address=f"127.0.0.1:{port}", temp_folder=temp_folder,
+                                    recorded=(folder / "ray_current_cluster").read_text().strip(),
+                                    logs=(folder / "session_latest").resolve() / "logs")
+    finally:
+        stop_session(process.pid)
+        shutil.rmtree(temp_folder, ignore_errors=True)
+
+
+def logs_mention(folder, text):
+    """Whether any file in folder holds text (the output path of a sweep whose tasks ran there)."""
+    return any(text in path.read_text(errors="replace") for path in Path(folder).glob("*") if path.is_file())
 
 
 def finished_runs(output):
@@ -68,23 +124,33 @@ def assert_same_results(expected, actual):
             np.testing.assert_array_equal(other_masks[name], masks[name])
 
 
-def test_a_local_ray_instance_gives_the_files_of_the_local_backend(tmp_path):
+def test_a_local_ray_instance_of_its_own_gives_the_files_of_the_local_backend_while_a_cluster_runs_here(
+        tmp_path, ray_head):
+    """Without --address, the sweep starts its own Ray instance, although `ray start --head` recorded a running
+    cluster on this machine (which a bare ray.init() would join, then refuse num_cpus: issue 25), and names that
+    cluster in its opening line."""
     grid = write_grid(tmp_path, seeds=[3])
     local = sweep(grid, "--outputpath", tmp_path / "local", "--workers", "2")
-    on_ray = sweep_process(grid, "--outputpath", tmp_path / "ray", "--backend", "ray")
+    on_ray = sweep_process(grid, "--outputpath", tmp_path / "ray", "--backend", "ray",
+                           environment=ray_environment(RAY_TMPDIR=ray_head.temp_folder))
     assert local.returncode == 0 and on_ray.returncode == 0, on_ray.stderr
-    assert "on a local Ray instance" in on_ray.stdout and "2 finished" in on_ray.stdout
+    assert (f"on a local Ray instance of its own, 1 CPU(s) and 0 GPU(s) per run (not the Ray cluster running on this "
+            f"machine at {ray_head.recorded}: --address {ray_head.recorded} runs the grid on it)") in on_ray.stdout
+    assert "2 finished" in on_ray.stdout and not logs_mention(ray_head.logs, str(tmp_path / "ray"))
     assert_same_results(finished_runs(tmp_path / "local"), finished_runs(tmp_path / "ray"))
 
 
 def test_a_grid_on_a_joined_cluster_finishes_and_a_second_call_skips_it(tmp_path, ray_head):
     grid, output = write_grid(tmp_path), tmp_path / "Outputs"
-    first = sweep_process(grid, "--outputpath", output, "--backend", "ray", "--address", ray_head)
+    first = sweep_process(grid, "--outputpath", output, "--backend", "ray", "--address", ray_head.address)
     assert first.returncode == 0, first.stderr
-    assert f"on the Ray cluster at {ray_head}" in first.stdout and "4 finished" in first.stdout
-    assert len(finished_runs(output)) == 4
-    second = sweep_process(grid, "--outputpath", output, "--backend", "ray", "--address", ray_head)
+    assert f"on the Ray cluster at {ray_head.address}" in first.stdout and "4 finished" in first.stdout
+    assert len(finished_runs(output)) == 4 and logs_mention(ray_head.logs, str(output))  # its tasks ran there
+    # RAY_ADDRESS, Ray's own variable, names the cluster as --address does (and the opening line says so)
+    second = sweep_process(grid, "--outputpath", output, "--backend", "ray",
+                           environment=ray_environment(RAY_ADDRESS=ray_head.address))
     assert second.returncode == 0 and "4 finished already (skipped)" in second.stdout
+    assert f"on the Ray cluster at {ray_head.address} (RAY_ADDRESS)" in second.stdout
     assert len(all_logs(output)) == 4
 
 
@@ -117,7 +183,7 @@ def test_a_killed_ray_worker_or_run_is_retried_and_resumes_to_identical_results(
     grid, whole = long_grid_whole
     output = tmp_path / "killed"
     process = subprocess.Popen([sys.executable, "Sweep.py", str(grid), "--outputpath", str(output), "--backend",
-                                "ray", "--address", ray_head], cwd=REPOSITORY, stdout=subprocess.PIPE,
+                                "ray", "--address", ray_head.address], cwd=REPOSITORY, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     wait_for_epochs(output, 2, process)
     run_pid, worker_pid = trainer_process(output)
@@ -133,7 +199,7 @@ def test_ctrl_c_stops_the_grid_on_ray_and_the_same_command_finishes_it(tmp_path,
     grid = write_grid(tmp_path, base={**LONG, "limit": 2000, "maxepochs": 60}, grid={}, rules=[], seeds=[7])
     output = tmp_path / "Outputs"
     command = [sys.executable, "Sweep.py", str(grid), "--outputpath", str(output), "--backend", "ray",
-               "--address", ray_head]
+               "--address", ray_head.address]
     process = subprocess.Popen(command, cwd=REPOSITORY, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     logs_path = wait_for_epochs(output, 2, process)
     process.send_signal(signal.SIGINT)
@@ -173,7 +239,7 @@ def test_a_driver_killed_with_sigkill_loses_nothing_and_the_same_command_finishe
     assert sweep(grid, "--outputpath", tmp_path / "whole", "--workers", "1").returncode == 0
     output = tmp_path / "killed"
     command = [sys.executable, "Sweep.py", str(grid), "--outputpath", str(output), "--backend", "ray",
-               "--address", ray_head]
+               "--address", ray_head.address]
     process = subprocess.Popen(command, cwd=REPOSITORY, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for_epochs(output, 3, process)
     process.kill()

@@ -27,6 +27,10 @@ def main(argv=None):
                         help="carry on from an earlier attempt with the same settings and seed under --outputpath: "
                              "nothing to do if it finished, resume it if it was interrupted or killed, else start "
                              "(what Sweep.py's cluster backends run, so that a retried run resumes)")
+    parser.add_argument("--pack-file", metavar="FILE",
+                        help="carry on, as --continue does, with the runs that FILE lists (a JSON object {\"runs\": "
+                             "[settings, ...]}, as Sweep.py --pack writes one per pack), trained together in one "
+                             "pack; their own settings are used")
     try:
         config, namespace = parse_args(argv, parser)
     except ConfigError as error:
@@ -37,11 +41,14 @@ def main(argv=None):
     from datasets import DatasetError
     from devices import DeviceError
     from lottery.control import PairedRunMissing
-    from runner import ResumeError, continue_runs, resume_run, run_all
+    from runner import ResumeError, continue_configs, continue_runs, resume_run, run_all
     from training.checkpoint import CheckpointError
     from training.loop import TrainingFailed, TrainingInterrupted
     try:
-        if namespace.resume:
+        if namespace.pack_file:
+            from runner.packs import read_pack_file
+            continue_configs(read_pack_file(namespace.pack_file))
+        elif namespace.resume:
             resume_run(namespace.resume, config.outputpath, data_dir=config.data_dir,
                        device=requested_device(sys.argv[1:] if argv is None else argv))
         elif namespace.continue_:

@@ -54,9 +54,22 @@ def run_setting(target, outputpath, name, default):
         return None
 
 
+def pack_file_setting(path, name, default):
+    """A setting of the first run of a pack file (MaskTrainer.py --pack-file), or None if the file cannot be read
+    (its reader, runner/packs.py, then says why)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)["runs"][0].get(name, default)
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return None
+
+
 def requested_backend(argv):
     """The backend a command line asks for (see the module docstring)."""
     backend = _flag_value(argv, "--backend")
+    pack_file = _flag_value(argv, "--pack-file")
+    if backend is None and pack_file is not None:
+        backend = pack_file_setting(pack_file, "backend", DEFAULT_BACKEND)
     resumed = _flag_value(argv, "--resume")
     if resumed is not None:
         own = run_backend(resumed, _flag_value(argv, "--outputpath") or "Outputs")
@@ -76,8 +89,11 @@ def requested_device(argv):
     """The --device of a command line; without the flag, that of the run being resumed, else auto."""
     from devices import DEFAULT_DEVICE
     device, resumed = _flag_value(argv, "--device"), _flag_value(argv, "--resume")
+    pack_file = _flag_value(argv, "--pack-file")
     if device is None and resumed is not None:
         device = run_setting(resumed, _flag_value(argv, "--outputpath") or "Outputs", "device", DEFAULT_DEVICE)
+    if device is None and pack_file is not None:
+        device = pack_file_setting(pack_file, "device", DEFAULT_DEVICE)
     return device or DEFAULT_DEVICE
 
 

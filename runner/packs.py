@@ -7,8 +7,33 @@ same numbers again (the pack is deterministic). Members that cannot join that po
 resume alone afterwards, which is exact for them up to float32 rounding.
 """
 
+import json
+
 from results import paths
 from training import checkpoint
+
+PACK_FILE_FORMAT = 'a JSON object {"runs": [settings, ...]}, each settings object as MaskTrainer.py\'s flags name them'
+
+
+def read_pack_file(path):
+    """The RunConfigs of a pack file (what Sweep.py --pack writes for each pack): validated, each with a fixed
+    seed, all able to train together; ConfigError (one sentence) otherwise."""
+    from config import ConfigError, RunConfig
+    from training.pack import MAY_DIFFER, pack_signature
+    try:
+        with open(path, encoding="utf-8") as handle:
+            runs = json.load(handle)["runs"]
+        configs = [RunConfig.from_settings(settings, strict=False).validate() for settings in runs]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        if isinstance(error, ConfigError):
+            raise ConfigError(f"{path} holds a run that cannot train: {error}") from None
+        raise ConfigError(f"{path} is not a pack file ({PACK_FILE_FORMAT}).") from None
+    if not configs or any(config.seed == 0 for config in configs):
+        raise ConfigError(f"{path} must list at least one run, each with a fixed seed.")
+    if len({pack_signature(config) for config in configs}) > 1:
+        raise ConfigError(f"The runs of {path} cannot train in one pack: they may differ only in "
+                          f"{', '.join(MAY_DIFFER)}.")
+    return configs
 
 
 def pack_member_paths(logs, outputpath, own_path):
@@ -30,7 +55,7 @@ def position(state):
 def resume_packed(logs_paths, data_dir=None, device=None, print_line=print):
     """Resumes the unfinished runs among `logs_paths` as one pack where their checkpoints allow; returns the
     logs of the runs it trained."""
-    from runner.runs import device_line, load_data, make_deterministic, read_resumable
+    from runner.runs import prepare_process, read_resumable
     from training.pack import PackedRuns
     members = []
     for path in logs_paths:
@@ -49,9 +74,7 @@ def resume_packed(logs_paths, data_dir=None, device=None, print_line=print):
     if not members:
         return []
     config = members[0][1]
-    make_deterministic(config)
-    print_line(device_line(config))
-    dataset = load_data(config, print_line)
+    dataset = prepare_process(config, print_line)
     shared = set.intersection(*(set(saved) for _, _, saved in members))
     common = max(shared) if shared else None
     together = [member for member in members if common in member[2]]

@@ -55,33 +55,42 @@ def load_data(config, print_line=print):
     return dataset
 
 
-def run_all(config, print_line=print, seeds=None):
-    """Starts the runs of `seeds` (default: those of --seed and --nruns), --pack at a time."""
+def prepare_process(config, print_line=print):
+    """Backend check, determinism and the device line; returns the run's data set."""
     make_deterministic(config)
     print_line(device_line(config))
-    dataset = load_data(config, print_line)
-    seeds, logs = seeds or run_seeds(config), []
+    return load_data(config, print_line)
+
+
+def run_all(config, print_line=print):
+    """Starts the runs of --seed and --nruns, --pack at a time."""
+    dataset, seeds, logs = prepare_process(config, print_line), run_seeds(config), []
     for first in range(0, len(seeds), config.pack):
-        experiments = [config.family.experiment_class(config.replace(seed=seed), dataset, print_line)
-                       for seed in seeds[first:first + config.pack]]
-        if len(experiments) > 1:
-            from training.pack_memory import PackTooLarge, check_pack_fits
-            try:
-                check_pack_fits(experiments)
-            except PackTooLarge:
-                for experiment in experiments:
-                    experiment.discard()
-                raise
-        for experiment in experiments:
-            print_line(f"Run {experiment.run_id}: {config.traintype} {config.nettype}, seed {experiment.config.seed}, "
-                       f"masktype {config.resolved_masktype()}, writing to {experiment.folder}")
-        if len(experiments) == 1:
-            logs.append(experiments[0].run())
-            continue
-        from training.pack import PackedRuns
-        print_line(f"Training the {len(experiments)} runs above together, in one pack")
-        logs += PackedRuns(experiments, print_line).run()
+        logs += start_runs([config.replace(seed=seed) for seed in seeds[first:first + config.pack]], dataset,
+                           print_line)
     return logs
+
+
+def start_runs(configs, dataset, print_line=print):
+    """Starts new runs of `configs` (one each), together in one pack when there are several."""
+    experiments = [config.family.experiment_class(config, dataset, print_line) for config in configs]
+    if len(experiments) > 1:
+        from training.pack_memory import PackTooLarge, check_pack_fits
+        try:
+            check_pack_fits(experiments)
+        except PackTooLarge:
+            for experiment in experiments:
+                experiment.discard()
+            raise
+    for experiment in experiments:
+        config = experiment.config
+        print_line(f"Run {experiment.run_id}: {config.traintype} {config.nettype}, seed {config.seed}, "
+                   f"masktype {config.resolved_masktype()}, writing to {experiment.folder}")
+    if len(experiments) == 1:
+        return [experiments[0].run()]
+    from training.pack import PackedRuns
+    print_line(f"Training the {len(experiments)} runs above together, in one pack")
+    return PackedRuns(experiments, print_line).run()
 
 
 def find_logs(target, outputpath):
@@ -131,9 +140,7 @@ def resume_run(target, outputpath, data_dir=None, print_line=print, device=None)
     if logs.get("pack") and config.pack > 1:
         from runner.packs import pack_member_paths, resume_packed
         return resume_packed(pack_member_paths(logs, config.outputpath, path), data_dir, device, print_line)
-    make_deterministic(config)
-    print_line(device_line(config))
-    dataset = load_data(config, print_line)
+    dataset = prepare_process(config, print_line)
     experiment = config.family.experiment_class.resume(config, dataset, logs["runId"], print_line)
     print_line(f"Resuming run {logs['runId']} after epoch {experiment.completed_epochs()} of {config.maxepochs}"
                + (f" (inside epoch {experiment.epoch_in_progress['epoch']})" if experiment.epoch_in_progress else ""))
@@ -147,25 +154,34 @@ def continue_runs(config, print_line=print):
     if config.seed == 0:
         raise ResumeError("--continue needs a fixed --seed (0 draws a new seed every time, so no earlier run can "
                           "match); pass --seed N.")
-    existing = existing_runs.scan(config.outputpath)
     logs, seeds = [], run_seeds(config)
     for first in range(0, len(seeds), config.pack):
-        to_resume, to_start = [], []
-        for seed in seeds[first:first + config.pack]:
-            single = config.replace(seed=seed, nruns=1)
-            action = existing_runs.decide(existing.get(single.identity_key(), []))
-            if action.kind == "skip":
-                print_line(f"The run with seed {seed} finished already ({action.logs_path}); nothing to do.")
-            elif action.kind == "resume":
-                to_resume.append(action.logs_path)
-            else:
-                to_start.append(seed)
-        if len(to_resume) > 1 and config.pack > 1:
-            from runner.packs import resume_packed
-            logs += resume_packed(to_resume, config.data_dir, config.device, print_line)
+        logs += continue_configs([config.replace(seed=seed, nruns=1) for seed in seeds[first:first + config.pack]],
+                                 print_line)
+    return logs
+
+
+def continue_configs(configs, print_line=print):
+    """Each run of `configs` continued as --continue does; the runs to resume are resumed together, and so are
+    the runs to start, when there are several (a pack)."""
+    from runner import existing_runs
+    existing = existing_runs.scan(configs[0].outputpath)
+    to_resume, to_start = [], []
+    for config in configs:
+        action = existing_runs.decide(existing.get(config.identity_key(), []))
+        if action.kind == "skip":
+            print_line(f"The run with seed {config.seed} finished already ({action.logs_path}); nothing to do.")
+        elif action.kind == "resume":
+            to_resume.append(action.logs_path)
         else:
-            logs += [resume_run(path, config.outputpath, data_dir=config.data_dir, print_line=print_line,
-                                device=config.device) for path in to_resume]
-        if to_start:
-            logs += run_all(config, print_line, seeds=to_start)
+            to_start.append(config)
+    first, logs = configs[0], []
+    if len(to_resume) > 1:
+        from runner.packs import resume_packed
+        logs += resume_packed(to_resume, first.data_dir, first.device, print_line)
+    else:
+        logs += [resume_run(path, first.outputpath, data_dir=first.data_dir, print_line=print_line,
+                            device=first.device) for path in to_resume]
+    if to_start:
+        logs += start_runs(to_start, prepare_process(to_start[0], print_line), print_line)
     return logs

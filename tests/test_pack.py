@@ -262,3 +262,43 @@ def test_a_pack_that_would_not_fit_is_refused_with_the_largest_that_would(tmp_pa
     for member in members:
         member.discard()
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*"))
+
+
+def pack_file(path, runs):
+    path.write_text(json.dumps({"runs": runs}))
+    return str(path)
+
+
+def test_a_pack_file_trains_runs_of_different_learning_rates_together_and_then_has_nothing_to_do(tmp_path):
+    common = {"backend": "jax", "dataset": "mnist-subset", "limit": 120, "maxepochs": 1, "batchsize": 25,
+              "outputpath": str(tmp_path / "out")}
+    runs = [{**common, "seed": 5, "lr": 0.03}, {**common, "seed": 6, "lr": 0.001, "p1": 0.7, "initializer": "glorot"}]
+    path = pack_file(tmp_path / "pack.json", runs)
+    environment = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPOSITORY)}
+    first = subprocess.run([sys.executable, "MaskTrainer.py", "--pack-file", path], cwd=REPOSITORY,
+                           capture_output=True, text=True, timeout=300, env=environment)
+    assert first.returncode == 0, first.stderr
+    assert "Training the 2 runs above together, in one pack" in first.stdout
+    logs = by_seed(run_logs(tmp_path / "out"))
+    assert (logs[5]["config"]["lr"], logs[6]["config"]["lr"], logs[6]["config"]["p1"]) == (0.03, 0.001, 0.7)
+    assert logs[5]["pack"]["packId"] == logs[6]["pack"]["packId"]
+    assert all(run["status"] == "finished" for run in logs.values())
+    again = subprocess.run([sys.executable, "MaskTrainer.py", "--pack-file", path], cwd=REPOSITORY,
+                           capture_output=True, text=True, timeout=300, env=environment)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("finished already") == 2 and len(run_logs(tmp_path / "out")) == 2
+
+
+@pytest.mark.parametrize("content, message", [
+    ("not json", "is not a pack file"),
+    ({"runs": [{"seed": 1, "backend": "jax"}, {"seed": 2, "backend": "jax", "nettype": "LeNet5"}]},
+     "cannot train in one pack: they may differ only in seed, p1, initializer, lr, lr_drops."),
+    ({"runs": [{"seed": 0, "backend": "jax"}]}, "must list at least one run, each with a fixed seed."),
+])
+def test_a_bad_pack_file_is_refused_in_one_sentence(tmp_path, content, message):
+    path = tmp_path / "pack.json"
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    from config import ConfigError
+    from runner.packs import read_pack_file
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+        read_pack_file(str(path))

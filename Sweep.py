@@ -1,6 +1,7 @@
 """Runs a grid of MaskTrainer.py configurations x seeds, skipping finished runs and resuming interrupted ones.
 
     python Sweep.py experiments/lenet_mnist.json --workers 2 --data-dir ../shared/data/mnist
+    python Sweep.py experiments/conv6_cifar10.json --keras-backend jax --device gpu --pack 16 --data-dir DATA
     python Sweep.py experiments/lenet_mnist.json --backend ray [--address HEAD:6379]
     python Sweep.py experiments/lenet_mnist.json --backend slurm [--partition P] [--time-min 60] [--no-wait]
 
@@ -67,6 +68,10 @@ def build_parser():
                         help="device of the runs whose grid file sets no 'device' (MaskTrainer.py --device): auto = "
                              "a GPU when one is visible, cpu, or gpu (refused without one); runs on the GPUs of this "
                              "machine share them (see experiments/README.md)")
+    parser.add_argument("--pack", type=int, default=1, metavar="N",
+                        help="train up to N runs of the grid together, in one process and one compiled program (JAX "
+                             "only; runs that share everything but seed, p1, initializer, lr and lr_drops; see README "
+                             "'Packed runs'); a pack is one task on every backend")
     parser.add_argument("--dry-run", action="store_true", help="list the runs and what would happen to each")
     parser.add_argument("--outputpath", default="Outputs", help="folder for the results (as MaskTrainer.py)")
     parser.add_argument("--data-dir", default=None, help="folder holding the official data files")
@@ -100,16 +105,25 @@ def main(argv=None):
     problem = backends.check_gpu_reservation(arguments, jobs)
     if problem:
         return fail(problem, 2)
+    from sweeps.packing import PackingError, pack_jobs
+    if arguments.pack < 1:
+        return fail(f"--pack must be at least 1, got {arguments.pack}.", 2)
+    try:
+        units = pack_jobs(jobs, arguments.pack, arguments.outputpath, write=not arguments.dry_run)
+    except PackingError as error:
+        return fail(error, 2)
+    packs = sum(bool(unit.members) for unit in units)
     counts = {kind: sum(job.action.kind == kind for job in jobs) for kind in ("run", "resume", "skip")}
     print(f"Grid {arguments.grid}: {grid.description}")
     print(f"Machine: {grid.machine}")
     print(f"{len(jobs)} runs: {counts['run']} to run, {counts['resume']} to resume, {counts['skip']} finished "
           f"already (skipped); results under {arguments.outputpath}"
-          + ("" if arguments.dry_run else f", {backends.describe(arguments, jobs)}") + ".")
+          + (f"; {packs} pack(s) of up to {arguments.pack} runs" if packs else "")
+          + ("" if arguments.dry_run else f", {backends.describe(arguments, units)}") + ".")
     if arguments.dry_run:
-        dry_run(jobs, arguments)
+        dry_run(units, arguments)
         return 0
-    return run_jobs(jobs, arguments, arguments.outputpath)
+    return run_jobs(units, arguments, arguments.outputpath, len(jobs))
 
 
 def dry_run(jobs, arguments):
@@ -123,17 +137,36 @@ def dry_run(jobs, arguments):
         print(closing)
 
 
-def run_jobs(jobs, arguments, outputpath):
+def run_jobs(jobs, arguments, outputpath, total):
+    """Runs the jobs (a pack is one job for several runs) of a grid of `total` runs."""
     from runner import existing_runs
     from sweeps.execution import INTERRUPTED_CODES, BackendError
     from sweeps.progress import Progress
-    progress = Progress(len(jobs), sum(job.action.kind == "skip" for job in jobs))
+    progress = Progress(total, sum(job.action.kind == "skip" for job in jobs))
 
     def on_start(job):
         what = f"resume ({job.action.note})" if job.action.kind == "resume" else "start"
-        print(f"#{job.number}/{len(jobs)} {what}: {job.label}", flush=True)
+        print(f"#{job.number}/{total} {what}: {job.label}", flush=True)
 
     def on_end(job, code, seconds, last_lines):
+        if job.members:
+            for member in job.members:
+                on_member_end(member, code, seconds, last_lines)
+        else:
+            on_run_end(job, code, seconds, last_lines)
+
+    def on_member_end(member, code, seconds, last_lines):
+        """A run of a pack: its own logs say how it ended (a pack may end with one run failed, the rest done)."""
+        logs_path = existing_runs.find_latest(outputpath, member.config)
+        status, reason = existing_runs.status_of(logs_path)
+        if status == "finished":
+            on_run_end(member, 0, seconds, last_lines)
+        elif status == "failed":
+            on_run_end(member, 1, seconds, [reason] if reason else last_lines)
+        else:
+            on_run_end(member, code if code else 1, seconds, last_lines)
+
+    def on_run_end(job, code, seconds, last_lines):
         logs_path = job.action.logs_path
         if code == 0:
             outcome = "resumed" if job.action.kind == "resume" else "finished"

@@ -79,3 +79,15 @@ def find_latest(outputpath, config):
     """The logs path of the newest run matching config (its seed included), or None."""
     runs = scan(outputpath).get(config.identity_key(), [])
     return max((run.logs_path for run in runs), key=os.path.getmtime, default=None)
+
+
+def status_of(logs_path):
+    """(status, failure reason) of a run's logs file; (None, None) when it cannot be read."""
+    if not logs_path:
+        return None, None
+    try:
+        with open(logs_path, encoding="utf-8") as handle:
+            logs = json.load(handle)
+        return logs.get("status"), logs.get("failureReason")
+    except (OSError, ValueError, AttributeError):
+        return None, None

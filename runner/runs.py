@@ -150,7 +150,6 @@ def resume_run(target, outputpath, data_dir=None, print_line=print, device=None)
 def continue_runs(config, print_line=print):
     """Each seed's run, continued from where an earlier attempt with the same settings stopped: nothing to do
     when one finished, resumed when one was interrupted or killed (it has a checkpoint), started otherwise."""
-    from runner import existing_runs
     if config.seed == 0:
         raise ResumeError("--continue needs a fixed --seed (0 draws a new seed every time, so no earlier run can "
                           "match); pass --seed N.")

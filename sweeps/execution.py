@@ -42,15 +42,20 @@ class Job:
     config: RunConfig
     action: object  # existing_runs.Action
     label: str
+    members: tuple = ()  # a pack (Sweep.py --pack, sweeps/packing.py): its runs' Jobs; config is the first's
+    pack_file: str = None  # the pack's MaskTrainer.py --pack-file
 
 
 class BackendError(RuntimeError):
     """The backend cannot be used as asked (one sentence; Sweep.py exits 2)."""
 
 
-def trainer_command(config, action):
-    """The MaskTrainer.py command line of a job: --resume LOGS, or the flags that differ from the defaults."""
+def trainer_command(config, action, pack_file=None):
+    """The MaskTrainer.py command line of a job: --resume LOGS, or the flags that differ from the defaults; a
+    pack's: --pack-file FILE, which starts, resumes or skips each of its runs."""
     command = [sys.executable, TRAINER]
+    if pack_file:
+        return command + ["--pack-file", os.path.abspath(pack_file)]
     if action.kind == "resume":
         command += ["--resume", action.logs_path]
         command += ["--data-dir", config.data_dir] if config.data_dir else []
@@ -59,9 +64,12 @@ def trainer_command(config, action):
     return command + command_line_arguments(config)
 
 
-def continue_command(config):
+def continue_command(config, pack_file=None):
     """What a cluster task runs: `MaskTrainer.py --continue`, which starts the run or resumes an earlier attempt,
-    so that a retried or requeued task resumes. Paths are absolute: the task runs in this repository."""
+    so that a retried or requeued task resumes (a pack's: --pack-file, which does the same for each of its runs).
+    Paths are absolute: the task runs in this repository."""
+    if pack_file:
+        return trainer_command(config, None, pack_file)
     absolute = config.replace(outputpath=os.path.abspath(config.outputpath),
                               data_dir=config.data_dir and os.path.abspath(config.data_dir))
     return [sys.executable, TRAINER, "--continue", *command_line_arguments(absolute)]
@@ -173,7 +181,7 @@ class LocalExecutor(Executor):
                 started = time.monotonic()
                 try:
                     process = subprocess.Popen(
-                        trainer_command(job.config, job.action), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                        trainer_command(job.config, job.action, job.pack_file), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                         text=True, bufsize=1, process_group=0, preexec_fn=die_with_parent,
                         env=self.run_environment(slot, job.config))
                 except OSError as error:

@@ -208,7 +208,7 @@ class RayExecutor(Executor):
             self.control = ray.remote(num_cpus=0)(ray_task.SweepControl).remote()
             task = ray.remote(num_cpus=self.cpus_per_run, num_gpus=self.gpus_per_run,
                               max_retries=RETRIES_AFTER_KILL)(ray_task.run_job)
-            pending = {task.remote(job.number, continue_command(job.config), REPOSITORY, self.control,
+            pending = {task.remote(job.number, continue_command(job.config, job.pack_file), REPOSITORY, self.control,
                                    RETRIES_AFTER_KILL, task_environment(job.config, self.gpus_per_run, os.environ)):
                        job for job in jobs}
             with self.stop_signals():

@@ -35,6 +35,14 @@ def run_key(config):
     return hashlib.sha256(identity.encode()).hexdigest()[:24]
 
 
+def job_key(job):
+    """A job's key in the submission record: its run's, or for a pack (one task) its runs' together."""
+    if not job.members:
+        return run_key(job.config)
+    keys = " ".join(run_key(member.config) for member in job.members)
+    return "pack-" + hashlib.sha256(keys.encode()).hexdigest()[:24]
+
+
 class SubmissionRecord:
     """{run key: {"job_name", "index", "task_record", "label"}}: the runs submitted from one Slurm folder that may
     still be in Slurm. Read and changed only inside locked(), so two sweeps never submit the same run twice."""
@@ -91,11 +99,14 @@ class SlurmExecutor(Executor):
         self.forwarded = 0
         self.started, self.requeued = set(), set()  # job numbers
 
+    def command_of(self, job):
+        return continue_command(job.config, job.pack_file) if job.pack_file else self.run_command(job.config)
+
     def in_slurm(self, jobs):
         """{job number: task id} of the jobs whose runs are queued or running in Slurm already (for --dry-run)."""
         self.record.runs = self.record.read()
         tasks = self.record.in_slurm(self.queue.queued())
-        return {job.number: tasks[run_key(job.config)] for job in jobs if run_key(job.config) in tasks}
+        return {job.number: tasks[job_key(job)] for job in jobs if job_key(job) in tasks}
 
     def run(self, jobs):
         if not jobs:
@@ -116,7 +127,7 @@ class SlurmExecutor(Executor):
             record.runs = {key: entry for key, entry in record.runs.items() if key in tasks}
             followed, missing = {}, []
             for job in jobs:
-                key = run_key(job.config)
+                key = job_key(job)
                 if key in tasks:
                     followed[tasks[key]] = (job, record.runs[key])
                 else:
@@ -133,13 +144,13 @@ class SlurmExecutor(Executor):
     def submit_missing(self, record, jobs):
         job_name = f"{self.grid_name}-{uuid.uuid4().hex[:8]}"
         os.makedirs(os.path.join(self.folder, "tasks"), exist_ok=True)
-        entries = {run_key(job.config): {"job_name": job_name, "index": index, "label": job.label,
+        entries = {job_key(job): {"job_name": job_name, "index": index, "label": job.label,
                                          "task_record": os.path.join(self.folder, "tasks", f"{job_name}_{index}.json")}
                    for index, job in enumerate(jobs)}
         record.runs.update(entries)
         record.save()  # before sbatch: a sweep killed while submitting leaves no task the next call cannot find
         try:
-            task_ids = self.queue.submit([SlurmTask(self.run_command(job.config), REPOSITORY, entry["task_record"])
+            task_ids = self.queue.submit([SlurmTask(self.command_of(job), REPOSITORY, entry["task_record"])
                                           for job, entry in zip(jobs, entries.values())], job_name)
         except BackendError:
             for key in entries:

@@ -62,7 +62,7 @@ def run_locally(tmp_path, monkeypatch, workers, jobs):
     folder.mkdir()
     at_once = min(workers, len(jobs))
     numbers = iter(range(1, len(jobs) + 1))
-    monkeypatch.setattr(execution, "trainer_command", lambda config, action: [
+    monkeypatch.setattr(execution, "trainer_command", lambda config, action, pack_file=None: [
         sys.executable, "-c", DUMP_ENVIRONMENT, str(folder), str(next(numbers)), str(at_once)])
     ends = []
     LocalExecutor(workers, lambda job: None, lambda job, code, *rest: ends.append(code),
@@ -242,7 +242,7 @@ def test_a_real_ray_task_gets_rays_gpu_and_its_memory_share(tmp_path, monkeypatc
     folder = tmp_path / "environments"
     folder.mkdir()
     commands = iter([[sys.executable, "-c", DUMP_ENVIRONMENT, str(folder), str(number), "2"] for number in (1, 2)])
-    monkeypatch.setattr(ray_executor, "continue_command", lambda config: next(commands))
+    monkeypatch.setattr(ray_executor, "continue_command", lambda config, pack_file=None: next(commands))
     initialise = ray.init
     monkeypatch.setattr(ray, "init", lambda **options: initialise(num_gpus=1, **options))
     ends = []

@@ -7,6 +7,7 @@ JAX runs in subprocesses (this test process runs Keras on TensorFlow; a process 
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -143,11 +144,17 @@ def test_packed_runs_are_found_as_the_solo_runs_are(packed_runs, tmp_path):
     assert len(table) == 3
 
 
-def test_the_same_pack_twice_gives_identical_logs(packed_runs):
+def test_the_same_pack_twice_gives_identical_logs_and_each_run_its_own_tensorboard_events(packed_runs):
+    from tensorboard_files import assert_events_match_logs
     first, second = by_seed(packed_runs["packed"]["logs"]), by_seed(packed_runs["packed-again"]["logs"])
     for seed in first:
         for key in ("trainLoss", "valLoss", "testLoss", "trainAccuracy", "testAccuracy", "remainingWeightsPerLayer"):
             assert first[seed][key] == second[seed][key], key
+    root = second[11]["config"]["outputpath"]
+    paths = sorted(Path(root).rglob("*_logs.json"))
+    assert len(paths) == 3
+    for path in paths:  # the packed-again runs wrote --tensorboard: every epoch of each run, once
+        assert_events_match_logs(path)
 
 
 def test_a_resnet_pack_trains_batchnorm_per_member(packed_runs):

@@ -186,12 +186,18 @@ def test_what_cannot_pack_is_refused_in_one_sentence(tmp_path, capsys, arguments
     assert not any(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("traintype", ["IMP", "RandomPruning", "KStarts", "DissipatingGradients"])
-def test_methods_with_phases_are_refused_in_a_pack(traintype):
+def test_every_method_either_packs_or_is_refused_for_its_phases():
     from config import ConfigError, RunConfig
-    with pytest.raises(ConfigError, match=f"--traintype {traintype} has phases: leave --pack out."):
-        RunConfig(traintype=traintype, backend="jax", pack=4).validate()
-    assert RunConfig(traintype="MinFlipping", backend="jax", pack=4).validate().pack == 4
+    from methods import METHOD_NAMES
+    packable = {"FreePruning", "MinPruning", "FreeFlipping", "MinFlipping", "Baseline"}
+    for traintype in METHOD_NAMES:
+        config = RunConfig(traintype=traintype, backend="jax", pack=4)
+        if traintype in packable:
+            assert config.validate().pack == 4
+        else:
+            with pytest.raises(ConfigError, match=f"--traintype {traintype} has phases: leave --pack out."):
+                config.validate()
+    assert packable < set(METHOD_NAMES)
 
 
 KILL_BETWEEN_SAVES = """

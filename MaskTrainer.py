@@ -13,13 +13,9 @@ from cli.keras_backend import BackendError, requested_backend, requested_device,
 PROGRAM = "MaskTrainer.py"
 
 
-def main(argv=None):
-    try:
-        arguments = sys.argv[1:] if argv is None else argv
-        select_backend(requested_backend(arguments), requested_device(arguments))
-    except BackendError as error:
-        return report_error(PROGRAM, error, 2)
-    from config import ConfigError, build_parser, parse_args
+def build_full_parser():
+    """RunConfig's flags (config/command_line.py) and this script's own."""
+    from config import build_parser
     parser = build_parser(prog=PROGRAM, description=__doc__.split("\n\n")[0])
     parser.add_argument("--resume", metavar="RUN", help="continue an interrupted run: its _logs.json file, "
                         "or its run ID under --outputpath; the run's own settings are used")
@@ -31,6 +27,17 @@ def main(argv=None):
                         help="carry on, as --continue does, with the runs that FILE lists (a JSON object {\"runs\": "
                              "[settings, ...]}, as Sweep.py --pack writes one per pack), trained together in one "
                              "pack; their own settings are used")
+    return parser
+
+
+def main(argv=None):
+    try:
+        arguments = sys.argv[1:] if argv is None else argv
+        select_backend(requested_backend(arguments), requested_device(arguments))
+    except BackendError as error:
+        return report_error(PROGRAM, error, 2)
+    from config import ConfigError, parse_args
+    parser = build_full_parser()
     try:
         config, namespace = parse_args(argv, parser)
     except ConfigError as error:

@@ -158,7 +158,9 @@ class SlurmExecutor(Executor):
             record.save()
             raise
         array = task_ids[0].split("_")[0]
-        self.print_line(f"Submitted {len(jobs)} run(s) to Slurm as job {array} (name {job_name}); their Slurm logs: "
+        runs = sum(len(job.members) or 1 for job in jobs)
+        packs = f" in {len(jobs)} task(s)" if runs != len(jobs) else ""
+        self.print_line(f"Submitted {runs} run(s){packs} to Slurm as job {array} (name {job_name}); their Slurm logs: "
                         f"{self.queue.log_path(task_ids[0])} and the like.")
         return {task_id: (job, entry) for task_id, job, entry in zip(task_ids, jobs, entries.values())}
 

@@ -3,6 +3,7 @@ are runs like any others afterwards (skipped when finished)."""
 
 import json
 
+from slurm_cluster import quick_polls, slurm_cluster  # noqa: F401  (fixtures)
 from test_sweep import TINY, all_logs, sweep, write_grid
 
 JAX_GRID = {**TINY, "limit": 60, "traintype": "FreePruning", "backend": "jax"}
@@ -61,3 +62,20 @@ def test_a_pack_is_one_task_on_the_cluster_backends(tmp_path):
     assert job_key(pack) == job_key(pack_jobs(jobs, 4, str(tmp_path / "out"))[0])  # the same pack again
     two = pack_jobs(jobs, 2, str(tmp_path / "out"))
     assert [len(job.members) for job in two] == [2, 0] and two[1] is jobs[2]
+
+
+def test_a_pack_on_a_real_slurm_is_one_array_task_whose_runs_end_each_their_own_way(tmp_path, slurm_cluster,
+                                                                                      quick_polls):
+    """Four Baseline runs, two of which diverge (lr 1e12), packed into one Slurm task: the two steady ones finish,
+    the diverging ones are reported failed, each from its own logs."""
+    output = tmp_path / "Outputs"
+    grid = write_grid(tmp_path, base={**JAX_GRID, "traintype": "Baseline"}, grid={"lr": [1e12, 0.001]}, rules=[],
+                      seeds=[1, 2])
+    result = sweep(grid, "--outputpath", output, "--backend", "slurm", "--pack", "4")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Submitted 4 run(s) in 1 task(s) to Slurm as job" in result.stdout  # one task: the pack
+    assert "2 finished (0 of them resumed), 0 skipped (finished already), 2 failed" in result.stdout
+    logs = list(all_logs(output).values())
+    assert sorted((run["config"]["lr"], run["status"]) for run in logs) == [
+        (0.001, "finished"), (0.001, "finished"), (1e12, "failed"), (1e12, "failed")]
+    assert len({run["pack"]["packId"] for run in logs}) == 1

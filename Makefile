@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test plot bench bench-conv setup-gpu
+.PHONY: run test plot bench bench-conv bench-pack setup-gpu
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ bench: $(BIN)/.installed
 bench-conv: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
 	$(BIN)/python bench/conv_speed.py $(ARGS)
+
+bench-pack: $(BIN)/.installed
+	$(BIN)/python bench/pack_speed.py --data-dir ../shared/data/mnist $(ARGS)
 
 # NVIDIA GPUs: .venv with JAX's CUDA build of the pinned version (requirements-gpu.txt); CUDA=13 for drivers >= 580.
 CUDA ?= 12

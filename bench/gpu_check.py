@@ -13,6 +13,10 @@ NOT YET MEASURED ON A GPU: written and smoke-tested on a CPU only; no GPU result
      tf32         the float32 group's rows in TF32 (GPU only: the product refuses tf32 on a CPU)
      determinism  the runner with XLA_FLAGS=--xla_gpu_deterministic_ops=false (LeNet, Conv6, ResNet20)
      sweep        4 LeNet runs sharing the device through the real `Sweep.py --workers 4` (bench/gpu_sweep.py)
+     pack         packed runs (issue 26): LeNet at N = 1, 4, 16, 64 and Conv6 at N = 1, 8 (then the conv forms: Conv6's
+                  convolutions for 8 members vmapped, folded, mapped, unrolled, looped; then Conv6 at N = 16), each
+                  epoch trained and recorded as a real run (bench/pack_speed.py's code path); runs per hour against
+                  one solo run, peak device memory per N. Reached in a call of its own: --rows pack
    An overall deadline (--budget-s, counted from the start of gpu_check.sh) bounds everything: a row running at
    the deadline is stopped (what it timed so far is kept: "partial"), rows not reached are "not run: budget".
 3. The report (bench/gpu_report.py): every row's device, precision, determinism, versions, seconds per epoch,
@@ -43,7 +47,9 @@ from gpu_preflight import run_preflight  # noqa: E402
 from gpu_rows import GROUPS, NETWORKS, jax_environment, plan_rows, prepare_data, run_all_rows  # noqa: E402
 
 RESULTS_DIR = os.path.join(REPO, "bench", "results")
-QUICK = {"lenet": 2_000, "cifar": 500, "resnet": 200, "sweep": 500}
+QUICK = {"lenet": 2_000, "cifar": 500, "resnet": 200, "sweep": 500, "lenet_packs": "1,4", "conv6_packs": "1,2",
+         "pack_conv6": 50, "conv_forms": 2, "conv_forms_batch": 5}
+PACKS = {"lenet_packs": "1,4,16,64", "conv6_packs": "1,8,16", "conv_forms": 8, "conv_forms_batch": 25}
 PREFLIGHT_TIMEOUT = 90  # a cold torch.compile of one tiny function, Triton's launcher built with the C compiler
 
 
@@ -70,6 +76,17 @@ def parse_args(argv=None):
                         "gpu_check.sh (default 270 on a GPU, 900 on a smoke run)")
     parser.add_argument("--child-timeout", type=float, default=90, help="seconds one row's process may take")
     parser.add_argument("--sweep-timeout", type=float, default=150, help="seconds the 4-run sweep may take")
+    parser.add_argument("--lenet-packs", default=None, help="pack rows: LeNet's N, comma-separated (default "
+                        f"{PACKS['lenet_packs']}; {QUICK['lenet_packs']} with --quick; 1 is the solo runner)")
+    parser.add_argument("--conv6-packs", default=None, help=f"pack rows: Conv6's N (default {PACKS['conv6_packs']}; "
+                        f"{QUICK['conv6_packs']} with --quick); N above 8 run after the conv forms")
+    parser.add_argument("--pack-conv6-examples", type=int, default=None, help="pack rows: Conv6's training images "
+                        f"(default: --cifar-examples; {QUICK['pack_conv6']} with --quick)")
+    parser.add_argument("--conv-forms", type=int, default=None, help="pack rows: members of the conv-forms row "
+                        f"(default {PACKS['conv_forms']}; {QUICK['conv_forms']} with --quick; 0: no such row)")
+    parser.add_argument("--conv-forms-batch", type=int, default=None, help="its batch size (default "
+                        f"{PACKS['conv_forms_batch']}; {QUICK['conv_forms_batch']} with --quick)")
+    parser.add_argument("--pack-timeout", type=float, default=120, help="seconds one pack or conv-forms row may take")
     parser.add_argument("--output-dir", default=None, help="also write gpu_check.json/.md here (a smoke run may not "
                         "name bench/results)")
     args = parser.parse_args(argv)
@@ -84,6 +101,12 @@ def parse_args(argv=None):
     args.cifar_examples = args.cifar_examples or quick.get("cifar", gpu_report.CIFAR10_TRAINING_EXAMPLES)
     args.resnet_examples = args.resnet_examples or quick.get("resnet", 10_000)
     args.sweep_examples = args.sweep_examples or quick.get("sweep")
+    defaults = QUICK if args.quick else PACKS
+    args.packs = {"LeNet": pack_sizes(parser, "--lenet-packs", args.lenet_packs or defaults["lenet_packs"]),
+                  "Conv6": pack_sizes(parser, "--conv6-packs", args.conv6_packs or defaults["conv6_packs"])}
+    args.pack_examples = {"Conv6": args.pack_conv6_examples or quick.get("pack_conv6")}
+    args.conv_forms = defaults["conv_forms"] if args.conv_forms is None else args.conv_forms
+    args.conv_forms_batch = args.conv_forms_batch or defaults["conv_forms_batch"]
     args.networks = [name.strip() for name in args.networks.split(",") if name.strip()]
     if not args.networks or set(args.networks) - set(NETWORKS):
         parser.error(f"--networks takes a comma-separated choice of {', '.join(NETWORKS)}")
@@ -98,6 +121,22 @@ def parse_args(argv=None):
         parser.error("a smoke run (--quick or --device cpu) may not write into bench/results, where only GPU results "
                      "go; pass another --output-dir")
     return args
+
+
+def pack_sizes(parser, flag, text):
+    try:
+        sizes = list(dict.fromkeys(int(value) for value in text.split(",") if value.strip()))
+    except ValueError:
+        sizes = []
+    if not sizes or min(sizes) < 1:
+        parser.error(f"{flag} takes comma-separated positive integers, not {text!r}")
+    return sizes
+
+
+def probed(rows):
+    """The frameworks the planned rows use, the only ones probed (a `--rows pack` call needs no torch.compile)."""
+    return [name for name in ("jax", "torch")
+            if any((row["contender"] == "torch") == (name == "torch") for row in rows.values())]
 
 
 def nvidia_smi():
@@ -126,8 +165,10 @@ def build_report(args, started_at, clock_started, preflight, rows):
             "nvidia_smi": nvidia_smi() if args.device == "gpu" else None,
             "date": started_at.isoformat(timespec="seconds"), "command": " ".join([launcher, *args.argv]),
             "budget_s": args.budget_s, "elapsed_s": round(time.time() - clock_started, 1),
-            "child_timeout_s": args.child_timeout, "versions": versions, "tested_jax": gpu_report.TESTED_JAX,
+            "child_timeout_s": args.child_timeout, "pack_timeout_s": args.pack_timeout, "versions": versions,
+            "tested_jax": gpu_report.TESTED_JAX,
             "epochs": args.epochs, "batch_size": 25, "learning_rate": 1e-3, "method": "FreePruning",
+            "pack_epochs_per_run": gpu_report.PACK_EPOCHS_PER_RUN,
             "preflight": preflight, "rows": rows, "ratios": gpu_report.ratios(rows),
             "targets": gpu_report.targets(rows, args.smoke)}
 
@@ -182,7 +223,7 @@ def main(argv=None):
         probe_timeout = max(min(PREFLIGHT_TIMEOUT, deadline - time.time()), 1)
         # The probes are processes of their own: the CIFAR-shaped files are written meanwhile.
         probes = threading.Thread(target=lambda: preflight.update(run_preflight(args.device, environments,
-                                                                                probe_timeout)))
+                                                                                probe_timeout, probed(rows))))
         probes.start()
         data = prepare_data(args, rows, folder)
         probes.join()

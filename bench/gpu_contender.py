@@ -5,10 +5,13 @@ never share one): trains one warm-up epoch, then the timed epochs, and writes wh
 
 SPEC_JSON holds: framework ("jax": the project's runner, `training.loop.Experiment.train_epoch` on Keras'
 JAX backend, through bench/keras_contenders.py's Runner; "torch": the masked PyTorch peer with
-torch.compile), network ("LeNet", "Conv6" or "ResNet20"), device ("gpu" or "cpu"), precision ("float32" or
-"tf32"), epochs (timed, after the warm-up), mnist_dir (LeNet; None: the committed subset) or cifar_folder
-(the others), limit (only the first N training images), and for JAX deterministic (whether XLA_FLAGS, as
-cli/keras_backend.py leaves it, must ask for deterministic GPU kernels).
+torch.compile; "pack": `pack` runs in one training.pack.PackedRuns, each epoch trained and recorded, timed apart
+(bench/pack_speed.py's PackContender; 1: the solo runner); "conv_forms": Conv6's convolutions for `members`
+members at `batch_size` in five forms, `epochs` timed calls each (bench/pack_speed.py's conv_forms), network
+("LeNet", "Conv6" or "ResNet20"), device ("gpu" or "cpu"), precision ("float32" or "tf32"), epochs (timed, after
+the warm-up), mnist_dir (LeNet; None: the committed subset) or cifar_folder (the others), limit (only the first N
+training images), and for JAX deterministic (whether XLA_FLAGS, as cli/keras_backend.py leaves it, must ask for
+deterministic GPU kernels).
 RESULT_PATH is rewritten after every epoch, so that a process stopped by its timeout leaves what it measured.
 """
 
@@ -89,7 +92,10 @@ def select_jax(device):
         raise ContenderError(str(error)) from None
 
 
-def run_jax(spec, publish):
+def start_jax(spec):
+    """Keras on JAX for the spec's device, checked as asked (platform, deterministic kernels), the spec's precision
+    set as the product sets it (devices.apply_precision, which every Experiment calls again); returns (jax, the facts
+    every JAX row reports: platform, device, precision, determinism, XLA flags, versions)."""
     select_jax(spec["device"])
     import jax
     import jaxlib
@@ -97,6 +103,7 @@ def run_jax(spec, publish):
     import numpy
 
     from cli.keras_backend import DETERMINISTIC_XLA_FLAG
+    from devices import apply_precision
 
     xla_flags = os.environ.get("XLA_FLAGS", "")
     deterministic = DETERMINISTIC_XLA_FLAG in xla_flags.split()
@@ -109,19 +116,30 @@ def run_jax(spec, publish):
                              "for a CPU smoke run pass --quick.")
     if spec["device"] == "cpu" and platform_name != "cpu":
         raise ContenderError(f"JAX runs on {platform_name} although the CPU was asked for (JAX_PLATFORMS=cpu).")
-
-    from keras_contenders import Runner
-    dataset = load_data(spec)
-    runner = Runner(dataset, nettype=spec["network"], backend="jax", epochs=spec["epochs"] + 1,
-                    precision=spec["precision"], device=spec["device"])
+    apply_precision("jax", spec["precision"], "cpu" if platform_name == "cpu" else "gpu")
     device = jax.devices()[0]
-    facts = {"dataset": dataset.name, "training_examples": len(dataset.x_train), "platform": platform_name,
-             "device_name": cpu_model() if platform_name == "cpu" else device.device_kind,
+    facts = {"platform": platform_name, "device_name": cpu_model() if platform_name == "cpu" else device.device_kind,
              "precision": spec["precision"], "deterministic": deterministic,
              "xla_flags": xla_flags, "xla_python_client_preallocate": os.environ.get("XLA_PYTHON_CLIENT_PREALLOCATE"),
              "settings": {"jax_default_matmul_precision": str(jax.config.jax_default_matmul_precision)},
              "versions": {"jax": jax.__version__, "jaxlib": jaxlib.__version__, "keras": keras.__version__,
                           "numpy": numpy.__version__}}
+    return jax, facts
+
+
+def peak_memory(jax):
+    """JAX's peak device memory in use by this process (None on a CPU, which keeps no such figure)."""
+    return (jax.devices()[0].memory_stats() or {}).get("peak_bytes_in_use")
+
+
+def run_jax(spec, publish):
+    jax, jax_facts = start_jax(spec)
+    from keras_contenders import Runner
+    dataset = load_data(spec)
+    runner = Runner(dataset, nettype=spec["network"], backend="jax", epochs=spec["epochs"] + 1,
+                    precision=spec["precision"], device=spec["device"])
+    device = jax.devices()[0]
+    facts = {"dataset": dataset.name, "training_examples": len(dataset.x_train), **jax_facts}
 
     def after_epoch(summary):
         memory = device.memory_stats() or {}  # None on a CPU
@@ -138,6 +156,68 @@ def run_jax(spec, publish):
     memory = device.memory_stats() or {}
     return {**facts, **timing, "peak_memory_bytes": memory.get("peak_bytes_in_use"),
             "tensorflow_imported": False, "torch_imported": "torch" in sys.modules}
+
+
+def pack_timing(count, epochs):
+    """The row's figures from its epochs (the first is the warm-up), each {"train_s", "record_s", ...}: median_s is the
+    whole epoch (training + record), as bench/pack_speed.py times it, and runs per hour follow from it."""
+    from pack_speed import summarise_epochs
+    summary = summarise_epochs(count, epochs)
+    totals = [round(epoch["train_s"] + epoch["record_s"], 4) for epoch in epochs]
+    timing = {"warm_up_s": totals[0], "epoch_s": totals[1:], "train_s": [epoch["train_s"] for epoch in epochs[1:]],
+              "record_s": [epoch["record_s"] for epoch in epochs[1:]],
+              "warm_up_train_s": epochs[0]["train_s"], "warm_up_record_s": epochs[0]["record_s"],
+              "loss_accuracy": [[round(epoch["loss"], 6), round(epoch["accuracy"], 6)] for epoch in epochs]}
+    if len(epochs) > 1:
+        timing.update(median_s=summary["median_epoch_s"], min_s=summary["min_epoch_s"],
+                      median_train_s=summary["median_train_s"], median_record_s=summary["median_record_s"],
+                      runs_per_hour=summary["runs_per_hour"],
+                      runs_per_hour_training_only=summary["runs_per_hour_training_only"])
+    return timing
+
+
+def run_pack(spec, publish):
+    """N runs in one training.pack.PackedRuns (N = 1: the solo runner, Experiment), built as MaskTrainer.py --nruns N
+    --pack N builds them; each epoch trained, then recorded (write-back, evaluation, mask statistics, logs and
+    checkpoints in a temporary folder), both timed."""
+    import tempfile
+
+    jax, jax_facts = start_jax(spec)
+    from pack_speed import PackContender, estimated_bytes, make_experiments
+    dataset = load_data(spec)
+    count = spec["pack"]
+    with tempfile.TemporaryDirectory(prefix="gpu-check-pack-") as output:
+        started = time.perf_counter()
+        experiments = make_experiments(dataset, spec["network"], count, output, precision=spec["precision"],
+                                       device=spec["device"])
+        contender = PackContender(experiments)
+        facts = {"dataset": dataset.name, "training_examples": len(dataset.x_train),
+                 "validation_examples": len(dataset.x_val), "test_examples": len(dataset.x_test), "pack": count,
+                 "build_s": round(time.perf_counter() - started, 2),
+                 "estimated_memory_bytes": estimated_bytes(experiments), **jax_facts}
+        epochs = []
+        for index in range(spec["epochs"] + 1):
+            measured = contender.epoch()
+            epochs.append({key: round(value, 4) for key, value in measured.items()})
+            print(f"  epoch {index}{' (warm-up)' if index == 0 else ''}: training {measured['train_s']:.3f} s, record "
+                  f"{measured['record_s']:.3f} s, {count} run(s), mean loss {measured['loss']:.4f}", flush=True)
+            publish({**facts, **pack_timing(count, epochs), "peak_memory_bytes": peak_memory(jax)})
+    if sys.modules.get("tensorflow") is not None:
+        raise ContenderError("The JAX contender imported TensorFlow.")
+    return {**facts, **pack_timing(count, epochs), "peak_memory_bytes": peak_memory(jax)}
+
+
+def run_conv_forms(spec, publish):
+    """Conv6's six convolutions, one training step of `members` members in five forms (bench/pack_speed.py's
+    conv_forms): whether vmapped convolutions are what makes a Conv6 pack slow, and what the alternatives cost."""
+    jax, jax_facts = start_jax(spec)
+    from pack_speed import conv_forms
+    facts = {"members": spec["members"], "batch_size": spec["batch_size"], **jax_facts}
+    forms = conv_forms(spec["members"], spec["batch_size"], repetitions=spec["epochs"],
+                       print_line=lambda line: print(line, flush=True),
+                       after_form=lambda results: publish({**facts, "forms": dict(results),
+                                                           "peak_memory_bytes": peak_memory(jax)}))
+    return {**facts, "forms": forms, "peak_memory_bytes": peak_memory(jax)}
 
 
 TORCH_PEERS = {"LeNet": ("torch_lenet", "TorchPeer"), "Conv6": ("torch_conv", "TorchConvPeer"),
@@ -192,7 +272,7 @@ def one_sentence(error):
 
 def main(argv):
     spec, result_path = json.loads(argv[0]), argv[1]
-    run = run_jax if spec["framework"] == "jax" else run_torch
+    run = {"jax": run_jax, "torch": run_torch, "pack": run_pack, "conv_forms": run_conv_forms}[spec["framework"]]
     base = {"spec": spec, "python": platform.python_version(), "epochs_asked": spec["epochs"]}
 
     measured = {}  # the last epoch's figures, kept in the result if a later epoch fails

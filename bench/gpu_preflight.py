@@ -129,9 +129,10 @@ def finish_probe(process, timeout):
     return {"ok": False, "reason": f"the probe ended with exit code {process.returncode} ({last[0][:240]})."}
 
 
-def run_preflight(device, environments, timeout):
-    """{"jax": finding, "torch": finding}, the two probes run side by side. environments: {framework: env}."""
-    processes = {framework: start_probe(framework, device, environments[framework]) for framework in ("jax", "torch")}
+def run_preflight(device, environments, timeout, frameworks=("jax", "torch")):
+    """{"jax": finding, "torch": finding}, the probes of `frameworks` run side by side. environments: {framework:
+    env}."""
+    processes = {framework: start_probe(framework, device, environments[framework]) for framework in frameworks}
     return {framework: finish_probe(process, timeout) for framework, process in processes.items()}
 
 

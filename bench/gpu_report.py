@@ -16,16 +16,44 @@ SHARING_RUNS = 4  # runs sharing one GPU through Sweep.py --workers 4
 TESTED_JAX = "0.10.2"  # what this project's tests run on (requirements.txt)
 SMOKE_BANNER = ("**SMOKE RUN (--quick or --device cpu): NOT A GPU RESULT.** Small data or the CPU: it only shows that "
                 "the check runs end to end; its timings stand for nothing and no target is judged.")
+PACK_TARGETS = (("LeNet", 64, 32.0), ("Conv6", 8, 3.0))  # (network, N, least runs per hour over one solo run)
+PACK_EPOCHS_PER_RUN = 20  # runs per hour are of 20-epoch runs (bench/pack_speed.py)
 CONTENDERS = {
     "runner": "runner on JAX: `Experiment.train_epoch`",
     "torch": "PyTorch masked peer, `torch.compile`",
     "sweep": "runs sharing the device: `Sweep.py --workers N`",
+    "pack": "N runs packed: `PackedRuns` (N = 1: the solo runner)",
+    "conv-forms": "Conv6's convolutions, N members in five forms",
 }
+PACKED = ("pack", "conv-forms")  # rows with tables of their own
 
 
 def row_key(network, contender, precision, deterministic=True):
     """'LeNet/runner/float32', 'LeNet/runner/float32/nondeterministic', 'Conv6/torch/tf32', 'LeNet/sweep/float32'."""
     return f"{network}/{contender}/{precision}" + ("" if deterministic is not False else "/nondeterministic")
+
+
+def contender_label(row):
+    if row["contender"] == "pack":
+        return f"{row['pack']} run(s) packed: " + ("the solo runner, `Experiment`" if row["pack"] == 1
+                                                    else "`PackedRuns`")
+    if row["contender"] == "conv-forms":
+        return f"Conv6's convolutions, {row.get('members')} members in five forms"
+    return CONTENDERS[row["contender"]]
+
+
+def pack_key(network, count):
+    return row_key(network, f"pack{count}", "float32")
+
+
+def pack_ratio(rows, row, training_only=False):
+    """Runs per hour of the pack row over the solo runner's (N = 1) of its network: N x solo epoch / pack epoch (whole
+    epochs, training + record; or training alone); None without both times."""
+    solo = rows.get(pack_key(row["network"], 1)) or {}
+    field = "median_train_s" if training_only else "median_s"
+    if not solo.get(field) or not row.get(field):
+        return None
+    return round(row["pack"] * solo[field] / row[field], 3)
 
 
 def timed(row):
@@ -55,6 +83,12 @@ def ratios(rows):
                   for contender in ("runner", "torch")]
         if all(memory):
             values[f"{network}, float32: runner / torch peak device memory"] = round(memory[0] / memory[1], 3)
+        for row in rows.values():
+            if row["network"] == network and row["contender"] == "pack" and row["pack"] > 1:
+                for training_only, label in ((False, "runs per hour"), (True, "runs per hour, training only")):
+                    ratio = pack_ratio(rows, row, training_only)
+                    if ratio is not None:
+                        values[f"{network}, pack of {row['pack']}: {label} / one solo run's"] = ratio
     return values
 
 
@@ -112,6 +146,21 @@ def targets(rows, smoke):
                              "(deterministic / non-deterministic XLA kernels)", smoke, missing, value,
                              "deterministic / non-deterministic", value is not None and value <= DETERMINISM_MAX_COST,
                              rows[key].get("device_name")))
+    for network, count, least in PACK_TARGETS:
+        if not any(row["network"] == network and row["contender"] == "pack" for row in rows.values()):
+            continue
+        key, solo_key = pack_key(network, count), pack_key(network, 1)
+        missing = _absent(rows, key) or _absent(rows, solo_key)
+        examples = {"LeNet": MNIST_TRAINING_EXAMPLES, "Conv6": CIFAR10_TRAINING_EXAMPLES}[network]
+        for candidate in (key, solo_key):
+            if not missing and rows[candidate].get("training_examples") != examples:
+                missing = f"{candidate} had {rows[candidate].get('training_examples', 0):,} training images, not " \
+                          f"{examples:,}"
+        value = None if missing else pack_ratio(rows, rows[key])
+        judged.append(_judge(f"{network}, a pack of {count}: at least {least:g}x the runs per hour of one solo run "
+                             "(whole epochs: training + evaluation and record)", smoke, missing, value,
+                             "x one solo run", value is not None and value >= least,
+                             (rows.get(key) or {}).get("device_name")))
     sweep_key = row_key("LeNet", "sweep", "float32")
     if sweep_key in rows:
         sweep = rows[sweep_key]
@@ -146,7 +195,7 @@ def _status(row):
 def contender_row(row):
     """One table line: network, contender, precision, determinism, device, training images, median, min, warm-up,
     the row's whole process (start-up, data, compilation, epochs), peak memory, status."""
-    label = CONTENDERS[row["contender"]] + (", channels-last" if row["contender"] == "torch"
+    label = contender_label(row) + (", channels-last" if row["contender"] == "torch"
                                            and row["network"] != "LeNet" else "")
     images, median, minimum, warm_up = "", "", "", ""
     if row["contender"] == "sweep":
@@ -177,6 +226,55 @@ def sweep_lines(row):
     return lines
 
 
+def pack_lines(report):
+    """The pack rows' table and the conv forms' table (none when the pack group was not planned)."""
+    rows = report["rows"]
+    packs = [row for row in rows.values() if row["contender"] == "pack"]
+    lines = []
+    if packs:
+        lines += ["", f"Packed runs (`--pack N`, bench/pack_speed.py's code path): FreePruning, batch 25; each epoch "
+                  "trained, then recorded (write-back, evaluation of the validation and test splits, mask statistics, "
+                  f"every member's logs and checkpoint); runs per hour = N x 3600 / ({PACK_EPOCHS_PER_RUN} x epoch s); "
+                  "x solo = that over the solo runner's (N = 1) of the same network:", "",
+                  "| network | N | device | training / val / test images | training s/epoch | record s/epoch | epoch s "
+                  "(median) | runs per hour | x solo | x solo, training only | warm-up epoch s | whole row s | "
+                  "peak device memory MiB | estimated MiB (training/pack_memory.py) | status |",
+                  "| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+                  "| --- |"]
+        for row in packs:
+            figures = [""] * 7
+            if timed(row) is not None:
+                ratio, training_ratio = pack_ratio(rows, row), pack_ratio(rows, row, training_only=True)
+                figures = [f"{row['median_train_s']:.3f}", f"{row['median_record_s']:.3f}", f"{row['median_s']:.3f}",
+                           f"{row['runs_per_hour']:,.1f}", "" if ratio is None else f"{ratio:.2f}",
+                           "" if training_ratio is None else f"{training_ratio:.2f}", f"{row['warm_up_s']:.1f}"]
+            images = (f"{row['training_examples']:,} / {row['validation_examples']:,} / {row['test_examples']:,}"
+                      if row.get("validation_examples") is not None else "")
+            measured = row["status"] in ("measured", "partial")
+            cells = [row["network"], str(row["pack"]), row.get("device_name") or "", images, *figures,
+                     f"{row['process_s']:.0f}" if row.get("process_s") is not None else "",
+                     mebibytes(row.get("peak_memory_bytes")) if measured else "",
+                     mebibytes(row.get("estimated_memory_bytes")) if row.get("estimated_memory_bytes") else "",
+                     _status(row)]
+            lines.append("| " + " | ".join(cells) + " |")
+    for row in rows.values():
+        if row["contender"] != "conv-forms":
+            continue
+        lines += ["", f"Conv6's six convolutions (relu, max-pooling; plain kernels, no masks, no optimizer), one "
+                  f"training step (forward + backward) of {row.get('members')} members at batch "
+                  f"{row.get('batch_size', '?')}, on {row.get('device_name') or '?'}: {_status(row)}"]
+        if row.get("forms"):
+            lines += ["", "| form | s per step of all members | per member s | x the loop | compile s |",
+                      "| --- | ---: | ---: | ---: | ---: |"]
+            for form, figures in row["forms"].items():
+                lines.append(f"| {form} | {figures['seconds']:.5f} | {figures['per_member_s']:.5f} | "
+                             f"{figures.get('over_loop', 1.0):.2f} | {figures['compile_s']:.1f} |")
+            lines += ["", "loop: each member's step compiled alone, N calls; vmap: PackedJaxSteps' form (grouped "
+                      "convolutions); folded: the members folded into the channels by hand (feature_group_count=N); "
+                      "lax.map and unrolled: the members one after another inside one compiled program."]
+    return lines
+
+
 def preflight_lines(preflight):
     lines = []
     for name, finding in preflight.items():
@@ -187,8 +285,8 @@ def preflight_lines(preflight):
 
 
 def markdown(report):
-    lines = ["# GPU check: LeNet-300-100, Conv6 and ResNet20 FreePruning at batch 25, the runner on JAX vs PyTorch",
-             ""]
+    lines = ["# GPU check: LeNet-300-100, Conv6 and ResNet20 FreePruning at batch 25, the runner on JAX vs PyTorch; "
+             "packed runs", ""]
     if report["smoke"]:
         lines += [SMOKE_BANNER, ""]
     versions = ", ".join(f"{name} {value}" for name, value in sorted(report["versions"].items()) if value)
@@ -201,17 +299,22 @@ def markdown(report):
                  if jax_version and jax_version != TESTED_JAX else ""),
               f"- command: `{report['command']}`",
               f"- time: {report['elapsed_s']:.0f} s of a {report['budget_s']:.0f} s budget (counted from the start of "
-              f"the command); every row in its own process, at most {report['child_timeout_s']:.0f} s each",
+              f"the command); every row in its own process, at most {report['child_timeout_s']:.0f} s each"
+              + (f" (pack and conv-forms rows {report['pack_timeout_s']:.0f} s)" if report.get("pack_timeout_s")
+                 and any(row["contender"] in PACKED for row in report["rows"].values()) else ""),
               f"- each timed row: one warm-up epoch (compilation), then {report['epochs']} timed epoch(s); seconds per "
               "training epoch, each timer stopped after the device finished", *preflight_lines(report["preflight"]),
               ""]
-    lines += ["| network | contender | precision | XLA determinism | device | training images | s/epoch median "
-              "| min | warm-up epoch s | whole row s | peak device memory MiB | status |",
-              "| --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
-    lines += [contender_row(row) for row in report["rows"].values()]
-    for row in report["rows"].values():
+    plain = [row for row in report["rows"].values() if row["contender"] not in PACKED]
+    if plain or not report["rows"]:
+        lines += ["| network | contender | precision | XLA determinism | device | training images | s/epoch median "
+                  "| min | warm-up epoch s | whole row s | peak device memory MiB | status |",
+                  "| --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+        lines += [contender_row(row) for row in plain]
+    for row in plain:
         if row["contender"] == "sweep":
             lines += sweep_lines(row)
+    lines += pack_lines(report)[0 if plain else 1:]
     if report["ratios"]:
         lines += ["", "| ratio | value |", "| --- | ---: |"]
         lines += [f"| {name} | {value:.3f} |" for name, value in report["ratios"].items()]

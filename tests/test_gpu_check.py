@@ -30,10 +30,10 @@ def test_the_check_runs_end_to_end_on_the_cpu_and_says_it_is_not_a_gpu_result(tm
     environment = {name: value for name, value in os.environ.items() if name not in ("OUT", "GPU_CHECK_STARTED")}
     environment.update(PYTHON=sys.executable, OUT=str(tmp_path / "out"))
     completed = subprocess.run(
-        ["bash", "bench/gpu_check.sh", "--quick", "--networks", "LeNet", "--rows", "float32,determinism,sweep",
-         "--lenet-examples", "200", "--sweep-examples", "200", "--sweep-runs", "1", "--output-dir",
-         str(tmp_path / "report"), "--budget-s", "300"],
-        cwd=REPOSITORY, env=environment, capture_output=True, text=True, timeout=400)
+        ["bash", "bench/gpu_check.sh", "--quick", "--networks", "LeNet", "--rows", "float32,determinism,sweep,pack",
+         "--lenet-examples", "200", "--sweep-examples", "200", "--sweep-runs", "1", "--lenet-packs", "2",
+         "--output-dir", str(tmp_path / "report"), "--budget-s", "360"],
+        cwd=REPOSITORY, env=environment, capture_output=True, text=True, timeout=460)
     output = completed.stdout + completed.stderr
     assert "Traceback" not in output
     report = json.loads((tmp_path / "report" / "gpu_check.json").read_text())
@@ -44,7 +44,8 @@ def test_the_check_runs_end_to_end_on_the_cpu_and_says_it_is_not_a_gpu_result(tm
     assert report["smoke"] and report["not_a_gpu_result"] and report["device_asked"] == "cpu"
     assert markdown.startswith("# GPU check") and markdown.count("NOT A GPU RESULT") == 2
     assert list(report["rows"]) == ["LeNet/runner/float32", "LeNet/torch/float32",
-                                    "LeNet/runner/float32/nondeterministic", "LeNet/sweep/float32"]
+                                    "LeNet/runner/float32/nondeterministic", "LeNet/sweep/float32",
+                                    "LeNet/pack2/float32"]
     rows = report["rows"]
     for key in ("LeNet/runner/float32", "LeNet/runner/float32/nondeterministic"):
         row = rows[key]
@@ -70,6 +71,14 @@ def test_the_check_runs_end_to_end_on_the_cpu_and_says_it_is_not_a_gpu_result(tm
     assert all(run["platform"] == "cpu" and run["status"] == "finished" for run in sweep["runs"])
     assert "--workers 1" in sweep["command"] and "--keras-backend jax" in sweep["command"]
     assert "--device cpu" in sweep["command"]
+    # One tiny pack (2 LeNet runs through PackedRuns, each epoch trained and recorded): the path of the pack rows.
+    pack = rows["LeNet/pack2/float32"]
+    assert pack["status"] == "measured", pack
+    assert pack["pack"] == 2 and pack["platform"] == "cpu" and pack["training_examples"] == 200
+    assert len(pack["train_s"]) == len(pack["record_s"]) == len(pack["epoch_s"]) == 1 and pack["runs_per_hour"] > 0
+    assert pack["median_s"] == pack["epoch_s"][0] and pack["estimated_memory_bytes"] > 0
+    assert pack["peak_memory_bytes"] is None  # a CPU keeps no JAX memory statistics
+    assert "| LeNet | 2 | " in markdown and "Packed runs (`--pack N`" in markdown
     assert report["targets"] and all(target["status"] == "not judged: smoke run, not a GPU result"
                                      for target in report["targets"])
     assert report["complete"] is TORCH_INSTALLED and completed.returncode == (0 if TORCH_INSTALLED else 1)
@@ -92,8 +101,21 @@ def test_tf32_rows_need_a_gpu_and_the_rows_run_in_the_order_of_importance():
         "ResNet20/runner/float32", "ResNet20/torch/float32",
         "LeNet/runner/tf32", "LeNet/torch/tf32", "Conv6/runner/tf32", "Conv6/torch/tf32",
         "LeNet/runner/float32/nondeterministic", "Conv6/runner/float32/nondeterministic",
-        "ResNet20/runner/float32/nondeterministic", "LeNet/sweep/float32"]
-    assert "LeNet/runner/tf32" not in plan_rows(gpu_check.parse_args(["--quick"]))
+        "ResNet20/runner/float32/nondeterministic", "LeNet/sweep/float32",
+        "LeNet/pack1/float32", "LeNet/pack4/float32", "LeNet/pack16/float32", "LeNet/pack64/float32",
+        "Conv6/pack1/float32", "Conv6/pack8/float32", "Conv6/conv-forms/float32", "Conv6/pack16/float32"]
+    quick = plan_rows(gpu_check.parse_args(["--quick"]))
+    assert "LeNet/runner/tf32" not in quick
+    assert [key for key in quick if "/pack" in key or "conv-forms" in key] == [
+        "LeNet/pack1/float32", "LeNet/pack4/float32", "Conv6/pack1/float32", "Conv6/pack2/float32",
+        "Conv6/conv-forms/float32"]
+    packs = plan_rows(gpu_check.parse_args(["--rows", "pack", "--conv-forms", "0", "--networks", "Conv6"]))
+    assert list(packs) == ["Conv6/pack1/float32", "Conv6/pack8/float32", "Conv6/pack16/float32"]
+    # A call of the pack group alone starts no torch probe.
+    assert gpu_check.probed(packs) == ["jax"]
+    assert gpu_check.probed(plan_rows(gpu_check.parse_args([]))) == ["jax", "torch"]
+    with pytest.raises(SystemExit):
+        gpu_check.parse_args(["--lenet-packs", "0,4"])
 
 
 def timed_row(network, contender, seconds, precision="float32", deterministic=True, examples=None, status="measured"):
@@ -155,6 +177,65 @@ def test_a_target_off_an_h200_or_off_the_full_data_says_so():
     judged = gpu_report.targets(rows, smoke=False)
     assert judged[0]["status"] == "met (on NVIDIA H100 80GB HBM3, not an H200)"
     assert judged[1]["status"] == "not judged: 500 training images, not 45,000"
+
+
+def pack_row(network, count, seconds, train_seconds, examples=None, status="measured"):
+    examples = examples or {"LeNet": 55_000}.get(network, 45_000)
+    return {"network": network, "contender": "pack", "pack": count, "precision": "float32", "deterministic": True,
+            "status": status, "median_s": seconds, "min_s": seconds, "warm_up_s": 9.0, "epoch_s": [seconds],
+            "median_train_s": train_seconds, "median_record_s": round(seconds - train_seconds, 4),
+            "runs_per_hour": round(count * 3600 / (20 * seconds), 2), "epochs_asked": 2,
+            "training_examples": examples, "validation_examples": 5_000, "test_examples": 1_000,
+            "dataset": "mnist" if network == "LeNet" else "cifar10", "platform": "gpu", "device_name": "NVIDIA H200",
+            "peak_memory_bytes": count * 2**20, "estimated_memory_bytes": count * 2 * 2**20, "process_s": 30.0}
+
+
+def hand_made_pack_rows():
+    rows = [pack_row("LeNet", 1, 1.0, 0.8), pack_row("LeNet", 64, 1.8, 1.2),
+            pack_row("Conv6", 1, 3.0, 2.7), pack_row("Conv6", 8, 9.0, 8.0),
+            {"network": "Conv6", "contender": "conv-forms", "members": 8, "batch_size": 25, "precision": "float32",
+             "deterministic": True, "status": "measured", "device_name": "NVIDIA H200", "process_s": 20.0,
+             "forms": {"loop": {"seconds": 0.008, "per_member_s": 0.001, "compile_s": 1.0},
+                       "vmap": {"seconds": 0.016, "per_member_s": 0.002, "over_loop": 2.0, "compile_s": 1.5}}},
+            {"network": "Conv6", "contender": "pack", "pack": 16, "precision": "float32", "deterministic": True,
+             "status": "not run", "reason": "budget"}]
+    return {row_key(row["network"], row["contender"] + str(row.get("pack", "")), "float32"): row for row in rows}
+
+
+def test_packs_are_judged_against_one_solo_run_on_a_gpu():
+    rows = hand_made_pack_rows()
+    assert list(rows) == ["LeNet/pack1/float32", "LeNet/pack64/float32", "Conv6/pack1/float32", "Conv6/pack8/float32",
+                          "Conv6/conv-forms/float32", "Conv6/pack16/float32"]
+    judged = {target["target"].split(":")[0]: target for target in gpu_report.targets(rows, smoke=False)}
+    assert judged["LeNet, a pack of 64"]["status"] == "met"  # 64 x 1.0 / 1.8 = 35.6 >= 32
+    assert judged["LeNet, a pack of 64"]["value"] == 35.556
+    assert judged["Conv6, a pack of 8"]["status"] == "missed"  # 8 x 3.0 / 9.0 = 2.67 < 3
+    ratios = gpu_report.ratios(rows)
+    assert ratios["LeNet, pack of 64: runs per hour / one solo run's"] == 35.556
+    assert ratios["LeNet, pack of 64: runs per hour, training only / one solo run's"] == 42.667
+    assert ratios["Conv6, pack of 8: runs per hour / one solo run's"] == 2.667
+    rows["Conv6/pack8/float32"]["training_examples"] = 500
+    del rows["LeNet/pack1/float32"]
+    judged = {target["target"].split(":")[0]: target for target in gpu_report.targets(rows, smoke=False)}
+    assert judged["LeNet, a pack of 64"]["status"] == "not judged: LeNet/pack1/float32 was not planned"
+    assert judged["Conv6, a pack of 8"]["status"] == ("not judged: Conv6/pack8/float32 had 500 training images, "
+                                                      "not 45,000")
+    smoke = {target["target"].split(":")[0]: target["status"] for target in gpu_report.targets(rows, smoke=True)}
+    assert smoke["Conv6, a pack of 8"] == "not judged: smoke run, not a GPU result"
+
+
+def test_the_pack_rows_have_tables_of_their_own():
+    markdown = gpu_report.markdown(report_of(hand_made_pack_rows(), smoke=False))
+    assert "| network | contender |" not in markdown  # only pack rows: no table of the other rows
+    assert ("| LeNet | 64 | NVIDIA H200 | 55,000 / 5,000 / 1,000 | 1.200 | 0.600 | 1.800 | 6,400.0 | 35.56 | 42.67 | "
+            "9.0 | 30 | 64 | 128 | measured |") in markdown
+    assert ("| LeNet | 1 | NVIDIA H200 | 55,000 / 5,000 / 1,000 | 0.800 | 0.200 | 1.000 | 180.0 | 1.00 | 1.00 |"
+            in markdown)
+    assert "| Conv6 | 16 |  |  |  |  |  |  |  |  |  |  |  |  | not run: budget |" in markdown
+    assert "| vmap | 0.01600 | 0.00200 | 2.00 | 1.5 |" in markdown
+    assert "one training step (forward + backward) of 8 members at batch 25, on NVIDIA H200: measured" in markdown
+    both = gpu_report.markdown(report_of({**hand_made_rows(), **hand_made_pack_rows()}, smoke=False))
+    assert both.count("| network | contender |") == 1 and "| LeNet | 64 | NVIDIA H200 |" in both
 
 
 def report_of(rows, smoke):

@@ -1,0 +1,434 @@
+"""Speed of packed runs (`--pack N`, issue 26): runs per hour of LeNet-300-100 and Conv6 FreePruning at batch 25 when
+N runs train together (training/pack.py) against one run alone, on Keras' JAX backend, side by side in one process.
+
+    .venv/bin/python bench/pack_speed.py [--nets LeNet,Conv6] [--lenet-packs 1,4,16,64] [--conv6-packs 1,2,4]
+        [--data-dir ../shared/data/mnist] [--lenet-examples N] [--conv6-examples 200] [--epochs 2] [--quick]
+
+Per network, the contenders are N = 1, the solo runner (`Experiment.train_epoch`, then `Experiment.record_epoch`), and
+every N > 1: N `training.loop.Experiment`s with seeds 1..N in one `training.pack.PackedRuns` (`PackedRuns.train_epoch`,
+then `PackedRuns.record`), the code path of `MaskTrainer.py --backend jax --nruns N --pack N`. They are interleaved
+epoch by epoch (round 0 is the warm-up: tracing and compilation; then --epochs timed rounds, medians over those).
+Each epoch is timed in two parts:
+  training   the epoch's steps of every member (for a pack: stacking the members' values, the vmapped steps)
+  record     what a run does after each epoch: the members' values written back, evaluation of the validation and
+             test splits, mask statistics, each member's logs and checkpoint written (files in a temporary folder)
+Runs per hour = N x 3600 / (EPOCHS_PER_RUN x (training + record)), i.e. of 20-epoch runs, leaving out start-up,
+compilation and the untrained network's evaluation; its ratio to N = 1 does not depend on the 20. The same figures for
+training alone are given too. The memory column is training/pack_memory.py's estimate (what --pack is refused by), not
+a measurement: one process holds every contender.
+
+Also, `--conv-forms N`: one training step (forward + backward) of Conv6's six convolutions (relu, max-pooling, plain
+kernels: no masks, no optimizer) for N members in four forms, timed on their own (bench-only code, no product path):
+  loop      each member's step compiled alone, called N times from Python (what N solo runs cost)
+  vmap      jax.vmap over the members (what PackedJaxSteps does: XLA gets grouped convolutions)
+  folded    the members folded into the channel dimension by hand (feature_group_count=N)
+  lax.map   the members one after another inside one compiled program (a loop in XLA)
+  unrolled  the same, unrolled: a Python loop over the members inside jax.jit
+Results: bench/results/pack_speed.json and .md. bench/gpu_check.py's `pack` rows reuse this file's pieces on a GPU.
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import shlex
+import statistics
+import sys
+import tempfile
+import time
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(BENCH)
+for _path in (BENCH, REPO):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+RESULTS = os.path.join(REPO, "bench", "results", "pack_speed.json")
+EPOCHS_PER_RUN = 20  # RunConfig's default --maxepochs: runs per hour are of runs this long
+BATCH_SIZE = 25
+LEARNING_RATE = 1e-3
+DEFAULTS = {"lenet_examples": None, "conv6_examples": 200, "lenet_packs": "1,4,16,64", "conv6_packs": "1,2,4",
+            "conv_forms": 4, "epochs": 2}
+QUICK = {"lenet_examples": 2_000, "conv6_examples": 50, "lenet_packs": "1,4", "conv6_packs": "1,2", "conv_forms": 2,
+         "epochs": 1}
+# Conv6: the six convolutions' channels (3 in), max-pooling after every second one, 32x32 images.
+CONV6_CHANNELS = (3, 64, 64, 128, 128, 256, 256)
+CONV_FORMS = ("loop", "vmap", "folded", "lax.map", "unrolled")
+CONV_FORM_LABELS = {
+    "loop": "each member's step compiled alone, N calls from Python (N solo runs)",
+    "vmap": "jax.vmap over the members (PackedJaxSteps' form: grouped convolutions)",
+    "folded": "members folded into the channels by hand (feature_group_count=N)",
+    "lax.map": "members one after another in one compiled program (lax.map)",
+    "unrolled": "members one after another in one compiled program (unrolled Python loop in jax.jit)",
+}
+
+
+class NeverStop:
+    """Stands in for the Ctrl-C StopRequest that train_epoch polls."""
+
+    requested = False
+
+
+# The contenders (also used by bench/gpu_contender.py's pack rows) -----------------------------------------------
+def make_experiments(dataset, nettype, count, output, precision=None, device=None, print_line=lambda line: None):
+    """`count` FreePruning Experiments of `nettype` at batch 25, lr 1e-3, seeds 1..count, as `MaskTrainer.py --backend
+    jax --nruns count --pack count` builds them (runner/runs.py)."""
+    from config.run_config import RunConfig
+    from training.loop import Experiment
+    settings = {name: value for name, value in (("precision", precision), ("device", device)) if value is not None}
+    config = RunConfig(nettype=nettype, traintype="FreePruning", batchsize=BATCH_SIZE, lr=LEARNING_RATE, seed=1,
+                       maxepochs=1000, outputpath=output, backend="jax", nruns=count, pack=count,
+                       **settings).validate()
+    return [Experiment(config.replace(seed=seed), dataset, print_line) for seed in range(1, count + 1)]
+
+
+def estimated_bytes(experiments):
+    """training/pack_memory.py's estimate for this pack: per member times N, plus the data set held once."""
+    import numpy as np
+
+    from training.pack_memory import FLOAT_BYTES, member_bytes
+    first = experiments[0]
+    shared = FLOAT_BYTES * (np.asarray(first.dataset.x_train).size + len(first.dataset.y_train))
+    return member_bytes(first.model, first.optimizer, first.config.batchsize) * len(experiments) + shared
+
+
+class PackContender:
+    """N = 1: the solo runner (Experiment); N > 1: the members in one PackedRuns. `epoch()` trains one epoch and
+    records it, and returns {"train_s", "record_s", "loss", "accuracy"} (loss and accuracy: the members' means)."""
+
+    def __init__(self, experiments):
+        self.experiments = experiments
+        self.count = len(experiments)
+        self.epochs = 0
+        self.pack = None
+        if self.count > 1:
+            from training.pack import PackedRuns
+            self.pack = PackedRuns(experiments, print_line=lambda line: None)
+
+    def _synchronize(self, values=None):
+        import jax
+        if values is None:
+            values = [variable.value for experiment in self.experiments
+                      for variable in experiment.model.trainable_variables]
+        jax.block_until_ready(values)
+
+    def epoch(self):
+        self.epochs += 1
+        started_wall = time.time()
+        started = time.perf_counter()
+        if self.pack is None:
+            experiment = self.experiments[0]
+            result = experiment.train_epoch(self.epochs, NeverStop())
+            self._synchronize()
+            trained = time.perf_counter()
+            experiment.record_epoch(self.epochs, result, started_wall)
+            results = [result]
+        else:
+            state, by_member = self.pack.train_epoch(self.epochs, NeverStop())
+            self._synchronize(state)
+            trained = time.perf_counter()
+            self.pack.record(self.epochs, state, by_member, started_wall)
+            results = list(by_member.values())
+            if len(results) < self.count:
+                raise RuntimeError(f"{self.count - len(results)} member(s) of the pack failed (NaN loss).")
+        self._synchronize()
+        recorded = time.perf_counter()
+        return {"train_s": trained - started, "record_s": recorded - trained,
+                "loss": statistics.fmean(loss for loss, _ in results),
+                "accuracy": statistics.fmean(accuracy for _, accuracy in results)}
+
+
+def runs_per_hour(count, epoch_seconds, epochs_per_run=EPOCHS_PER_RUN):
+    return count * 3600 / (epochs_per_run * epoch_seconds)
+
+
+def summarise_epochs(count, epochs):
+    """Medians of the timed epochs (all but the first) of one contender: training, record, their sum, runs per hour
+    (with and without the record)."""
+    timed = epochs[1:]
+    summary = {"pack": count, "warm_up": epochs[0], "epochs": timed}
+    if timed:
+        train = statistics.median(epoch["train_s"] for epoch in timed)
+        record = statistics.median(epoch["record_s"] for epoch in timed)
+        total = statistics.median(epoch["train_s"] + epoch["record_s"] for epoch in timed)
+        summary.update(median_train_s=round(train, 4), median_record_s=round(record, 4), median_epoch_s=round(total, 4),
+                       min_epoch_s=round(min(epoch["train_s"] + epoch["record_s"] for epoch in timed), 4),
+                       runs_per_hour=round(runs_per_hour(count, total), 2),
+                       runs_per_hour_training_only=round(runs_per_hour(count, train), 2))
+    return summary
+
+
+def add_ratios(summaries):
+    """Each contender's runs per hour over the solo runner's (N = 1), with the record and for training alone."""
+    solo = summaries.get(1)
+    for summary in summaries.values():
+        if solo and solo.get("runs_per_hour") and summary.get("runs_per_hour"):
+            summary["ratio_to_solo"] = round(summary["runs_per_hour"] / solo["runs_per_hour"], 3)
+            summary["ratio_to_solo_training_only"] = round(
+                summary["runs_per_hour_training_only"] / solo["runs_per_hour_training_only"], 3)
+    return summaries
+
+
+# The conv forms -------------------------------------------------------------------------------------------------
+def conv_forms(members, batch_size=BATCH_SIZE, repetitions=1, forms=CONV_FORMS, print_line=print,
+               after_form=lambda results: None):
+    """Seconds per training step of all `members` together (forward + backward of Conv6's convolutions, loss = sum of
+    squares of the last feature map) in each form; the first call of each form (compilation) is not timed, the median
+    of `repetitions` calls is. {form: {"seconds", "per_member_s", "over_loop", "compile_s"}}."""
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+
+    def network(kernels, images):
+        values = images
+        for index, kernel in enumerate(kernels):
+            values = jax.nn.relu(lax.conv_general_dilated(values, kernel, (1, 1), "SAME",
+                                                          dimension_numbers=("NHWC", "HWIO", "NHWC")))
+            if index % 2 == 1:
+                values = lax.reduce_window(values, -jnp.inf, lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+        return jnp.sum(values ** 2)
+
+    def folded_network(kernels, images):  # images (N, B, H, W, C) -> (B, H, W, N*C); kernels (N, 3, 3, I, O)
+        count = images.shape[0]
+        values = jnp.moveaxis(images, 0, 3).reshape(*images.shape[1:4], -1)
+        for index, kernel in enumerate(kernels):
+            grouped = jnp.moveaxis(kernel, 0, 3).reshape(*kernel.shape[1:4], count * kernel.shape[4])
+            values = jax.nn.relu(lax.conv_general_dilated(values, grouped, (1, 1), "SAME",
+                                                          dimension_numbers=("NHWC", "HWIO", "NHWC"),
+                                                          feature_group_count=count))
+            if index % 2 == 1:
+                values = lax.reduce_window(values, -jnp.inf, lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+        return jnp.sum(values ** 2)
+
+    gradient = jax.grad(network)
+    keys = jax.random.split(jax.random.PRNGKey(0), members * 7).reshape(members, 7, -1)
+    kernels = [[jax.random.normal(keys[member, layer], (3, 3, CONV6_CHANNELS[layer], CONV6_CHANNELS[layer + 1]))
+                * (2 / (9 * CONV6_CHANNELS[layer])) ** 0.5 for layer in range(6)] for member in range(members)]
+    images = [jax.random.normal(keys[member, 6], (batch_size, 32, 32, 3)) for member in range(members)]
+    stacked_kernels = [jnp.stack([member[layer] for member in kernels]) for layer in range(6)]
+    stacked_images = jnp.stack(images)
+    solo = jax.jit(gradient)
+    vmapped = jax.jit(jax.vmap(gradient))
+    folded = jax.jit(jax.grad(folded_network))
+    mapped = jax.jit(lambda stacked, batches: lax.map(lambda member: gradient(*member), (stacked, batches)))
+    unrolled = jax.jit(lambda all_kernels, all_images: [gradient(k, x) for k, x in zip(all_kernels, all_images)])
+    calls = {"loop": lambda: [solo(k, x) for k, x in zip(kernels, images)],
+             "vmap": lambda: vmapped(stacked_kernels, stacked_images),
+             "folded": lambda: folded(stacked_kernels, stacked_images),
+             "lax.map": lambda: mapped(stacked_kernels, stacked_images),
+             "unrolled": lambda: unrolled(kernels, images)}
+    results = {}
+    for form in forms:
+        started = time.perf_counter()
+        jax.block_until_ready(calls[form]())
+        first = time.perf_counter() - started
+        seconds = []
+        for _ in range(repetitions):
+            started = time.perf_counter()
+            jax.block_until_ready(calls[form]())
+            seconds.append(time.perf_counter() - started)
+        median = statistics.median(seconds)
+        results[form] = {"seconds": round(median, 5), "per_member_s": round(median / members, 5),
+                         "compile_s": round(max(first - median, 0.0), 3), "all_s": [round(s, 5) for s in seconds]}
+        if "loop" in results:
+            results[form]["over_loop"] = round(median / results["loop"]["seconds"], 3)
+        print_line(f"  conv forms, {members} members, batch {batch_size}: {form:9s} {median:8.4f} s per step of all "
+                   f"members ({results[form].get('over_loop', 1.0):.2f}x the loop)")
+        after_form(results)
+    return results
+
+
+# The benchmark --------------------------------------------------------------------------------------------------
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nets", default="LeNet,Conv6", help="comma-separated, of LeNet, Conv6")
+    parser.add_argument("--lenet-packs", default=None, help="pack sizes N for LeNet (default 1,4,16,64; 1: the solo "
+                        "runner)")
+    parser.add_argument("--conv6-packs", default=None, help="pack sizes N for Conv6 (default 1,2,4)")
+    parser.add_argument("--data-dir", default=os.path.join(REPO, "..", "shared", "data", "mnist"),
+                        help="folder with the official MNIST files (when absent: the committed MNIST subset)")
+    parser.add_argument("--lenet-examples", type=int, default=None, help="only the first N MNIST images of each split")
+    parser.add_argument("--conv6-examples", type=int, default=None, help="CIFAR-shaped images of each split for Conv6 "
+                        "(default 200; the first N of the 5,000 validation images too; on a CPU JAX's convolutions "
+                        "are slow)")
+    parser.add_argument("--epochs", type=int, default=None, help="timed epochs per contender, after one warm-up "
+                        "epoch (default 2)")
+    parser.add_argument("--conv-forms", type=int, default=None, help="members for the conv forms (default 4; 2 with "
+                        "--quick; 0: skip them)")
+    parser.add_argument("--conv-forms-repetitions", type=int, default=1, help="timed calls per conv form")
+    parser.add_argument("--quick", action="store_true", help="smoke run: LeNet on 2,000 images (N 1, 4), Conv6 on 50 "
+                        "(N 1, 2), 1 timed epoch, conv forms of 2 members")
+    parser.add_argument("--output", default=RESULTS, help="JSON results file (the Markdown table beside it, .md)")
+    args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    # Flags given win over --quick's and the defaults.
+    defaults = QUICK if args.quick else DEFAULTS
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    args.nets = [name.strip() for name in args.nets.split(",") if name.strip()]
+    if not args.nets or set(args.nets) - {"LeNet", "Conv6"}:
+        parser.error("--nets takes a comma-separated choice of LeNet, Conv6")
+    args.packs = {"LeNet": parse_sizes(parser, args.lenet_packs), "Conv6": parse_sizes(parser, args.conv6_packs)}
+    if args.epochs < 1:
+        parser.error("--epochs must be at least 1")
+    return args
+
+
+def parse_sizes(parser, text):
+    try:
+        sizes = sorted({int(value) for value in text.split(",") if value.strip()})
+    except ValueError:
+        sizes = []
+    if not sizes or sizes[0] < 1:
+        parser.error(f"pack sizes must be positive integers, not {text!r}")
+    return sizes
+
+
+def load_network_data(network, args, folder):
+    from datasets import load_dataset
+    if network == "LeNet":
+        if os.path.isfile(os.path.join(args.data_dir, "train-images-idx3-ubyte.gz")) or \
+                os.path.isfile(os.path.join(args.data_dir, "train-images-idx3-ubyte")):
+            return load_dataset("mnist", "mnist", data_dir=args.data_dir, limit=args.lenet_examples,
+                                allow_download=False)
+        return load_dataset("mnist-subset", "mnist", limit=args.lenet_examples)
+    from cifar_shaped import write_cifar_shaped
+    write_cifar_shaped(os.path.join(folder, "cifar"), args.conv6_examples, test_examples=args.conv6_examples)
+    return load_dataset("cifar10", "cifar10", data_dir=os.path.join(folder, "cifar"), limit=args.conv6_examples,
+                        allow_download=False)
+
+
+def measure_network(network, args, folder):
+    """Every pack size of `network` built, then trained epoch by epoch, interleaved; returns the network's results."""
+    import machine
+    dataset = load_network_data(network, args, folder)
+    print(f"\n{network}: {len(dataset.x_train):,} training, {len(dataset.x_val):,} validation, {len(dataset.x_test):,} "
+          f"test images ({dataset.name}, from {dataset.source}); packs {args.packs[network]}", flush=True)
+    contenders, built = {}, {}
+    for count in args.packs[network]:
+        started = time.perf_counter()
+        experiments = make_experiments(dataset, network, count, os.path.join(folder, f"{network}-{count}"))
+        contenders[count] = PackContender(experiments)
+        built[count] = {"build_s": round(time.perf_counter() - started, 2),
+                        "estimated_memory_bytes": estimated_bytes(experiments)}
+        print(f"  built N={count} in {built[count]['build_s']:.1f} s", flush=True)
+    epochs = {count: [] for count in contenders}
+    for round_index in range(args.epochs + 1):
+        for count, contender in contenders.items():
+            meter = machine.LoadMeter()
+            measured = contender.epoch()
+            measured["other_processes_cores"] = meter.others_cores()
+            measured["load_average"] = machine.load_average()
+            epochs[count].append({key: round(value, 4) if isinstance(value, float) else value
+                                  for key, value in measured.items()})
+            print(f"  round {round_index}{' (warm-up)' if round_index == 0 else ''} N={count:3d}: training "
+                  f"{measured['train_s']:8.2f} s, record {measured['record_s']:7.2f} s, per run "
+                  f"{(measured['train_s'] + measured['record_s']) / count:7.3f} s; loss {measured['loss']:.4f}; "
+                  f"other processes {measured['other_processes_cores']} cores", flush=True)
+    summaries = add_ratios({count: {**summarise_epochs(count, epochs[count]), **built[count]} for count in contenders})
+    return {"dataset": dataset.name, "source": dataset.source, "training_examples": len(dataset.x_train),
+            "validation_examples": len(dataset.x_val), "test_examples": len(dataset.x_test),
+            "packs": {str(count): summary for count, summary in summaries.items()}}
+
+
+def mebibytes(count):
+    return f"{count / 2**20:,.0f}"
+
+
+def markdown(result):
+    machine = result["machine"]
+    lines = [f"# Packed runs (`--pack N`) on {machine['cpu_model']}: runs per hour against N", "",
+             f"- date: {result['date']}; {machine['nproc']} cores; load average {machine['load_average_at_start']} at "
+             f"the start, {machine['load_average_at_end']} at the end; other processes kept up to "
+             f"{machine['other_processes_cores_max']} cores busy during an epoch",
+             "- versions: " + ", ".join(f"{name} {value}" for name, value in result["versions"].items()),
+             f"- command: `{result['command']}`",
+             f"- FreePruning, batch {BATCH_SIZE}, Adam lr {LEARNING_RATE:g}, JAX backend, {result['device']}; one "
+             f"warm-up epoch, then the median of {result['epochs']} timed epoch(s), contenders interleaved epoch by "
+             "epoch",
+             f"- runs per hour: N x 3600 / ({EPOCHS_PER_RUN} x s per epoch), epoch = training + record (write-back, "
+             "evaluation of validation and test, mask statistics, logs and checkpoints); start-up, compilation and "
+             "epoch 0 left out; x solo = runs per hour / the solo runner's (N = 1)", ""]
+    for network, measured in result["networks"].items():
+        lines += [f"**{network}**: {measured['training_examples']:,} training, {measured['validation_examples']:,} "
+                  f"validation, {measured['test_examples']:,} test images ({measured['dataset']})", "",
+                  "| N | training s/epoch | record s/epoch | epoch s | per run s | runs per hour | x solo | "
+                  "x solo, training only | first epoch s | estimated memory MiB |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for count, summary in measured["packs"].items():
+            if summary.get("median_epoch_s") is None:
+                continue
+            warm = summary["warm_up"]
+            lines.append(f"| {count}{' (solo runner)' if count == '1' else ''} | {summary['median_train_s']:.3f} | "
+                         f"{summary['median_record_s']:.3f} | {summary['median_epoch_s']:.3f} | "
+                         f"{summary['median_epoch_s'] / int(count):.3f} | {summary['runs_per_hour']:,.1f} | "
+                         f"{summary.get('ratio_to_solo', float('nan')):.2f} | "
+                         f"{summary.get('ratio_to_solo_training_only', float('nan')):.2f} | "
+                         f"{warm['train_s'] + warm['record_s']:.1f} | {mebibytes(summary['estimated_memory_bytes'])} |")
+        lines.append("")
+    forms = result.get("conv_forms")
+    if forms:
+        lines += [f"**Conv6's convolutions, one training step of {forms['members']} members** (batch "
+                  f"{forms['batch_size']}, forward + backward, plain kernels), s per step of all members:", "",
+                  "| form | s | per member s | x the loop | compile s |", "| --- | ---: | ---: | ---: | ---: |"]
+        for form, figures in forms["forms"].items():
+            lines.append(f"| `{form}`: {CONV_FORM_LABELS[form]} | {figures['seconds']:.4f} | "
+                         f"{figures['per_member_s']:.4f} | {figures.get('over_loop', 1.0):.2f} | "
+                         f"{figures['compile_s']:.1f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from cli.keras_backend import select_backend
+    select_backend("jax", device="cpu")
+    import jax
+    import jaxlib
+    import keras
+    import numpy
+
+    import machine
+    from results import atomic
+    started_at = datetime.datetime.now().astimezone()
+    load_at_start = machine.load_average()
+    result = {"date": started_at.isoformat(timespec="seconds"), "quick": args.quick,
+              "command": " ".join([".venv/bin/python bench/pack_speed.py", *map(shlex.quote, args.argv)]),
+              "device": f"{jax.default_backend()} ({machine.cpu_model()})", "epochs": args.epochs,
+              "epochs_per_run": EPOCHS_PER_RUN, "batch_size": BATCH_SIZE, "learning_rate": LEARNING_RATE,
+              "method": "FreePruning",
+              "versions": {"python": platform.python_version(), "jax": jax.__version__, "jaxlib": jaxlib.__version__,
+                           "keras": keras.__version__, "numpy": numpy.__version__},
+              "networks": {}}
+    with tempfile.TemporaryDirectory(prefix="pack-speed-") as folder:
+        for network in args.nets:
+            result["networks"][network] = measure_network(network, args, folder)
+            import shutil
+            for name in os.listdir(folder):  # the runs' checkpoints: gone before the next network
+                shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
+    if args.conv_forms:
+        print(f"\nconv forms: {args.conv_forms} members", flush=True)
+        result["conv_forms"] = {"members": args.conv_forms, "batch_size": BATCH_SIZE,
+                                "repetitions": args.conv_forms_repetitions,
+                                "forms": conv_forms(args.conv_forms, repetitions=args.conv_forms_repetitions)}
+    others = [epoch["other_processes_cores"] for measured in result["networks"].values()
+              for summary in measured["packs"].values() for epoch in [summary["warm_up"], *summary["epochs"]]
+              if epoch.get("other_processes_cores") is not None]
+    result["machine"] = {"nproc": os.cpu_count(), "cpu_model": machine.cpu_model(),
+                         "load_average_at_start": load_at_start, "load_average_at_end": machine.load_average(),
+                         "other_processes_cores_max": max(others) if others else None}
+    text = markdown(result)
+    print("\n" + text)
+    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+    atomic.write_json(args.output, result)
+    markdown_path = os.path.splitext(args.output)[0] + ".md"
+    with open(markdown_path, "w", encoding="utf-8") as handle:
+        handle.write(text + "\n")
+    print("\nwrote " + " and ".join(os.path.relpath(path) if os.path.realpath(path).startswith(REPO + os.sep) else path
+                                    for path in (args.output, markdown_path)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

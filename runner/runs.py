@@ -88,8 +88,12 @@ def start_runs(configs, dataset, print_line=print):
                    f"masktype {config.resolved_masktype()}, writing to {experiment.folder}")
     if len(experiments) == 1:
         return [experiments[0].run()]
+    from devices import describe_current
     from training.pack import PackedRuns
     print_line(f"Training the {len(experiments)} runs above together, in one pack")
+    if describe_current(configs[0].backend).platform == "cpu":
+        print_line("Note: on a CPU a pack is no faster than its runs one by one, and with convolutions about 3-4x "
+                   "slower (bench/README.md, 'Packed runs'); packs are for GPUs.")
     return PackedRuns(experiments, print_line).run()
 
 

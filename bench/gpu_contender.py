@@ -220,13 +220,19 @@ def run_conv_forms(spec, publish):
     return {**facts, "forms": forms, "peak_memory_bytes": peak_memory(jax)}
 
 
-TORCH_PEERS = {"LeNet": ("torch_lenet", "TorchPeer"), "Conv6": ("torch_conv", "TorchConvPeer"),
-               "ResNet20": ("torch_resnet", "TorchResNetPeer")}
+def torch_peer_class(network):
+    """The masked PyTorch peer of a network (imported here: only the torch contenders need torch)."""
+    if network == "LeNet":
+        from torch_lenet import TorchPeer
+        return TorchPeer
+    if network == "Conv6":
+        from torch_conv import TorchConvPeer
+        return TorchConvPeer
+    from torch_resnet import TorchResNetPeer
+    return TorchResNetPeer
 
 
 def run_torch(spec, publish):
-    import importlib
-
     import numpy
     import torch
 
@@ -234,8 +240,7 @@ def run_torch(spec, publish):
         raise ContenderError(f"torch {torch.__version__} sees no CUDA GPU; for a CPU smoke run pass --quick.")
     device = "cuda" if spec["device"] == "gpu" else "cpu"
     dataset = load_data(spec)
-    module, name = TORCH_PEERS[spec["network"]]
-    peer_class = getattr(importlib.import_module(module), name)
+    peer_class = torch_peer_class(spec["network"])
     options = dict(compile=True, device=device, precision=spec["precision"])
     if spec["network"] == "LeNet":
         peer = peer_class(dataset.x_train, dataset.y_train, **options)

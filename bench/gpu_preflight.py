@@ -11,7 +11,6 @@ ends the check.
 """
 
 import importlib
-import importlib.metadata
 import importlib.util
 import json
 import os
@@ -29,13 +28,8 @@ C_COMPILERS = ("cc", "gcc", "clang")
 
 
 def distribution_versions(names):
-    versions = {}
-    for name in names:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    return versions
+    from devices.selection import installed_versions  # the product's own reader of installed versions
+    return installed_versions(names)
 
 
 def first_line(error):

@@ -144,15 +144,21 @@ def _check_jax(device):
     return _cpu_device()
 
 
+def installed_versions(names):
+    """{distribution: version} of those of `names` that are installed."""
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
 def jax_gpu_problem(error, device):
     """Why JAX cannot use a GPU here, in one sentence."""
     import jaxlib
-    plugins = {}
-    for name in CUDA_PLUGINS:
-        try:
-            plugins[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            pass
+    plugins = installed_versions(CUDA_PLUGINS)
     fix = "install the CUDA build of the same JAX version (make setup-gpu, or pip install -r requirements-gpu.txt)"
     asked, hint = refusal_opening(device)
     if not visible_gpus():

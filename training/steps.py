@@ -117,17 +117,27 @@ class Steps:
         outputs do not depend on the batch they are computed in (tests/test_evaluation.py), the result
         does not depend on `batch_size` either."""
         count = len(images)
-        batch_size = min(batch_size or self.evaluation_batch_size, count)
-        losses, correct = [], []
-        for start in range(0, count, batch_size):
-            batch_images = images[start:start + batch_size]
-            batch_labels = labels[start:start + batch_size]
-            real = len(batch_images)
-            if real < batch_size:
-                batch_images = np.concatenate([batch_images, np.repeat(batch_images[:1], batch_size - real, axis=0)])
-                batch_labels = np.concatenate([batch_labels, np.repeat(batch_labels[:1], batch_size - real)])
-            batch_losses, batch_correct, extra = self.evaluate_batch(batch_images, batch_labels.astype("int32"))
-            losses.append(np.asarray(batch_losses)[:real])
-            correct.append(np.asarray(batch_correct)[:real])
-        mean_loss = float(np.sum(np.concatenate(losses), dtype=np.float64) / count) + float(extra)
-        return mean_loss, float(np.count_nonzero(np.concatenate(correct)) / count)
+        losses, correct, extra = evaluate_in_batches(self.evaluate_batch, images, labels,
+                                                     batch_size or self.evaluation_batch_size)
+        mean_loss = float(np.sum(losses, dtype=np.float64) / count) + float(extra)
+        return mean_loss, float(np.count_nonzero(correct) / count)
+
+
+def evaluate_in_batches(evaluate_batch, images, labels, batch_size):
+    """(per-example losses, per-example correct flags, the layers' own losses of the last batch) of a whole split,
+    evaluated in fixed-size batches (the last one padded, its padding dropped); the example axis comes last, so a
+    pack's leading member axis passes through."""
+    count = len(images)
+    batch_size = min(batch_size, count)
+    losses, correct = [], []
+    for start in range(0, count, batch_size):
+        batch_images = images[start:start + batch_size]
+        batch_labels = labels[start:start + batch_size]
+        real = len(batch_images)
+        if real < batch_size:
+            batch_images = np.concatenate([batch_images, np.repeat(batch_images[:1], batch_size - real, axis=0)])
+            batch_labels = np.concatenate([batch_labels, np.repeat(batch_labels[:1], batch_size - real)])
+        batch_losses, batch_correct, extra = evaluate_batch(batch_images, batch_labels.astype("int32"))
+        losses.append(np.asarray(batch_losses)[..., :real])
+        correct.append(np.asarray(batch_correct)[..., :real])
+    return np.concatenate(losses, axis=-1), np.concatenate(correct, axis=-1), np.asarray(extra)

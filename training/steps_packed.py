@@ -15,6 +15,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from training.steps import evaluate_in_batches
+
 
 class PackedJaxSteps:
     def __init__(self, member_steps):
@@ -87,20 +89,11 @@ class PackedJaxSteps:
     def evaluate(self, state, images, labels, batch_size=None):
         """[(mean loss, accuracy)] of every member over a whole split, computed as Steps.evaluate does."""
         trainable, non_trainable = state[0], state[1]
+        losses, correct, extra = evaluate_in_batches(
+            lambda batch_images, batch_labels: self._evaluate_batch(trainable, non_trainable, batch_images,
+                                                                    batch_labels),
+            images, labels, batch_size or self.evaluation_batch_size)
         count = len(images)
-        batch_size = min(batch_size or self.evaluation_batch_size, count)
-        losses, correct = [], []
-        for start in range(0, count, batch_size):
-            batch_images, batch_labels = images[start:start + batch_size], labels[start:start + batch_size]
-            real = len(batch_images)
-            if real < batch_size:
-                batch_images = np.concatenate([batch_images, np.repeat(batch_images[:1], batch_size - real, axis=0)])
-                batch_labels = np.concatenate([batch_labels, np.repeat(batch_labels[:1], batch_size - real)])
-            batch_losses, batch_correct, extra = self._evaluate_batch(trainable, non_trainable, batch_images,
-                                                                      batch_labels.astype("int32"))
-            losses.append(np.asarray(batch_losses)[:, :real])
-            correct.append(np.asarray(batch_correct)[:, :real])
-        losses, correct, extra = np.concatenate(losses, axis=1), np.concatenate(correct, axis=1), np.asarray(extra)
         return [(float(np.sum(losses[member], dtype=np.float64) / count) + float(extra[member]),
                  float(np.count_nonzero(correct[member]) / count)) for member in range(len(self.members))]
 

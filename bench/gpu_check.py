@@ -64,6 +64,9 @@ def parse_args(argv=None):
     parser.add_argument("--rows", default=None, help=f"comma-separated groups, run in this order: {', '.join(GROUPS)} "
                         "(default: all; no tf32 on a CPU)")
     parser.add_argument("--networks", default=",".join(NETWORKS), help="comma-separated, of " + ", ".join(NETWORKS))
+    parser.add_argument("--contenders", default="runner,torch", help="of the float32, resnet20 and tf32 groups: "
+                        "the runner's rows, the PyTorch peers' or both (default runner,torch), e.g. torch alone to "
+                        "measure the peers again")
     parser.add_argument("--mnist-dir", default=None, help="folder with the four official MNIST files (default: the "
                         "committed MNIST subset, 5,000 training images)")
     parser.add_argument("--lenet-examples", type=int, default=None, help="only the first N MNIST training images")
@@ -110,6 +113,9 @@ def parse_args(argv=None):
     args.networks = [name.strip() for name in args.networks.split(",") if name.strip()]
     if not args.networks or set(args.networks) - set(NETWORKS):
         parser.error(f"--networks takes a comma-separated choice of {', '.join(NETWORKS)}")
+    args.contenders = [name.strip() for name in args.contenders.split(",") if name.strip()]
+    if not args.contenders or set(args.contenders) - {"runner", "torch"}:
+        parser.error("--contenders takes runner, torch or runner,torch")
     default_groups = [group for group in GROUPS if group != "tf32" or args.device == "gpu"]
     args.rows = [name.strip() for name in args.rows.split(",")] if args.rows else default_groups
     if set(args.rows) - set(GROUPS):

@@ -37,11 +37,11 @@ def plan_rows(args):
     for group in args.rows:
         if group in ("float32", "tf32"):
             for network in ("LeNet", "Conv6"):
-                add(network, "runner", group)
-                add(network, "torch", group)
+                for contender in args.contenders:
+                    add(network, contender, group)
         elif group == "resnet20":
-            add("ResNet20", "runner")
-            add("ResNet20", "torch")
+            for contender in args.contenders:
+                add("ResNet20", contender)
         elif group == "determinism":
             for network in NETWORKS:
                 add(network, "runner", deterministic=False)

@@ -43,27 +43,8 @@ for _path in (BENCH, os.path.dirname(BENCH)):  # bench/ (torch_lenet) and the re
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
+from networks.architectures import ARCHITECTURES  # noqa: E402 - imports no Keras (networks/__init__.py)
 from torch_lenet import MaskedLinear, TorchPeer, loss_and_correct, set_precision, straight_through_mask  # noqa: E402
-
-
-def _architectures():
-    """networks.architectures.ARCHITECTURES, without importing TensorFlow when nothing else has.
-
-    The package's __init__ imports the Keras builder (and so TensorFlow); the benchmark has imported
-    it already, but the standalone run below loads only the plain architectures file.
-    """
-    if "networks" in sys.modules:
-        from networks.architectures import ARCHITECTURES
-        return ARCHITECTURES
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        "_torch_conv_architectures", os.path.join(os.path.dirname(BENCH), "networks", "architectures.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.ARCHITECTURES
-
-
-ARCHITECTURES = _architectures()
 
 CHANNELS_LAST_DEFAULT = True
 

@@ -32,7 +32,7 @@ SHIFT_FRACTION = 0.1
 
 
 def _resnet_structure(nettype):
-    from networks.resnet import RESNET_DEPTHS, STAGE_FILTERS, blocks_per_stage
+    from networks.architectures import RESNET_DEPTHS, STAGE_FILTERS, blocks_per_stage
     return STAGE_FILTERS, blocks_per_stage(RESNET_DEPTHS[nettype])
 
 

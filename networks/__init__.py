@@ -1,10 +1,24 @@
-"""The reference networks built from masked layers, by name."""
+"""The reference networks built from masked layers, by name.
 
-from networks.architectures import ARCHITECTURES, STANDARD_DATASET
-from networks.builder import ACTIVATIONS, build_network, check_network, layer_seeds, uses_xla
-from networks.resnet import BATCHNORM_AFFINE, RESNET_DEPTHS, RESNET_VARIANTS
+The structures (networks.architectures) import no Keras; the builder does, and is imported only when one of its
+names is first asked for, so that `from networks.architectures import ...` works where Keras is absent (the
+PyTorch peers in bench/ on a machine without TensorFlow).
+"""
+
+import importlib
+
+from networks.architectures import (ARCHITECTURES, BATCHNORM_AFFINE, RESNET_DEPTHS, RESNET_VARIANTS,
+                                    STANDARD_DATASET)
 
 NETWORK_NAMES = tuple(ARCHITECTURES) + tuple(RESNET_DEPTHS)
 
+_FROM_BUILDER = ("ACTIVATIONS", "build_network", "check_network", "layer_seeds", "uses_xla")
+
 __all__ = ["ACTIVATIONS", "ARCHITECTURES", "BATCHNORM_AFFINE", "NETWORK_NAMES", "RESNET_DEPTHS", "RESNET_VARIANTS",
            "STANDARD_DATASET", "build_network", "check_network", "layer_seeds", "uses_xla"]
+
+
+def __getattr__(name):
+    if name in _FROM_BUILDER:
+        return getattr(importlib.import_module("networks.builder"), name)
+    raise AttributeError(f"module 'networks' has no attribute '{name}'")

@@ -1,11 +1,30 @@
 """The reference networks as lists of blocks: ("conv", filters[, kernel size, padding]), ("pool",),
 ("dense", units). Convolutions default to 3x3 with 'same' padding, as in the 2020 reference. The ResNets are
-built by networks/resnet.py.
+built by networks/resnet.py from the stage structure below.
 
 No biases anywhere; every weight layer is masked, the output layer (dense, softmax) too.
+
+This module imports nothing but the standard library, so that tools without Keras (the PyTorch peers in
+bench/) read the same structures.
 """
 
-from networks.resnet import RESNET_DEPTHS
+# ResNet8 (n = 1) is the family's smallest member: quick checks of the ResNet path.
+RESNET_DEPTHS = {f"ResNet{depth}": depth for depth in (8, 20, 32, 44, 56, 110)}
+RESNET_VARIANTS = ("standard", "2020")
+BATCHNORM_AFFINE = ("trained", "frozen")
+STAGE_FILTERS = (16, 32, 64)
+
+
+def blocks_per_stage(depth):
+    if depth < 8 or (depth - 2) % 6:
+        raise ValueError(f"A ResNet's depth must be 6n+2 with n at least 1 (20, 32, 44, ...), got {depth}.")
+    return (depth - 2) // 6
+
+
+def masked_layer_count(depth):
+    """The stem, two convolutions per block, two projections and the output layer."""
+    return 1 + 2 * 3 * blocks_per_stage(depth) + 2 + 1
+
 
 ARCHITECTURES = {
     "LeNet": [("dense", 300), ("dense", 100)],

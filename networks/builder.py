@@ -5,9 +5,9 @@ import numpy as np
 
 from initializers import BINARY_INPUT_SCALE, INITIALIZERS, get_initializer
 from masking import MaskedConv2D, MaskedDense, MaskingOptions
-from networks.architectures import ARCHITECTURES
+from networks.architectures import ARCHITECTURES, RESNET_DEPTHS, masked_layer_count
 from networks.pooling import max_pooling_layer
-from networks.resnet import RESNET_DEPTHS, ResNetBuilder, masked_layer_count
+from networks.resnet import ResNetBuilder
 
 ACTIVATIONS = ("relu", "swish", "sigmoid", "elu", "selu")
 

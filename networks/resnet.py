@@ -17,24 +17,7 @@ import keras
 
 from initializers import get_initializer
 from masking import MaskedConv2D, MaskedDense
-
-# ResNet8 (n = 1) is the family's smallest member: quick checks of the ResNet path.
-RESNET_DEPTHS = {f"ResNet{depth}": depth for depth in (8, 20, 32, 44, 56, 110)}
-RESNET_VARIANTS = ("standard", "2020")
-BATCHNORM_AFFINE = ("trained", "frozen")
-STAGE_FILTERS = (16, 32, 64)
-
-
-def blocks_per_stage(depth):
-    if depth < 8 or (depth - 2) % 6:
-        raise ValueError(f"A ResNet's depth must be 6n+2 with n at least 1 (20, 32, 44, ...), got {depth}.")
-    return (depth - 2) // 6
-
-
-def masked_layer_count(depth):
-    """The stem, two convolutions per block, two projections and the output layer."""
-    return 1 + 2 * 3 * blocks_per_stage(depth) + 2 + 1
-
+from networks.architectures import BATCHNORM_AFFINE, RESNET_DEPTHS, RESNET_VARIANTS, STAGE_FILTERS, blocks_per_stage
 
 class ResNetBuilder:
     """Builds one ResNet layer by layer; `seeds` yields a (kernel seed, score seed) pair per masked layer."""

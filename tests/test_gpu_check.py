@@ -288,3 +288,31 @@ def test_the_sharing_row_reads_run_logs_defensively(tmp_path):
         "status": "failed", "reason": "Sweep.py exited with code 1 and 1 of 2 runs finished (seed 1: Out of memory.)."}
     assert gpu_sweep.sweep_status(row, "gpu", None, 60, "the budget")["reason"].startswith(
         "Sweep.py was stopped by the budget (60 s)")
+
+
+NO_KERAS_DRIVER = """
+import sys
+sys.modules.update(keras=None, tensorflow=None, jax=None)  # the GPU machine has no TensorFlow; torch rows need none
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+import gpu_contender
+from cifar_shaped import write_cifar_shaped
+write_cifar_shaped(sys.argv[3], training_examples=20, test_examples=10)
+for network in ("Conv6", "ResNet8"):
+    spec = {"network": network, "cifar_folder": sys.argv[3], "limit": 20}
+    data = gpu_contender.load_data(spec)
+    peer = gpu_contender.torch_peer_class(network)(network, data.x_train, data.y_train, compile=False, device="cpu",
+                                                   precision="float32")
+    loss, accuracy = peer.train_epoch()
+    peer.close()
+    print(network, len(data.x_train), loss == loss)
+"""
+
+
+def test_the_convolutional_torch_peers_need_neither_keras_nor_tensorflow(tmp_path):
+    # On the first GPU check (2026-12-04) the Conv6 and ResNet20 PyTorch rows failed there: `networks.resnet`
+    # imported Keras, and Keras without TensorFlow. The structures now live in Keras-free networks.architectures.
+    pytest.importorskip("torch")
+    completed = subprocess.run([sys.executable, "-c", NO_KERAS_DRIVER, os.path.join(REPOSITORY, "bench"), REPOSITORY,
+                                str(tmp_path / "cifar")], capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.stdout.split("\n")[:2] == ["Conv6 20 True", "ResNet8 20 True"]

@@ -277,6 +277,26 @@ def test_a_pack_that_would_not_fit_is_refused_with_the_largest_that_would(tmp_pa
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*"))
 
 
+def test_the_memory_estimate_covers_what_a_conv6_pack_took_on_an_h200(tmp_path):
+    # bench/results/gpu_check_pack.json (2026-12-04): Conv6 at batch 25 with 45,000 CIFAR-shaped training images
+    # on the device peaked at 1,090 MiB alone and 7,108 MiB in a pack of 8; LeNet's pack of 64 at 1,034 MiB.
+    sys.path.insert(0, str(Path(REPOSITORY) / "bench"))
+    from cifar_shaped import write_cifar_shaped
+    from config import RunConfig
+    from runner.runs import load_data
+    from training.loop import Experiment
+    from training.pack_memory import FLOAT_BYTES, member_bytes
+    write_cifar_shaped(str(tmp_path / "cifar"), training_examples=10, test_examples=10)
+    config = RunConfig(nettype="Conv6", dataset="cifar10", data_dir=str(tmp_path / "cifar"),
+                       outputpath=str(tmp_path / "out")).validate()
+    member = Experiment(config, load_data(config, print_line=lambda line: None), print_line=lambda line: None)
+    data = FLOAT_BYTES * (45_000 * 32 * 32 * 3 + 45_000)
+    per_member = member_bytes(member.model, member.optimizer, 25)
+    member.discard()
+    mebibytes = [(count * per_member + data) / 2**20 for count in (1, 8)]
+    assert 1_090 <= mebibytes[0] <= 1.5 * 1_090 and 7_108 <= mebibytes[1] <= 1.3 * 7_108, mebibytes
+
+
 def pack_file(path, runs):
     path.write_text(json.dumps({"runs": runs}))
     return str(path)

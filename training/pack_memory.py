@@ -2,10 +2,15 @@
 
 Per member, a packed step holds: the member's own Keras variables, their stacked copy and its donated update
 (three copies of weights, scores and BatchNorm statistics), Adam's two moments of every trainable variable
-(three copies as well), the gradients, and the activations of a training batch, which the backward pass keeps
-(counted three times: forward values, their gradients and XLA's temporaries). The data set is held once for
-the whole pack. This is an estimate meant to refuse the packs that clearly cannot fit, with headroom
-(HEADROOM) for what it leaves out; bench/gpu_check.py measures the real peak.
+(three copies as well), the gradients, and the activations of a training batch, which the backward pass keeps.
+The data set is held once for the whole pack. This is an estimate meant to refuse the packs that clearly cannot
+fit, with headroom (HEADROOM) for what it leaves out; bench/gpu_check.py measures the real peak.
+
+The activation factors are calibrated on an H200 (2026-12-04, bench/results/gpu_check_pack.json, XLA's
+deterministic kernels): LeNet's dense activations, counted three times (forward values, their gradients, XLA's
+temporaries), put a pack of 64 at 1,046 MiB against 1,034 measured; Conv6's image-shaped ones took about 30 times a
+batch's forward values per member (a pack of 8 peaked at 7,108 MiB, and the factor 3 had said 2,033), which
+convolution workspaces and layout copies explain, so they count 32 times.
 """
 
 import math
@@ -17,7 +22,7 @@ from devices import DeviceError
 
 FLOAT_BYTES = 4
 COPIES_OF_STATE = 3
-ACTIVATION_FACTOR = 3
+ACTIVATION_FACTOR = {"dense": 3, "image": 32}  # by the rank of a layer's output: (batch, units), (batch, h, w, c)
 HEADROOM = 0.8  # of the memory the process may use
 
 
@@ -29,10 +34,10 @@ def member_bytes(model, optimizer, batch_size):
     variables = sum(math.prod(variable.shape) for variable in model.variables)
     trainable = sum(math.prod(variable.shape) for variable in model.trainable_variables)
     optimizer_values = sum(math.prod(variable.shape) for variable in optimizer.variables)
-    activations = sum(math.prod(layer.output.shape[1:]) for layer in model.layers
+    activations = sum(ACTIVATION_FACTOR["image" if len(layer.output.shape) == 4 else "dense"]
+                      * math.prod(layer.output.shape[1:]) for layer in model.layers
                       if getattr(layer, "output", None) is not None and None not in layer.output.shape[1:])
-    return FLOAT_BYTES * (COPIES_OF_STATE * (variables + optimizer_values) + trainable
-                          + ACTIVATION_FACTOR * batch_size * activations)
+    return FLOAT_BYTES * (COPIES_OF_STATE * (variables + optimizer_values) + trainable + batch_size * activations)
 
 
 def device_memory_bytes():

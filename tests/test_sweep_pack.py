@@ -2,9 +2,16 @@
 are runs like any others afterwards (skipped when finished)."""
 
 import json
+import re
+from importlib.util import find_spec
 
+import pytest
 from slurm_cluster import quick_polls, slurm_cluster  # noqa: F401  (fixtures)
 from test_sweep import TINY, all_logs, sweep, write_grid
+
+HAS_RAY = find_spec("ray") is not None
+if HAS_RAY:  # test_sweep_ray skips its whole module without Ray: imported only with it
+    from test_sweep_ray import logs_mention, ray_head, sweep_process  # noqa: F401  (ray_head: a fixture)
 
 JAX_GRID = {**TINY, "limit": 60, "traintype": "FreePruning", "backend": "jax"}
 
@@ -79,3 +86,44 @@ def test_a_pack_on_a_real_slurm_is_one_array_task_whose_runs_end_each_their_own_
     assert sorted((run["config"]["lr"], run["status"]) for run in logs) == [
         (0.001, "finished"), (0.001, "finished"), (1e12, "failed"), (1e12, "failed")]
     assert len({run["pack"]["packId"] for run in logs}) == 1
+
+
+@pytest.mark.skipif(not HAS_RAY, reason="the Ray backend's tests need Ray (pip install -r requirements-dev.txt)")
+def test_packs_on_a_real_ray_are_one_task_each_and_their_runs_are_runs_like_any_others(tmp_path, ray_head):
+    """2 p1 x 2 seeds with --pack 2 on a joined Ray head: two tasks (one start line each), four finished runs,
+    each with its own logs naming its pack and that pack's runs; the same command skips all four."""
+    output = tmp_path / "Outputs"
+    grid = write_grid(tmp_path, base=JAX_GRID, grid={"p1": [0.5, 0.3]}, rules=[], seeds=[1, 2])
+    first = sweep_process(grid, "--outputpath", output, "--backend", "ray", "--address", ray_head.address,
+                          "--pack", "2")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert (f"4 runs: 4 to run, 0 to resume, 0 finished already (skipped); results under {output}; 2 pack(s) of up "
+            f"to 2 runs, on the Ray cluster at {ray_head.address}") in first.stdout
+    starts = re.findall(r"^#\d+/4 start: (.*)$", first.stdout, re.MULTILINE)
+    assert len(starts) == 2 and all(label.startswith("pack of 2: ") for label in starts), first.stdout
+    assert "4 finished (0 of them resumed), 0 skipped (finished already), 0 failed" in first.stdout
+    assert logs_mention(ray_head.logs, str(output))  # the packs' processes ran on the head's workers
+    logs = all_logs(output)
+    assert len(logs) == 4 and all(run["status"] == "finished" for run in logs.values())
+    for path, run in logs.items():  # its configuration's folder (seeds share it), its files named by its run ID
+        assert path.name == f"{run['runId']}_logs.json" and f"P1_{run['config']['p1']}" in path.parts
+        assert path.with_name(f"{run['runId']}_final_masks.npz").is_file()
+    assert len({run["runId"] for run in logs.values()}) == 4
+    packs = {}
+    for run in logs.values():
+        packs.setdefault(run["pack"]["packId"], []).append(run)
+    assert len(packs) == 2
+    pack_files = [json.loads(path.read_text())["runs"] for path in (output / "packs").glob("pack-*.json")]
+    listed = sorted(sorted((settings["p1"], settings["seed"]) for settings in runs) for runs in pack_files)
+    assert len(pack_files) == 2 and all(len(runs) == 2 for runs in pack_files)
+    for members in packs.values():  # each run's record names its pack's runs, itself included, in member order
+        assert sorted(run["pack"]["member"] for run in members) == [0, 1]
+        run_ids = [run["runId"] for run in sorted(members, key=lambda run: run["pack"]["member"])]
+        assert all(run["pack"]["runIds"] == run_ids for run in members)
+    assert sorted(sorted((run["config"]["p1"], run["seed"]) for run in members) for members in packs.values()) \
+        == listed
+    again = sweep_process(grid, "--outputpath", output, "--backend", "ray", "--address", ray_head.address,
+                          "--pack", "2")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "4 runs: 0 to run, 0 to resume, 4 finished already (skipped)" in again.stdout
+    assert "start:" not in again.stdout and len(all_logs(output)) == 4

@@ -18,7 +18,8 @@ from methods.base import check_settings, flag_of
 from networks import ACTIVATIONS, BATCHNORM_AFFINE, NETWORK_NAMES, RESNET_DEPTHS, RESNET_VARIANTS, check_network
 from results.paths import configuration_folder
 from training.augmentation import AUGMENTATIONS
-from training.schedule import NO_DROPS, RESNET_DROPS, canonical_drops, parse_drops
+from training.optimizers import DEFAULT_MOMENTUM, OPTIMIZERS
+from training.schedule import LR_SCHEDULES, NO_DROPS, RESNET_DROPS, canonical_drops, parse_drops
 
 PACKABLE_METHODS = tuple(name for family in FAMILIES if family.packable for name in family.method_names())
 # "auto" and every registered data set (datasets/registry.py), so that a new data set needs no line here.
@@ -45,9 +46,11 @@ class RunConfig:
     nettype: str = setting("LeNet", "network", choices=NETWORK_NAMES)
     traintype: str = setting("FreePruning", "training method", choices=METHOD_NAMES)
     initializer: str = setting(None, "weight initializer; default: glorot for IMP (as Frankle & Carbin), "
-                               "he otherwise (as the 2020 reference)", choices=tuple(INITIALIZERS))
+                               "heconstant for EdgePopup (hidden-networks' signed constant), he otherwise (as the "
+                               "2020 reference)", choices=tuple(INITIALIZERS))
     activation: str = setting("relu", "hidden-layer activation", choices=ACTIVATIONS)
-    masktype: str = setting(None, "mask function; default: flip for the flipping methods, mask otherwise",
+    masktype: str = setting(None, "mask function; default: flip for the flipping methods, topk for EdgePopup, mask "
+                            "otherwise",
                             choices=tuple(MASK_FUNCTIONS))
     batchsize: int = setting(25, "mini-batch size", type=int, valid=lambda value: value >= 1,
                              requirement="must be at least 1")
@@ -59,7 +62,7 @@ class RunConfig:
     p1: float = setting(0.5, "probability of a +1 sign for heconstant/binary", type=float,
                         valid=lambda value: 0.0 <= value <= 1.0,
                         requirement="is a probability and must lie in [0, 1]")
-    lr: float = setting(1e-3, "Adam learning rate", type=float, valid=lambda value: math.isfinite(value) and value > 0,
+    lr: float = setting(1e-3, "learning rate (of Adam in the 2020 code)", type=float, valid=lambda value: math.isfinite(value) and value > 0,
                         requirement="must be a positive number")
     outputpath: str = setting("Outputs", "folder for the results")
     # Added by this tool.
@@ -82,6 +85,19 @@ class RunConfig:
                             f"{NO_DROPS} otherwise", flag="--lr-drops", valid=valid_drops,
                             requirement=f"takes increasing epochs of at least 1 separated by commas (e.g. "
                                         f"{RESNET_DROPS}), or {NO_DROPS}")
+    optimizer: str = setting("adam", "adam: Keras' Adam, as the 2020 code; sgd: SGD with --momentum as PyTorch "
+                             "computes it, as hidden-networks and Synaptic-Flow trained. Part of a run's identity",
+                             choices=OPTIMIZERS)
+    momentum: float = setting(DEFAULT_MOMENTUM, "--optimizer sgd: momentum (PyTorch's: buffer = momentum * buffer + "
+                              "gradient)", type=float, valid=lambda value: 0.0 <= value < 1.0,
+                              requirement="must lie in [0, 1)")
+    weight_decay: float = setting(0.0, "weight decay * variable added to the gradient of every trained variable "
+                                  "(PyTorch's weight_decay, an L2 penalty; the scores for connectivity training)",
+                                  type=float, flag="--weight-decay", valid=lambda value: math.isfinite(value)
+                                  and value >= 0, requirement="must be 0 or a positive number")
+    lr_schedule: str = setting("step", "step: --lr divided by 10 at each of --lr-drops (the 2020 code; constant "
+                               "without drops); cosine: --lr * (1 + cos(pi * (epoch - 1) / epochs)) / 2, set each "
+                               "epoch (hidden-networks, no warm-up)", choices=LR_SCHEDULES, flag="--lr-schedule")
     resnet_variant: str = setting("standard", "ResNets: standard ResNet v1, or 2020 for the 2020 code's quirks (one "
                                   "seed for all layers, ReLU inside the convolutions too, softmax twice, ReLU and "
                                   "lr 1e-3 whatever --activation and --lr say)", choices=RESNET_VARIANTS,
@@ -101,8 +117,8 @@ class RunConfig:
                              "code, and a CPU), or in TF32 on NVIDIA GPUs (faster, about 3 decimal digits; JAX's own "
                              "GPU default). Part of a run's identity", choices=PRECISIONS)
     pack: int = setting(1, "JAX: train up to this many of the --nruns seeds together, in one compiled program "
-                        "(jax.vmap); each stays a run of its own. For the methods without phases (FreePruning, "
-                        "MinPruning, FreeFlipping, MinFlipping, Baseline)", type=int, valid=lambda value: value >= 1,
+                        "(jax.vmap); each stays a run of its own. For the methods without phases ("
+                        + ", ".join(PACKABLE_METHODS) + ")", type=int, valid=lambda value: value >= 1,
                         requirement="must be at least 1")
     tensorboard: bool = setting(False, "also write TensorBoard event files per epoch, in {id}_tensorboard/ beside "
                                 "the run's logs", type=bool)
@@ -123,8 +139,9 @@ class RunConfig:
     @classmethod
     def from_settings(cls, settings, strict=True):
         """From flat settings (the command line, a grid, a run's stored config). A setting of the method's own
-        family that the method does not use (--kstarts for RandomPruning) is left out. strict: a setting of
-        another family is refused; otherwise (grids, stored logs of older versions) it is left out too."""
+        family that the method does not use (--kstarts for RandomPruning, --keep-fraction for FreePruning) is left
+        out, so that one set of a family's flags works for all its methods. strict: a setting of another family is
+        refused; otherwise (grids, stored logs of older versions) it is left out too."""
         common = {name: settings[name] for name in cls.common_names() if name in settings}
         traintype = common.get("traintype", cls.traintype)
         family, method = family_of(traintype), get_method(traintype)
@@ -152,7 +169,11 @@ class RunConfig:
         return self.masktype or self.method.default_masktype
 
     def resolved_initializer(self):
-        return self.initializer or self.family.default_initializer
+        return self.initializer or self.method.default_initializer or self.family.default_initializer
+
+    def masking_options(self):
+        """The masked layers' switches for this run: its method's, with the mask function's parameters."""
+        return self.method.masking_options(self.resolved_masktype(), self.family.resolved_settings(self))
 
     def is_resnet(self):
         return self.nettype in RESNET_DEPTHS
@@ -161,6 +182,8 @@ class RunConfig:
         return self.augmentation or ("shift-flip" if self.is_resnet() else "none")
 
     def resolved_lr_drops(self):
+        if self.lr_schedule == "cosine":
+            return NO_DROPS
         return canonical_drops(self.lr_drops or (RESNET_DROPS if self.is_resnet() else NO_DROPS))
 
     def starting_learning_rate(self):
@@ -170,7 +193,13 @@ class RunConfig:
     def folder(self):
         return configuration_folder(self.outputpath, self.traintype, self.nettype, self.p1, self.resolved_masktype(),
                                     self.activation, self.resolved_initializer(), self.lr,
-                                    self.family.folder_suffix(self))
+                                    self.optimizer_suffix() + self.family.folder_suffix(self))
+
+    def optimizer_suffix(self):
+        """The optimizer settings that differ from the 2020 code's (Adam, no decay, step schedule), for the folder."""
+        suffix = f"_sgd_M{float(self.momentum)}" if self.optimizer == "sgd" else ""
+        suffix += f"_WD{float(self.weight_decay)}" if self.weight_decay else ""
+        return suffix + ("_cosine" if self.lr_schedule == "cosine" else "")
 
     def to_dict(self):
         """Flat settings as stored in a run's logs: the common ones, resolved, then those of the family's that
@@ -203,6 +232,12 @@ class RunConfig:
             if value != default and not self.is_resnet():
                 raise ConfigError(f"{name} {value} is for the ResNets (--nettype {', '.join(RESNET_DEPTHS)}), and "
                                   f"{self.nettype} has none: leave {name} out.")
+        if self.optimizer != "sgd" and self.momentum != DEFAULT_MOMENTUM:
+            raise ConfigError(f"--momentum is a setting of --optimizer sgd, and this run uses --optimizer "
+                              f"{self.optimizer}: add --optimizer sgd, or leave --momentum out.")
+        if self.lr_schedule == "cosine" and self.lr_drops is not None and canonical_drops(self.lr_drops) != NO_DROPS:
+            raise ConfigError(f"--lr-schedule cosine sets the rate of every epoch, so --lr-drops {self.lr_drops} "
+                              "cannot apply: leave --lr-drops out, or use --lr-schedule step.")
         if self.pack > 1 and self.backend != "jax":
             raise ConfigError(f"--pack trains runs together through JAX (jax.vmap), and this run is a --backend "
                               f"{self.backend} run: add --backend jax, or leave --pack out.")

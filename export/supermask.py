@@ -3,7 +3,7 @@
 The kernels are not stored: they are drawn again from the run's seed (networks.build_network), which
 gives the same numbers with the same library versions and Keras backend. A checksum of the kernels drawn
 at export time guards that: loading refuses, in one sentence, when the kernels drawn now differ. The bit
-of a weight is 1 where its mask value is positive: kept (mask, mask_rs) or sign kept (flip). A flip mask
+of a weight is 1 where its mask value is positive: kept (mask, mask_rs, topk) or sign kept (flip). A flip mask
 is 0 only for a score of exactly 0; such positions, if any, are listed separately.
 """
 
@@ -39,14 +39,14 @@ def regenerated_network(settings, input_shape, num_classes):
     config = RunConfig.from_settings(settings, strict=False)
     return build_network(config.nettype, input_shape, num_classes, activation=config.activation,
                          initializer=config.resolved_initializer(), p1=config.p1, seed=config.seed,
-                         masking=config.method.masking_options(config.resolved_masktype()),
+                         masking=config.masking_options(),
                          xla=keras.backend.backend() == "jax")
 
 
 def write_supermask(run, path):
     """Writes `run`'s supermask to `path`; refuses the methods that train weights."""
     config = run.config
-    if config.method.kernel_trainable or config.method.masking_options(config.resolved_masktype()).use_fixed_mask:
+    if config.method.kernel_trainable or config.masking_options().use_fixed_mask:
         raise ExportError(f"--traintype {config.traintype} trains the weights, so a supermask (bits over weights drawn "
                           "from the seed) cannot describe it; use --format keras.")
     model = regenerated_network(run.logs["config"], run.input_shape(), run.num_classes())
@@ -102,8 +102,10 @@ def load_supermask(path):
         packed = arrays[f"bits_{index}"]
         if shape != tuple(layer.score.shape) or packed.size != (count + 7) // 8:
             raise SupermaskError(f"{path} holds bits of another shape for layer {layer.name}; export the run again.")
-        # Scores of +1 / -1 give exactly the trained mask values (mask_rs rescales by the count of ones alone).
-        scores = np.where(np.unpackbits(packed, count=count) == 1, 1.0, -1.0).astype(np.float32)
+        # Scores of +1 / -1 give exactly the trained mask values (mask_rs rescales by the count of ones alone); for
+        # topk (EdgePopup), whose layer keeps a fixed count of the largest |score|, +1 / 0 keep exactly the ones.
+        removed = 0.0 if layer.mask_type == "topk" else -1.0
+        scores = np.where(np.unpackbits(packed, count=count) == 1, 1.0, removed).astype(np.float32)
         if f"zeros_{index}" in arrays:
             scores[arrays[f"zeros_{index}"]] = 0.0
         layer.score.assign(scores.reshape(shape))

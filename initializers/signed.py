@@ -36,10 +36,18 @@ class RandomSigns(keras.initializers.Initializer):
 
 @keras.saving.register_keras_serializable(package="initializers")
 class HeConstant(RandomSigns):
-    """Signed He constant: every magnitude is sqrt(2 / fan_in)."""
+    """Signed He constant: every magnitude is sqrt(2 / (fan_scale * fan_in)); fan_scale 1 but for EdgePopup's
+    --scale-fan (hidden-networks' signed_constant with scale_fan)."""
+
+    def __init__(self, p1=0.5, seed=None, fan_scale=1.0):
+        super().__init__(p1=p1, seed=seed)
+        self.fan_scale = float(fan_scale)
 
     def scale(self, shape):
-        return math.sqrt(2.0 / fan_in(shape))
+        return math.sqrt(2.0 / (self.fan_scale * fan_in(shape)))
+
+    def get_config(self):
+        return {**super().get_config(), "fan_scale": self.fan_scale}
 
 
 @keras.saving.register_keras_serializable(package="initializers")

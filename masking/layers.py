@@ -16,14 +16,25 @@ from masking.functions import get_mask_function
 SCORE_MINIMUM, SCORE_MAXIMUM = 0.01, 0.1
 
 
+def score_initializer(name, seed):
+    """reference: U(0.01, 0.1), the 2020 code's; kaiming_uniform: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's
+    kaiming_uniform_(a=sqrt(5)), which hidden-networks gives its scores."""
+    if name == "reference":
+        return keras.initializers.RandomUniform(SCORE_MINIMUM, SCORE_MAXIMUM, seed=seed)
+    if name == "kaiming_uniform":
+        return keras.initializers.VarianceScaling(1 / 3, "fan_in", "uniform", seed=seed)
+    raise ValueError(f"Unknown score initializer '{name}'; choose reference or kaiming_uniform.")
+
+
 class MaskedLayer(keras.layers.Layer):
     """Shared machinery; subclasses define `kernel_shape` and `apply_kernel`."""
 
     def __init__(self, activation=None, mask_type="mask", kernel_initializer="he_normal",
                  score_seed=None, kernel_trainable=False, score_trainable=True,
-                 use_fixed_mask=False, alpha=0.0, **kwargs):
+                 use_fixed_mask=False, alpha=0.0, keep_fraction=None, score_initializer="reference", **kwargs):
         super().__init__(**kwargs)
-        get_mask_function(mask_type)  # fails early with a clear message on an unknown type
+        self.mask_parameters = {} if keep_fraction is None else {"keep_fraction": float(keep_fraction)}
+        get_mask_function(mask_type, **self.mask_parameters)  # fails early with a clear message
         self.activation = keras.activations.get(activation)
         self.mask_type = mask_type
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
@@ -32,6 +43,7 @@ class MaskedLayer(keras.layers.Layer):
         self.score_trainable = bool(score_trainable)
         self.use_fixed_mask = bool(use_fixed_mask)
         self.alpha = float(alpha)
+        self.score_initializer = score_initializer
 
     def kernel_shape(self, input_shape):
         raise NotImplementedError
@@ -47,19 +59,15 @@ class MaskedLayer(keras.layers.Layer):
             self.fixed_mask = self.add_weight(name="fixed_mask", shape=shape, initializer="ones",
                                               trainable=False)
         else:
-            score_initializer = keras.initializers.RandomUniform(
-                SCORE_MINIMUM, SCORE_MAXIMUM, seed=self.score_seed)
-            self.score = self.add_weight(name="score", shape=shape, initializer=score_initializer,
+            self.score = self.add_weight(name="score", shape=shape,
+                                         initializer=score_initializer(self.score_initializer, self.score_seed),
                                          trainable=self.score_trainable)
 
     def mask_values(self):
         """f(score), or the fixed 0/1 mask."""
         if self.use_fixed_mask:
             return ops.convert_to_tensor(self.fixed_mask)
-        return get_mask_function(self.mask_type)(ops.convert_to_tensor(self.score))
-
-    def effective_kernel(self):
-        return ops.convert_to_tensor(self.kernel) * self.mask_values()
+        return get_mask_function(self.mask_type, **self.mask_parameters)(ops.convert_to_tensor(self.score))
 
     def set_fixed_mask(self, mask):
         if not self.use_fixed_mask:
@@ -85,6 +93,8 @@ class MaskedLayer(keras.layers.Layer):
             "score_trainable": self.score_trainable,
             "use_fixed_mask": self.use_fixed_mask,
             "alpha": self.alpha,
+            "keep_fraction": self.mask_parameters.get("keep_fraction"),
+            "score_initializer": self.score_initializer,
         })
         return config
 

@@ -12,6 +12,9 @@ class MaskingOptions:
     score_trainable: bool = True
     use_fixed_mask: bool = False
     alpha: float = 0.0
+    keep_fraction: float = None  # topk's fraction of each layer kept (EdgePopup)
+    score_initializer: str = "reference"  # masking/layers.py's score_initializer
+    fan_scale: float = 1.0  # the kernels' He scale as if fan_in were fan_scale * fan_in (EdgePopup's --scale-fan)
 
     def layer_arguments(self):
-        return dataclasses.asdict(self)
+        return {name: value for name, value in dataclasses.asdict(self).items() if name != "fan_scale"}

@@ -58,11 +58,22 @@ class Method:
     use_fixed_mask: bool = False
     alpha: float = 0.0  # weight of the mean-mask loss term (-1: keep as many connections as possible)
     uses: tuple = None  # the names of the family's settings this method uses; None: all of them
+    score_initializer: str = "reference"  # masking/layers.py: the 2020 code's U(0.01, 0.1), or kaiming_uniform
+    default_initializer: str = None  # the weights' initializer without --initializer; None: the family's
 
-    def masking_options(self, masktype):
+    def masking_options(self, masktype, settings=None):
+        """The masked layers' switches; `settings` (the family's; default: its defaults) give the mask function's
+        parameters."""
+        if settings is None and self.uses:
+            from methods.registry import family_of  # the registry imports every family, and each family this module
+            settings = family_of(self.name).settings_class()
+        keep_fraction = getattr(settings, "keep_fraction", None) if "keep_fraction" in (self.uses or ()) else None
+        scale_fan = keep_fraction is not None and getattr(settings, "scale_fan", False)
         return MaskingOptions(mask_type=masktype, kernel_trainable=self.kernel_trainable,
                               score_trainable=self.score_trainable, use_fixed_mask=self.use_fixed_mask,
-                              alpha=self.alpha)
+                              alpha=self.alpha, keep_fraction=keep_fraction,
+                              score_initializer=self.score_initializer,
+                              fan_scale=keep_fraction if scale_fan else 1.0)
 
 
 class MethodFamily:

@@ -1,21 +1,37 @@
-"""Connectivity training over fixed random weights (Ivan & Florian 2020), and the Baseline that trains
-the weights of the same network instead."""
+"""Connectivity training over fixed random weights (Ivan & Florian 2020), edge-popup (Ramanujan et al. 2020), and
+the Baseline that trains the weights of the same network instead."""
 
-from methods.base import Method, MethodFamily
+import dataclasses
+
+from initializers import FAN_SCALED
+from methods.base import ConfigError, Method, MethodFamily, setting
 from training.loop import Experiment
 
 PRUNING_MASKS = ("mask", "mask_rs")
-CONNECTIVITY = dict(kernel_trainable=False, score_trainable=True)
+CONNECTIVITY = dict(kernel_trainable=False, score_trainable=True, uses=())
+
+
+@dataclasses.dataclass(frozen=True)
+class ConnectivitySettings:
+    keep_fraction: float = setting(0.5, "EdgePopup: the fraction of each layer's weights kept, those of largest "
+                                   "|score| (hidden-networks' --prune-rate, which despite its name is this kept "
+                                   "fraction; its issue #9)", type=float, flag="--keep-fraction",
+                                   valid=lambda value: 0 < value <= 1, requirement="is the fraction of each "
+                                   "layer's weights kept and must lie in (0, 1]")
+    scale_fan: bool = setting(False, "EdgePopup: scale the He weights as if each unit had only --keep-fraction of "
+                              "its inputs, sqrt(2 / (keep fraction * fan_in)) (hidden-networks' --scale-fan)",
+                              type=bool, flag="--scale-fan")
 
 
 class ConnectivityTraining(MethodFamily):
     name = "connectivity"
     title = "Connectivity training over fixed random weights (Ivan & Florian 2020)"
     experiment_class = Experiment
+    settings_class = ConnectivitySettings
     packable = True
     methods = (
         Method("Baseline", "trains the weights while the mask stays all ones", ("mask", "mask_rs", "flip"),
-               "mask", "weights", "#333333", "o"),
+               "mask", "weights", "#333333", "o", uses=()),
         Method("FreePruning", "switches fixed weights on and off", PRUNING_MASKS, "mask", "pruning", "#1f77b4",
                "s", **CONNECTIVITY),
         Method("MinPruning", "switches fixed weights on and off, keeping as many as it can", PRUNING_MASKS, "mask",
@@ -24,7 +40,23 @@ class ConnectivityTraining(MethodFamily):
                **CONNECTIVITY),
         Method("MinFlipping", "flips the signs of fixed weights, as few as it can", ("flip",), "flip", "flipping",
                "#ff7f0e", "D", alpha=-1.0, **CONNECTIVITY),
+        Method("EdgePopup", "keeps the given fraction of each layer's fixed weights, those of largest |score| "
+               "(edge-popup)", ("topk",), "topk", "pruning", "#e377c2", "P", kernel_trainable=False,
+               score_trainable=True, uses=("keep_fraction", "scale_fan"), score_initializer="kaiming_uniform",
+               default_initializer="heconstant"),
     )
+
+    def folder_suffix(self, config):
+        if "keep_fraction" not in (config.method.uses or ()):
+            return ""
+        settings = config.method_settings
+        return f"_K{settings.keep_fraction}" + ("_scalefan" if settings.scale_fan else "")
+
+    def check(self, config):
+        if config.method_settings.scale_fan and config.resolved_initializer() not in FAN_SCALED:
+            raise ConfigError(f"--scale-fan rescales the He initializers ({', '.join(FAN_SCALED)}), and this run's "
+                              f"weights are {config.resolved_initializer()}: leave --scale-fan out, or use "
+                              "--initializer heconstant.")
 
 
 FAMILY = ConnectivityTraining()

@@ -1,4 +1,6 @@
-"""Pruning at initialisation (Haroon 2022): a 0/1 mask fixed early, the weights train under it."""
+"""Pruning at initialisation: a 0/1 mask fixed early, the weights train under it. Haroon 2022's methods (random
+masks, K-starts, dissipating gradients) and the field's criteria, SNIP, GraSP and SynFlow (as Synaptic-Flow has
+them; pruning_at_init/criteria/)."""
 
 import dataclasses
 
@@ -6,10 +8,14 @@ from methods.base import ConfigError, Method, MethodFamily, setting
 from pruning_at_init.experiment import PruningAtInitExperiment
 
 
-# Which settings a method uses: every method the mask's, plus those of the steps it takes.
+# Which settings a method uses: every method the mask's, plus those of the steps it takes and of its criterion.
 MASK = ("sparsity", "pruning_scope")
 K_STARTS = ("kstarts", "selection_epochs", "fitness")
 DISSIPATION = ("selection_epochs", "dissipation")
+CRITERION_SETTINGS = {"random": (), "snip": ("scoring_examples",), "grasp": ("scoring_examples", "grasp_temperature"),
+                      "synflow": ("synflow_iterations",)}
+# The criteria's papers and Synaptic-Flow prune over all weights together; Haroon 2022 layer by layer.
+DEFAULT_SCOPE = {"random": "layerwise", "snip": "global", "grasp": "global", "synflow": "global"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,9 +23,11 @@ class PruningAtInitMethod(Method):
     k_starts: bool = False  # K candidate masks train briefly; the fittest goes on
     dissipates: bool = False  # weights that barely move in the selection epochs are removed
     start_fraction: float = 1.0  # the starting mask's sparsity, as a fraction of --sparsity
+    criterion: str = "random"  # how the starting mask is chosen: at random, or pruning_at_init/criteria/
 
     def __post_init__(self):
-        uses = MASK + (K_STARTS if self.k_starts else ()) + (DISSIPATION if self.dissipates else ())
+        uses = (MASK + (K_STARTS if self.k_starts else ()) + (DISSIPATION if self.dissipates else ())
+                + CRITERION_SETTINGS[self.criterion])
         object.__setattr__(self, "uses", uses)
 
     @property
@@ -31,8 +39,9 @@ class PruningAtInitMethod(Method):
 class PruningAtInitSettings:
     sparsity: float = setting(0.9, "fraction of weights removed", type=float, valid=lambda value: 0 <= value < 1,
                               requirement="is the fraction of weights removed and must lie in [0, 1)")
-    pruning_scope: str = setting("layerwise", "remove the fraction from every layer, or from all weights together",
-                                 choices=("layerwise", "global"), flag="--pruning-scope")
+    pruning_scope: str = setting(None, "remove the fraction from every layer, or from all weights together; default: "
+                                 "global for SNIP, GraSP and SynFlow (their papers), layerwise for the others "
+                                 "(Haroon 2022)", choices=("layerwise", "global"), flag="--pruning-scope")
     kstarts: int = setting(5, "K-starts: number of random sparse masks to start from", type=int,
                            valid=lambda value: value >= 1, requirement="must be at least 1")
     selection_epochs: int = setting(2, "K-starts / dissipating gradients: epochs before the mask is fixed",
@@ -43,6 +52,15 @@ class PruningAtInitSettings:
     dissipation: float = setting(0.1, "dissipating gradients: a weight whose relative change from its initial "
                                  "value stays under this fraction is removed", type=float,
                                  valid=lambda value: value > 0, requirement="must be positive")
+    scoring_examples: int = setting(100, "SNIP, GraSP: training examples scored, drawn by the run seed "
+                                    "(Synaptic-Flow's 10 per class of CIFAR-10)", type=int, flag="--scoring-examples",
+                                    valid=lambda value: value >= 1, requirement="must be at least 1")
+    grasp_temperature: float = setting(200.0, "GraSP: the logits are divided by this temperature", type=float,
+                                       flag="--grasp-temperature", valid=lambda value: value > 0,
+                                       requirement="must be positive")
+    synflow_iterations: int = setting(100, "SynFlow: scoring and pruning iterations, the kept fraction shrinking "
+                                      "exponentially to 1 - sparsity", type=int, flag="--synflow-iterations",
+                                      valid=lambda value: value >= 1, requirement="must be at least 1")
 
 
 FIXED_MASK = dict(masktypes=("mask",), default_masktype="mask", changes="pruning", use_fixed_mask=True)
@@ -57,18 +75,36 @@ class PruningAtInitialisation(MethodFamily):
         PruningAtInitMethod("RandomPruning", "trains the weights under one random fixed 0/1 mask",
                             color="#7f7f7f", marker="o", **FIXED_MASK),
         PruningAtInitMethod("KStarts", "trains the weights under the fittest of K random 0/1 masks",
-                            color="#1f77b4", marker="s", k_starts=True, **FIXED_MASK),
+                            color="#17becf", marker="s", k_starts=True, **FIXED_MASK),
         PruningAtInitMethod("DissipatingGradients", "trains the weights under a 0/1 mask that removes weights "
-                            "which barely move", color="#2ca02c", marker="^", dissipates=True, start_fraction=0.0,
+                            "which barely move", color="#bcbd22", marker="^", dissipates=True, start_fraction=0.0,
                             **FIXED_MASK),
         PruningAtInitMethod("KStartsDG", "trains the weights under the fittest of K masks, each refined by "
-                            "dissipating gradients", color="#d62728", marker="D", k_starts=True, dissipates=True,
+                            "dissipating gradients", color="#8c564b", marker="D", k_starts=True, dissipates=True,
                             start_fraction=0.5, **FIXED_MASK),
+        PruningAtInitMethod("SNIP", "trains the weights under the 0/1 mask that keeps the weights of largest "
+                            "|gradient x weight| on a batch (SNIP)", color="#aec7e8", marker="p", criterion="snip",
+                            **FIXED_MASK),
+        PruningAtInitMethod("GraSP", "trains the weights under the 0/1 mask that best preserves the gradient flow "
+                            "(GraSP)", color="#98df8a", marker="h", criterion="grasp", **FIXED_MASK),
+        PruningAtInitMethod("SynFlow", "trains the weights under the 0/1 mask that iteratively conserves the "
+                            "synaptic flow, without data (SynFlow)", color="#ff9896", marker="X",
+                            criterion="synflow", **FIXED_MASK),
     )
 
+    def resolved_settings(self, config):
+        settings = config.method_settings
+        if settings.pruning_scope is None:
+            settings = dataclasses.replace(settings, pruning_scope=DEFAULT_SCOPE[config.method.criterion])
+        return settings
+
     def folder_suffix(self, config):
-        settings, method = config.method_settings, config.method
+        settings, method = self.resolved_settings(config), config.method
         suffix = f"_S{settings.sparsity}" + ("_global" if settings.pruning_scope == "global" else "")
+        defaults = PruningAtInitSettings()
+        for name, letter in (("scoring_examples", "N"), ("grasp_temperature", "T"), ("synflow_iterations", "I")):
+            if name in method.uses and getattr(settings, name) != getattr(defaults, name):
+                suffix += f"_{letter}{getattr(settings, name)}"
         if method.k_starts:
             suffix += f"_K{settings.kstarts}_{settings.fitness}"
         if method.selects_mask:

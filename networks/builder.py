@@ -73,7 +73,7 @@ def build_network(nettype, input_shape, num_classes=10, *, activation="relu", in
         counters[kind] += 1
         arguments = dict(
             activation="softmax" if is_output else activation,
-            kernel_initializer=get_initializer(initializer, kernel_seed, p1),
+            kernel_initializer=get_initializer(initializer, kernel_seed, p1, masking.fan_scale),
             score_seed=score_seed,
             name="output" if is_output else f"{kind}{counters[kind]}",
             **masking.layer_arguments(),

@@ -36,8 +36,9 @@ class ResNetBuilder:
 
     def masked_arguments(self, name, activation=None):
         kernel_seed, score_seed = next(self.seeds)
-        return dict(activation=activation, kernel_initializer=get_initializer(self.initializer, kernel_seed, self.p1),
-                    score_seed=score_seed, name=name, **self.masking.layer_arguments())
+        initializer = get_initializer(self.initializer, kernel_seed, self.p1, self.masking.fan_scale)
+        return dict(activation=activation, kernel_initializer=initializer, score_seed=score_seed, name=name,
+                    **self.masking.layer_arguments())
 
     def unit(self, inputs, filters, name, strides=1, activate=True):
         """conv 3x3 - BatchNorm - activation (or conv - BatchNorm when activate is False)."""

@@ -15,15 +15,17 @@ import time
 import numpy as np
 
 from pruning_at_init import variables
+from pruning_at_init.criteria import CriterionError, ScoringContext, criterion_masks
 from pruning_at_init.dissipation import dissipation_masks
 from pruning_at_init.fitness import gradient_fitness, magnitude_fitness
 from pruning_at_init.masks import random_masks, sparsity_of
 from pruning_at_init.selection import CandidateSelection, numbered_arrays
 from results.run_log import EPOCH_KEYS
-from training.loop import Experiment
+from training.loop import Experiment, TrainingFailed
 from training.steps import compiled_steps
 
 MASK_STREAM = 2  # generator of candidate k's random mask: numpy default_rng([seed, MASK_STREAM, k])
+SCORING_STREAM = 3  # generator of the examples SNIP and GraSP score: numpy default_rng([seed, SCORING_STREAM])
 
 
 class PruningAtInitExperiment(Experiment):
@@ -31,7 +33,7 @@ class PruningAtInitExperiment(Experiment):
     start_fraction); config.method_settings holds --sparsity, --kstarts and the other settings."""
 
     def __init__(self, config, dataset, print_line=print, run_id=None):
-        self.settings = config.method_settings
+        self.settings = config.family.resolved_settings(config)
         self.selection = (CandidateSelection(self.settings.kstarts, self.settings.fitness)
                           if config.method.k_starts else None)
         super().__init__(config, dataset, print_line, run_id)
@@ -120,15 +122,32 @@ class PruningAtInitExperiment(Experiment):
         """Initial weights, candidate `index`'s random mask, a fresh Adam and the first epoch's data order."""
         variables.assign_all(self.model.variables, self.initial_values)
         variables.assign_all(self.optimizer.variables, self.fresh_optimizer_values)
-        generator = np.random.default_rng([self.config.seed, MASK_STREAM, index])
-        shapes = [tuple(layer.kernel.shape) for layer in self.layers]
-        masks = random_masks(shapes, self.start_sparsity(), self.settings.pruning_scope, generator)
-        variables.apply_masks(self.layers, masks, self.optimizer)
+        variables.apply_masks(self.layers, self.starting_masks(index), self.optimizer)
         if self.selection:
             self.steps.set_gradient_values(None)
             self.shuffle_generator.bit_generator.state = copy.deepcopy(self.selection.start_generator)
             self.print_line(f"K-starts: candidate {index + 1} of {self.selection.count}, "
                             f"{self.settings.selection_epochs} selection epochs")
+
+    def starting_masks(self, index):
+        """Candidate `index`'s random mask, or the mask the method's criterion chooses (one candidate)."""
+        if self.method.criterion == "random":
+            generator = np.random.default_rng([self.config.seed, MASK_STREAM, index])
+            shapes = [tuple(layer.kernel.shape) for layer in self.layers]
+            return random_masks(shapes, self.start_sparsity(), self.settings.pruning_scope, generator)
+        count = min(self.settings.scoring_examples, len(self.dataset.x_train))
+        chosen = np.random.default_rng([self.config.seed, SCORING_STREAM]).choice(
+            len(self.dataset.x_train), count, replace=False)
+        context = ScoringContext(self.model, self.layers, self.dataset.x_train[np.sort(chosen)],
+                                 self.dataset.y_train[np.sort(chosen)].astype("int32"), self.settings.sparsity,
+                                 self.settings.pruning_scope, self.settings, self.method.name)
+        started = time.time()
+        try:
+            masks = criterion_masks(self.method.criterion, context)
+        except CriterionError as error:
+            raise TrainingFailed(str(error)) from None
+        self.print_line(f"{self.method.name}: mask chosen in {time.time() - started:.1f} s")
+        return masks
 
     def finish_candidate(self):
         masks = variables.current_masks(self.layers)

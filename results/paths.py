@@ -4,7 +4,8 @@ A run's files lie in its configuration folder (the 2020 reference's layout):
 
     {outputpath}/{traintype}/{nettype}/P1_{p1}/{masktype}_{activation}_{initializer}_LR{lr}{suffix}/
 
-where the suffix carries the settings of the lottery-ticket and pruning-at-initialisation methods,
+where the suffix carries the optimizer settings other than the 2020 code's (e.g. _sgd_M0.9_WD0.0005_cosine) and
+the settings of the lottery-ticket and pruning-at-initialisation methods,
 and each file name starts with the run's 8-hex-digit ID: {id}_logs.json, {id}_curves.csv, ...
 """
 

@@ -16,15 +16,21 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from cli.keras_backend import select_backend  # noqa: E402
 
-# name: (network, input shape, method, mask type, fixed-mask fraction kept or None, track gradients, augmentation)
+# name: (network, input shape, method, mask type, fixed-mask fraction kept or None, track gradients, augmentation,
+#        optimizer: (--optimizer, --momentum, --weight-decay))
+ADAM = ("adam", 0.9, 0.0)
 CASES = {
-    "lenet-minpruning": ("LeNet", (28, 28, 1), "MinPruning", "mask_rs", None, False, False),
-    "lenet-freeflipping": ("LeNet", (28, 28, 1), "FreeFlipping", "flip", None, False, False),
-    "lenet-baseline": ("LeNet", (28, 28, 1), "Baseline", "mask", None, False, False),
-    "lenet-fixed-mask-gradients": ("LeNet", (28, 28, 1), "KStarts", "mask", 0.5, True, False),
-    "conv2-freepruning": ("Conv2", (8, 8, 3), "FreePruning", "mask", None, False, False),
+    "lenet-minpruning": ("LeNet", (28, 28, 1), "MinPruning", "mask_rs", None, False, False, ADAM),
+    "lenet-freeflipping": ("LeNet", (28, 28, 1), "FreeFlipping", "flip", None, False, False, ADAM),
+    "lenet-baseline": ("LeNet", (28, 28, 1), "Baseline", "mask", None, False, False, ADAM),
+    "lenet-fixed-mask-gradients": ("LeNet", (28, 28, 1), "KStarts", "mask", 0.5, True, False, ADAM),
+    "conv2-freepruning": ("Conv2", (8, 8, 3), "FreePruning", "mask", None, False, False, ADAM),
+    # PyTorch's SGD: the momentum buffer and coupled weight decay (training/optimizers.py).
+    "lenet-freepruning-sgd": ("LeNet", (28, 28, 1), "FreePruning", "mask", None, False, False, ("sgd", 0.9, 5e-4)),
+    # edge-popup: top-k of |score| per layer, Kaiming-uniform scores, signed-constant weights.
+    "conv2-edgepopup": ("Conv2", (8, 8, 3), "EdgePopup", "topk", None, False, False, ADAM),
     # BatchNorm's moving statistics threaded through the JAX steps, and the augmentation inside them.
-    "resnet8-minpruning-augmented": ("ResNet8", (8, 8, 3), "MinPruning", "mask", None, False, True),
+    "resnet8-minpruning-augmented": ("ResNet8", (8, 8, 3), "MinPruning", "mask", None, False, True, ADAM),
 }
 STEPS, BATCH, LEARNING_RATE = 6, 10, 1e-3
 
@@ -36,18 +42,18 @@ def main(backend, folder):
 
 
 def train_case(case, initial_path, result_path):
-    import keras
     import numpy as np
 
     from masking import masked_layers
     from methods import get_method
     from networks import build_network
     from training.batches import epoch_batches
+    from training.optimizers import build_optimizer
     from training.steps import compiled_steps
 
     from training.augmentation import draw_shifts
 
-    nettype, input_shape, traintype, masktype, kept, track, augmented = CASES[case]
+    nettype, input_shape, traintype, masktype, kept, track, augmented, optimizer = CASES[case]
     generator = np.random.default_rng(7)
     images = generator.normal(size=(STEPS * BATCH - 4, *input_shape)).astype("float32")
     labels = generator.integers(0, 10, size=len(images)).astype("int32")
@@ -63,7 +69,7 @@ def train_case(case, initial_path, result_path):
                 variable.assign(initial[f"v{index}"])
     else:
         np.savez(initial_path, **{f"v{index}": np.asarray(v) for index, v in enumerate(model.variables)})
-    steps = compiled_steps(model, keras.optimizers.Adam(LEARNING_RATE), images, labels, layers, jit_compile=True,
+    steps = compiled_steps(model, build_optimizer(optimizer[0], LEARNING_RATE, *optimizer[1:]), images, labels, layers, jit_compile=True,
                            track_gradients=track)
     indices, weights = epoch_batches(np.random.default_rng(0), len(images), BATCH)
     shifts = draw_shifts(1, 0, indices.shape, *input_shape[:2]) if augmented else None

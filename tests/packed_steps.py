@@ -22,15 +22,15 @@ MEMBERS = ((3, 1e-3), (4, 3e-3))
 
 
 def member_steps(case, seed, learning_rate, images, labels):
-    import keras
     import numpy as np
 
     from masking import masked_layers
     from methods import get_method
     from networks import build_network
+    from training.optimizers import build_optimizer
     from training.steps import compiled_steps
 
-    nettype, input_shape, traintype, masktype, kept, track, _ = CASES[case]
+    nettype, input_shape, traintype, masktype, kept, track, _, optimizer = CASES[case]
     model = build_network(nettype, input_shape, seed=seed, masking=get_method(traintype).masking_options(masktype),
                           xla=True)
     layers = masked_layers(model)
@@ -38,7 +38,7 @@ def member_steps(case, seed, learning_rate, images, labels):
         generator = np.random.default_rng(seed)
         for layer in layers:
             layer.set_fixed_mask((generator.random(layer.kernel.shape) < kept).astype("float32"))
-    return model, compiled_steps(model, keras.optimizers.Adam(learning_rate), images, labels, layers,
+    return model, compiled_steps(model, build_optimizer(optimizer[0], learning_rate, *optimizer[1:]), images, labels, layers,
                                  jit_compile=True, track_gradients=track)
 
 
@@ -49,7 +49,7 @@ def train_case(case, result_path):
     from training.batches import epoch_batches
     from training.steps_packed import PackedJaxSteps
 
-    _, input_shape, _, _, _, _, augmented = CASES[case]
+    _, input_shape, _, _, _, _, augmented, _ = CASES[case]
     generator = np.random.default_rng(7)
     images = generator.normal(size=(STEPS * BATCH - 4, *input_shape)).astype("float32")  # a partial last batch
     labels = generator.integers(0, 10, size=len(images)).astype("int32")

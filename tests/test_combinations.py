@@ -11,23 +11,23 @@ GPU that the backend cannot use, and --precision tf32 for a run that trains on t
 --device gpu and --precision tf32 are refused, --device auto and cpu run. What is covered, in-process through
 `MaskTrainer.main` (--maxepochs 0):
 
-- all 7 x 10 x 4 x 4 x 5 = 5,600 combinations (masktype absent, mask, mask_rs, flip; ResNet8 and ResNet20
+- all 7 x 14 x 4 x 5 x 5 = 9,800 combinations (masktype absent, mask, mask_rs, flip, topk; ResNet8 and ResNet20
   stand for the deeper ResNets): each impossible one exits 2 with one line naming the culprit flag; each
   possible one passes validation;
 - masktype absent: the validated RunConfig equals, settings resolved, that of the explicit default
   masktype (so running the explicit one runs it too);
-- full runs (a run of a Conv network takes about 1 s, mostly compressing its .npz files), over the 11
+- full runs (a run of a Conv network takes about 1 s, mostly compressing its .npz files), over the 15
   possible explicit (traintype, masktype) pairs: LeNet, every pair with every initializer, the activation
-  rotating so that every initializer meets every activation (44 runs); Conv2, Conv4, Conv6 and LeNet5,
+  rotating so that every initializer meets every activation (60 runs); Conv2, Conv4, Conv6 and LeNet5,
   every possible initializer x activation once, the pairs taking turns so that each runs at least once
   (Conv2 20, LeNet5 15); Conv4, Conv6 and ResNet8, deeper versions of networks covered so, each pair once,
-  with 11 different initializer x activation settings. (The full cross, 220 LeNet runs, passed while it was
+  with 15 different initializer x activation settings. (The full cross, 220 LeNet runs, passed while it was
   run, through 2026-11-22, and every initializer x activation on Conv4 and Conv6 until 2026-11-22; both were
   cut to keep the suite within its time budget.)
 - the three mask-selecting methods with --maxepochs 1 --selection-epochs 1 --kstarts 2 on LeNet, Conv2, LeNet5
   and ResNet8;
-- --device (absent, auto, cpu, gpu) x --precision (absent, float32, tf32) with every network and method, 840
-  combinations, the other three flags taking turns through their 80 settings: each refused exactly when impossible
+- --device (absent, auto, cpu, gpu) x --precision (absent, float32, tf32) with every network and method, 1,176
+  combinations, the other three flags taking turns through their 100 settings: each refused exactly when impossible
   here (a refusal goes as far as the run gets: a --precision refusal after the data is read), each other one valid;
   and the full runs above take turns through the device and precision values that this machine can run (on a CPU:
   absent, auto, cpu x absent, float32), so each network runs with each.
@@ -61,7 +61,7 @@ RUN_NETWORKS = ("LeNet", "Conv2", "Conv4", "Conv6", "LeNet5", "ResNet8")
 PAIRS_ONLY = ("Conv4", "Conv6", "ResNet8")
 SELECTING_NETWORKS = ("LeNet", "Conv2", "LeNet5", "ResNet8")
 INITIALIZER_NAMES = ("glorot", "he", "heconstant", "binary")
-MASKTYPES = (None, "mask", "mask_rs", "flip")  # None: --masktype left out
+MASKTYPES = (None, "mask", "mask_rs", "flip", "topk")  # None: --masktype left out
 ACTIVATION_NAMES = ("relu", "swish", "sigmoid", "elu", "selu")
 SELECTING_METHODS = ("KStarts", "DissipatingGradients", "KStartsDG")
 NETWORKS_WITHOUT_BINARY_SCALE = ("LeNet5", "ResNet8", "ResNet20")
@@ -162,7 +162,7 @@ def describe(combination):
 def test_the_walk_covers_every_value_the_product_offers():
     assert set(NETWORKS) <= set(NETWORK_NAMES) and set(NETWORK_NAMES) - set(NETWORKS) <= set(RESNET_DEPTHS)
     assert set(ACTIVATION_NAMES) == set(ACTIVATIONS)
-    assert set(INITIALIZER_NAMES) == set(INITIALIZERS) and len(METHOD_NAMES) == 10
+    assert set(INITIALIZER_NAMES) == set(INITIALIZERS) and len(METHOD_NAMES) == 14
     assert set(DEVICE_NAMES[1:]) == set(devices.DEVICES) and set(PRECISION_NAMES[1:]) == set(devices.PRECISIONS)
     assert all(set(method.masktypes) <= set(MASKTYPES[1:]) and method.default_masktype in method.masktypes
                for method in METHODS.values())
@@ -211,7 +211,8 @@ def test_every_device_and_precision_is_refused_exactly_when_this_machine_cannot_
         if problem:
             combination = (nettype, traintype, initializer, masktype, activation, device, precision)
             problems.append(f"{describe(combination)}: {problem}")
-    assert number + 1 == 840 and 0 < refused < 840
+    total = len(NETWORKS) * len(METHOD_NAMES) * len(DEVICE_NAMES) * len(PRECISION_NAMES)
+    assert number + 1 == total and 0 < refused < total
     assert not problems, f"{len(problems)} combinations went wrong, e.g.:\n" + "\n".join(problems[:20])
 
 
@@ -225,7 +226,7 @@ def combinations_to_run(nettype):
     """(traintype, initializer, masktype, activation) of the explicit combinations run in full."""
     pairs = possible_pairs()
     if nettype == "LeNet":
-        # Every pair with every initializer; for a fixed initializer the 11 pairs run through all 5 activations.
+        # Every pair with every initializer; for a fixed initializer the 15 pairs run through all 5 activations.
         chosen = [(traintype, initializer, masktype, ACTIVATION_NAMES[(pair + number) % len(ACTIVATION_NAMES)])
                   for pair, (traintype, masktype) in enumerate(pairs)
                   for number, initializer in enumerate(INITIALIZER_NAMES)]
@@ -249,7 +250,7 @@ def test_every_possible_combination_runs_to_the_end(tmp_path, nettype):
     chosen = combinations_to_run(nettype)
     assert {(traintype, masktype) for traintype, _, masktype, _ in chosen} == set(possible_pairs())
     assert len({(initializer, activation) for _, initializer, _, activation in chosen}) == (
-        11 if nettype in PAIRS_ONLY else 15 if nettype in NETWORKS_WITHOUT_BINARY_SCALE else 20)
+        len(possible_pairs()) if nettype in PAIRS_ONLY else 15 if nettype in NETWORKS_WITHOUT_BINARY_SCALE else 20)
     problems = []
     for number, (traintype, initializer, masktype, activation) in enumerate(chosen):
         outputpath = tmp_path / str(number)

@@ -31,7 +31,7 @@ def train(tmp_path, traintype, masktype=None, **extra):
 
 
 @pytest.mark.parametrize("traintype, masktype", [("FreePruning", "mask"), ("MinPruning", "mask_rs"),
-                                                 ("FreeFlipping", "flip")])
+                                                 ("FreeFlipping", "flip"), ("EdgePopup", "topk")])
 def test_a_supermask_loads_as_a_model_that_predicts_exactly_what_the_trained_one_did(tmp_path, traintype, masktype):
     logs_path, predictions, dataset = train(tmp_path, traintype, masktype)
     run = find_finished_run(logs_path)
@@ -80,6 +80,7 @@ print(json.dumps(found))
 """
 KERAS_CASES = {"MinPruning": {"traintype": "MinPruning", "masktype": "mask_rs"},
                "IMP": {"traintype": "IMP", "rounds": 1},
+               "SNIP": {"traintype": "SNIP", "scoring_examples": 50},
                "Conv2-FreeFlipping": {"traintype": "FreeFlipping", "nettype": "Conv2", "limit": 60}}
 
 

@@ -1,7 +1,8 @@
 """Behaviour of Keras that the product relies on without a public API for it; these fail loudly if a
 Keras upgrade changes it.
 
-- `pruning_at_init.variables.adam_moments` finds Adam's moments by Keras' naming of optimizer variables;
+- `pruning_at_init.variables.optimizer_slots` finds Adam's moments and SGD's momentum buffer by Keras' naming of
+  optimizer variables;
   pruning at initialisation clears the moments of pruned weights through it.
 - `masking.masked_layers` walks `model.layers`; masks, counts and logs are per layer, input to output.
 - `Experiment.reset_optimizer` (a fresh Adam for every lottery-ticket round) assigns the variables of the
@@ -17,7 +18,7 @@ from datasets import load_dataset
 from masking import MaskedDense, masked_layers
 from methods import METHODS
 from networks import build_network
-from pruning_at_init.variables import adam_moments
+from pruning_at_init.variables import optimizer_slots
 from training.batches import epoch_batches
 from training.loop import Experiment
 
@@ -26,7 +27,7 @@ def baseline_network(nettype, input_shape, seed=1):
     return build_network(nettype, input_shape, seed=seed, masking=METHODS["Baseline"].masking_options("mask"))
 
 
-def test_adam_moments_are_the_first_and_second_moment_of_that_very_variable():
+def test_optimizer_slots_of_adam_are_the_first_and_second_moment_of_that_very_variable():
     model = baseline_network("LeNet", (30,))
     variables = model.trainable_variables
     optimizer = keras.optimizers.Adam(learning_rate=1e-3)
@@ -37,17 +38,32 @@ def test_adam_moments_are_the_first_and_second_moment_of_that_very_variable():
     optimizer.apply([keras.ops.convert_to_tensor(gradient) for gradient in gradients], variables)
     assert len(variables) == 3  # the three kernels; the scores of a Baseline are frozen
     for variable, gradient in zip(variables, gradients):
-        first, second = adam_moments(optimizer, variable)
+        first, second = optimizer_slots(optimizer, variable)
         np.testing.assert_allclose(np.array(first), (1 - optimizer.beta_1) * gradient, rtol=1e-6)
         np.testing.assert_allclose(np.array(second), (1 - optimizer.beta_2) * gradient**2, rtol=1e-5)
 
 
-def test_adam_moments_refuses_a_variable_the_optimizer_does_not_hold():
+def test_optimizer_slots_refuses_a_variable_the_optimizer_does_not_hold():
     model = baseline_network("LeNet", (30,))
     optimizer = keras.optimizers.Adam()
     optimizer.build(model.trainable_variables[:1])
-    with pytest.raises(RuntimeError, match="Cannot find Adam's moments"):
-        adam_moments(optimizer, model.trainable_variables[1])
+    with pytest.raises(RuntimeError, match="Cannot find the optimizer's momentum and velocity of "):
+        optimizer_slots(optimizer, model.trainable_variables[1])
+
+
+def test_sgd_has_its_momentum_buffer_as_its_one_slot_and_none_without_momentum():
+    from training.optimizers import build_optimizer
+    model = baseline_network("LeNet", (30,))
+    variables = model.trainable_variables
+    gradients = [np.full(variable.shape, index + 1.0, "float32") for index, variable in enumerate(variables)]
+    optimizer = build_optimizer("sgd", 0.1, momentum=0.9)
+    optimizer.apply([keras.ops.convert_to_tensor(gradient) for gradient in gradients], variables)
+    for variable, gradient in zip(variables, gradients):
+        (buffer,) = optimizer_slots(optimizer, variable)
+        np.testing.assert_array_equal(np.array(buffer), gradient)  # PyTorch's buffer: the first gradient
+    plain = build_optimizer("sgd", 0.1, momentum=0.0)
+    plain.build(variables)
+    assert optimizer_slots(plain, variables[0]) == ()
 
 
 @pytest.mark.parametrize("nettype, input_shape, expected", [

@@ -126,6 +126,8 @@ def test_each_packed_run_is_a_run_of_its_own_that_trains_as_its_solo_run(packed_
         for key in ("trainAccuracy", "testAccuracy", "remainingWeightsPerLayer"):
             assert run[key] == twin[key], key
     assert len({tuple(run["testLoss"]) for run in packed_logs.values()}) == 3  # three different runs
+    for run_id in packed["logs"]:  # interleaved epoch lines say whose they are
+        assert f"\n{run_id} Epoch   1/" in packed["output"], packed["output"]
 
 
 def test_packed_runs_are_found_as_the_solo_runs_are(packed_runs, tmp_path):
@@ -189,7 +191,7 @@ def test_what_cannot_pack_is_refused_in_one_sentence(tmp_path, capsys, arguments
 def test_every_method_either_packs_or_is_refused_for_its_phases():
     from config import ConfigError, RunConfig
     from methods import METHOD_NAMES
-    packable = {"FreePruning", "MinPruning", "FreeFlipping", "MinFlipping", "Baseline"}
+    packable = {"FreePruning", "MinPruning", "FreeFlipping", "MinFlipping", "EdgePopup", "Baseline"}
     for traintype in METHOD_NAMES:
         config = RunConfig(traintype=traintype, backend="jax", pack=4)
         if traintype in packable:
@@ -325,7 +327,7 @@ def test_a_pack_file_trains_runs_of_different_learning_rates_together_and_then_h
 @pytest.mark.parametrize("content, message", [
     ("not json", "is not a pack file"),
     ({"runs": [{"seed": 1, "backend": "jax"}, {"seed": 2, "backend": "jax", "nettype": "LeNet5"}]},
-     "cannot train in one pack: they may differ only in seed, p1, initializer, lr, lr_drops."),
+     "cannot train in one pack: they may differ only in seed, p1, initializer, lr, lr_drops, lr_schedule."),
     ({"runs": [{"seed": 0, "backend": "jax"}]}, "must list at least one run, each with a fixed seed."),
 ])
 def test_a_bad_pack_file_is_refused_in_one_sentence(tmp_path, content, message):

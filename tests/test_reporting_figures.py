@@ -99,4 +99,9 @@ def test_figure_colours_are_fixed_per_method():
         colours = [style.method_color(method.name) for method in methods]
         assert colours == [method.color for method in methods]
         assert len(set(colours)) == len(colours), family
+    # Across families too: one figure may draw FreePruning, EdgePopup, KStarts and IMP side by side.
+    everyone = [method for family in ("connectivity", "lottery", "pruning_at_init")
+                for method in get_family(family).methods]
+    assert len({method.color for method in everyone}) == len(everyone)
+    assert len({(method.color, method.marker) for method in everyone}) == len(everyone)
     assert style.method_color("NoSuchMethod") == style.OTHER_COLOR

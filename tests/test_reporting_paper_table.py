@@ -211,7 +211,8 @@ def test_csv_columns_are_the_settings_of_the_runs_shown(trained_runs, tmp_path):
     header = next(csv.reader(io.StringIO(csv_text(table_rows(merged(tmp_path))))))
     assert not {"sparsity", "reset", "rounds", "kstarts"} & set(header)
     common = {"batchsize", "maxepochs", "limit", "test_normalization", "backend", "augmentation", "lr_drops",
-              "resnet_variant", "batchnorm_affine", "precision"}
+              "resnet_variant", "batchnorm_affine", "precision", "optimizer", "momentum", "weight_decay",
+              "lr_schedule"}
     assert set(header) - set(CSV_RESULTS) == set(MAIN_FIELDS) | common
 
 

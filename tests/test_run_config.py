@@ -18,13 +18,15 @@ OLD_FLAG_DEFAULTS = {
     "--maxepochs": "20", "--seed": "0", "--p1": "0.5", "--lr": "0.001", "--outputpath": "Outputs",
     "--nruns": "1", "--dataset": "auto", "--data-dir": "None", "--limit": "None", "--test-normalization": "test",
     "--xla": "auto", "--reset": "original", "--rounds": "5", "--prune-rate": "0.2",
-    "--sparsity": "0.9", "--pruning-scope": "layerwise", "--kstarts": "5", "--selection-epochs": "2",
+    "--sparsity": "0.9", "--kstarts": "5", "--selection-epochs": "2",
     "--fitness": "magnitude", "--dissipation": "0.1",
 }
 # Defaults that depend on --traintype, which the help spells out in words.
 OLD_FLAG_DEFAULT_WORDS = {"--initializer": ("glorot for IMP", "he otherwise"),
                           "--masktype": ("flip for the flipping methods", "mask otherwise"),
-                          "--prune-rate-conv": ("0.15 for Conv6", "0.1 for the others")}
+                          "--prune-rate-conv": ("0.15 for Conv6", "0.1 for the others"),
+                          # layerwise before SNIP, GraSP and SynFlow, which prune globally by default
+                          "--pruning-scope": ("global for SNIP, GraSP and SynFlow", "layerwise for the others")}
 COMMON = {"nettype": "LeNet", "activation": "relu", "batchsize": 25, "maxepochs": 20, "seed": 7, "p1": 0.5,
           "lr": 0.001, "dataset": "auto", "limit": None, "test_normalization": "test"}
 

@@ -23,6 +23,7 @@ from training.augmentation import draw_shifts
 from training.batches import epoch_batches
 from training.console import EpochProgress, epoch_line
 from training.interrupt import StopRequest
+from training.optimizers import build_optimizer
 from training.schedule import learning_rate_at, parse_drops
 from training.steps import compiled_steps
 
@@ -61,13 +62,14 @@ class Experiment:
         self.model = build_network(
             config.nettype, dataset.x_train.shape[1:], dataset.num_classes,
             activation=config.activation, initializer=config.resolved_initializer(), p1=config.p1,
-            seed=config.seed, masking=self.method.masking_options(config.resolved_masktype()), xla=self.use_xla,
+            seed=config.seed, masking=config.masking_options(), xla=self.use_xla,
             resnet_variant=config.resnet_variant, batchnorm_affine=config.batchnorm_affine)
         self.layers = masked_layers(self.model)
         self.learning_rate_drops = parse_drops(config.resolved_lr_drops())
-        self.optimizer = keras.optimizers.Adam(learning_rate=config.starting_learning_rate())
+        self.optimizer = build_optimizer(config.optimizer, config.starting_learning_rate(), config.momentum,
+                                         config.weight_decay)
         self.steps = self.compiled_steps()
-        # Adam as built, before any step: what reset_optimizer returns to.
+        # The optimizer as built, before any step: what reset_optimizer returns to.
         self.fresh_optimizer_values = [np.array(variable) for variable in self.optimizer.variables]
         self.shuffle_generator = np.random.default_rng([config.seed, 1])
         self.folder = config.folder()
@@ -196,7 +198,7 @@ class Experiment:
             atomic.write_npz(self.path("final_batchnorm"), others)
 
     def reset_optimizer(self):
-        """Adam as if new (step 0, zero moments). Assigning its variables in place, rather than making a
+        """The optimizer as if new (step 0, zero moments). Assigning its variables in place, rather than making a
         new optimizer, keeps the compiled steps, which would otherwise compile again."""
         for variable, value in zip(self.optimizer.variables, self.fresh_optimizer_values, strict=True):
             variable.assign(value)
@@ -219,7 +221,8 @@ class Experiment:
         indices, weights = epoch_batches(self.shuffle_generator, len(self.dataset.x_train), self.config.batchsize)
         shifts = self.augmentation_shifts(indices.shape)
         self.optimizer.learning_rate.assign(
-            learning_rate_at(epoch, self.config.starting_learning_rate(), self.learning_rate_drops))
+            learning_rate_at(epoch, self.config.starting_learning_rate(), self.learning_rate_drops,
+                             self.config.lr_schedule, self.phase_epochs()))
         return progress, indices, weights, shifts
 
     @staticmethod

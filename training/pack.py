@@ -22,12 +22,18 @@ from training.interrupt import StopRequest
 from training.loop import STEPS_PER_CALL, TrainingFailed, TrainingInterrupted, kernels
 
 # Settings a pack's members may differ in (values inside the compiled program, not its shape).
-MAY_DIFFER = ("seed", "p1", "initializer", "lr", "lr_drops")
+MAY_DIFFER = ("seed", "p1", "initializer", "lr", "lr_drops", "lr_schedule")
 
 
 def pack_signature(config):
     """The settings runs must share to train in one pack."""
     return tuple(sorted((name, value) for name, value in config.identity().items() if name not in MAY_DIFFER))
+
+
+def labelled(print_line, run_id):
+    def print_labelled(line):
+        print_line(f"{run_id} {line}")
+    return print_labelled
 
 
 class PackedRuns:
@@ -43,6 +49,8 @@ class PackedRuns:
         self.failures = []
         pack_id = secrets.token_hex(4)
         for index, member in enumerate(self.members):
+            # The members' epoch lines interleave: each starts with its run's ID.
+            member.print_line = labelled(member.print_line, member.run_id)
             # A resumed member keeps the record of the pack it started in.
             member.log.data.setdefault("pack", {"packId": pack_id, "member": index,
                                                 "runIds": [other.run_id for other in self.members]})

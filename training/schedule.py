@@ -1,9 +1,16 @@
-"""The step learning-rate schedule of the 2020 ResNet training: the rate divided by 10 at given epochs.
+"""The learning rate of each epoch (--lr-schedule).
 
-Epochs count from 1, as in the logs (entry 0 is the untrained network): with drops at 80, 120 and 160 and
---lr 1e-3, epochs 1-79 train at 1e-3, 80-119 at 1e-4, 120-159 at 1e-5 and 160 on at 1e-6.
+step: the 2020 ResNet training's schedule, the rate divided by 10 at given epochs (--lr-drops). Epochs count from
+1, as in the logs (entry 0 is the untrained network): with drops at 80, 120 and 160 and --lr 1e-3, epochs 1-79
+train at 1e-3, 80-119 at 1e-4, 120-159 at 1e-5 and 160 on at 1e-6. Without drops the rate is constant.
+
+cosine: hidden-networks' cosine_lr without warm-up, set once per epoch: epoch e of E trains at
+--lr * (1 + cos(pi * (e - 1) / E)) / 2, so the first epoch at --lr and the last just above 0.
 """
 
+import math
+
+LR_SCHEDULES = ("step", "cosine")
 NO_DROPS = "none"
 RESNET_DROPS = "80,120,160"
 
@@ -27,6 +34,9 @@ def canonical_drops(text):
     return ",".join(str(epoch) for epoch in parse_drops(text)) or NO_DROPS
 
 
-def learning_rate_at(epoch, base_rate, drops):
-    """The learning rate of epoch `epoch` (from 1): base_rate divided by 10 for every drop epoch reached."""
+def learning_rate_at(epoch, base_rate, drops, schedule="step", epochs=None):
+    """The learning rate of epoch `epoch` (from 1): step, base_rate divided by 10 for every drop epoch reached;
+    cosine, base_rate on the half cosine over `epochs`."""
+    if schedule == "cosine":
+        return base_rate * (1 + math.cos(math.pi * (epoch - 1) / epochs)) / 2
     return base_rate / 10 ** sum(epoch >= drop for drop in drops)

@@ -2,7 +2,7 @@
 
     python Export.py RUN [--format supermask|keras|all] [--output-dir DIR] [--check]
 
-RUN is a run's _logs.json file, or its run ID under --outputpath. See README.md, "Export".
+RUN is a run's _logs.json file, or its run ID under --outputpath. See docs/RUNS.md, "Export".
 """
 
 import os

@@ -2,7 +2,7 @@
 
     python MaskTrainer.py --nettype Conv6 --traintype MinPruning
 
-See README.md for every flag and docs/OUTPUTS.md for what a run writes.
+See docs/METHODS.md and docs/FLAGS.md for every flag and docs/OUTPUTS.md for what a run writes.
 """
 
 import sys

@@ -17,7 +17,7 @@ class ResumeError(RuntimeError):
 
 
 def make_deterministic(config):
-    """Same seed, same machine: identical results (measured on TensorFlow: no cost on LeNet, see README). On JAX,
+    """Same seed, same machine: identical results (measured on TensorFlow: no cost on LeNet, see docs/RUNS.md). On JAX,
     cli/keras_backend.py asks XLA for deterministic GPU kernels before JAX starts; XLA on a CPU is deterministic."""
     if keras.backend.backend() != config.backend:
         raise ConfigError(f"This process runs Keras on {keras.backend.backend()}, but the run is a --backend "

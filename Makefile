@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test plot bench bench-conv bench-pack setup-gpu
+.PHONY: run test test-quick plot bench bench-conv bench-pack setup-gpu
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ plot: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q tests $(ARGS)
+
+# The inner loop: every test but the slow modules listed in tests/conftest.py.
+test-quick: $(BIN)/.installed
+	$(BIN)/python -m pytest -q -m "not slow" tests $(ARGS)
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt

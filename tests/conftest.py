@@ -14,3 +14,20 @@ os.environ.setdefault("MASKTRAINER_NO_DOWNLOAD", "1")
 from quiet_tensorflow import import_tensorflow_quietly  # noqa: E402
 
 import_tensorflow_quietly()
+
+# The quick tier (`make test-quick`, pytest -m "not slow"): every module but these, which train many runs, start
+# clusters or subprocesses, or compare backends step by step. The whole suite (`make test`) runs them all.
+SLOW_MODULES = {
+    "test_backend_jax", "test_combinations", "test_end_to_end", "test_export", "test_gpu_check", "test_lottery",
+    "test_machine_independence", "test_pack", "test_partial_batch", "test_plotter", "test_pruning_at_init_runs",
+    "test_reporting_figure_data", "test_reporting_figures", "test_reporting_paper_table", "test_reporting_runs",
+    "test_pruning_at_init_report", "test_resume", "test_slurm", "test_slurm_local", "test_sweep", "test_sweep_gpu",
+    "test_sweep_pack", "test_sweep_ray", "test_tensorboard",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    import pytest
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES or "both_backends" in item.name:
+            item.add_marker(pytest.mark.slow)

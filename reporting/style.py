@@ -98,7 +98,7 @@ def configuration_stems(configurations):
         f = c.fields
         stem = slug(f.get("traintype"), f.get("nettype"), f"P1_{f.get('p1')}", f.get("masktype"),
                     f.get("activation"), f.get("initializer"), f"LR{f.get('lr')}", f.get("dataset"),
-                    *(f"{k}{f.get(k)}" for k in varying))
+                    *(f"{k}{f.get(k)}" for k in varying if f.get(k) is not None))  # not another method's
         used[stem] = used.get(stem, 0) + 1
         stems[c.key] = stem if used[stem] == 1 else f"{stem}_{used[stem]}"
     return stems

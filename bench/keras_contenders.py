@@ -16,7 +16,7 @@ from config.run_config import RunConfig
 from training import loop
 from training.batches import epoch_batches
 from training.loop import Experiment
-from training.steps import compiled_steps
+from training.compiled_steps import compiled_steps
 
 
 class NeverStop:

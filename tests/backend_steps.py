@@ -49,7 +49,7 @@ def train_case(case, initial_path, result_path):
     from networks import build_network
     from training.batches import epoch_batches
     from training.optimizers import build_optimizer
-    from training.steps import compiled_steps
+    from training.compiled_steps import compiled_steps
 
     from training.augmentation import draw_shifts
 

@@ -28,7 +28,7 @@ def member_steps(case, seed, learning_rate, images, labels):
     from methods import get_method
     from networks import build_network
     from training.optimizers import build_optimizer
-    from training.steps import compiled_steps
+    from training.compiled_steps import compiled_steps
 
     nettype, input_shape, traintype, masktype, kept, track, _, optimizer = CASES[case]
     model = build_network(nettype, input_shape, seed=seed, masking=get_method(traintype).masking_options(masktype),

@@ -7,7 +7,7 @@ import pytest
 from masking import masked_layers
 from methods.registry import METHODS
 from networks import build_network
-from training import steps as training_steps
+from training import compiled_steps as training_steps
 from training.steps import EVALUATION_BATCH_SIZE
 
 RANDOM = np.random.default_rng(11)

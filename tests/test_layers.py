@@ -22,7 +22,7 @@ MAXIMUM_LINES = 300
 
 def product_modules():
     for package in LAYER_OF:
-        yield from sorted((REPOSITORY / package).glob("*.py"))
+        yield from sorted((REPOSITORY / package).rglob("*.py"))  # subpackages too (pruning_at_init/criteria)
 
 
 def imported_packages(path):
@@ -41,7 +41,7 @@ def test_every_product_package_has_a_layer():
 def test_no_import_runs_upward():
     upward = []
     for path in product_modules():
-        own = LAYER_OF[path.parent.name]
+        own = LAYER_OF[path.relative_to(REPOSITORY).parts[0]]
         for package in imported_packages(path):
             if package in LAYER_OF and LAYER_OF[package] > own:
                 upward.append(f"{path.relative_to(REPOSITORY)} imports {package}")

@@ -19,7 +19,7 @@ from masking import masked_layers
 from methods import METHODS
 from networks import build_network
 from training.batches import epoch_batches
-from training.steps import compiled_steps
+from training.compiled_steps import compiled_steps
 
 TRAINING_EXAMPLES = 23
 BATCH_SIZE = 10  # 23 = 10 + 10 + 3: the last batch has 3 real examples and 7 padded ones

@@ -27,7 +27,7 @@ from training.augmentation import SHIFT_FRACTION, augment, draw_shifts
 from training.batches import epoch_batches
 from training.loop import Experiment
 from training.schedule import learning_rate_at, parse_drops
-from training.steps import compiled_steps
+from training.compiled_steps import compiled_steps
 
 CONNECTIVITY = get_method("FreePruning").masking_options("mask")
 

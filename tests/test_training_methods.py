@@ -8,7 +8,7 @@ from masking import masked_layers
 from networks import build_network
 from training.batches import epoch_batches
 from methods import METHODS, get_method
-from training.steps import compiled_steps
+from training.compiled_steps import compiled_steps
 
 IMAGES = np.random.default_rng(0).normal(size=(60, 28, 28, 1)).astype("float32")
 LABELS = np.random.default_rng(1).integers(0, 10, size=60).astype("int32")

@@ -25,7 +25,7 @@ from training.console import EpochProgress, epoch_line
 from training.interrupt import StopRequest
 from training.optimizers import build_optimizer
 from training.schedule import learning_rate_at, parse_drops
-from training.steps import compiled_steps
+from training.compiled_steps import compiled_steps
 
 STEPS_PER_CALL = 200  # steps per compiled call: the points where a progress bar moves or Ctrl-C stops
 

@@ -9,7 +9,8 @@ would take in the padding: networks with BatchNorm (the ResNets) train that last
 examples alone, in a step compiled once more for that size.
 
 The backends differ only in how a step is compiled: training/steps_tensorflow.py (tf.function, XLA
-optional) and training/steps_jax.py (Keras' stateless APIs inside jax.jit). Both keep the model's
+optional) and training/steps_jax.py (Keras' stateless APIs inside jax.jit); training/compiled_steps.py picks the
+one of Keras' backend, so that this module, which both build on, imports neither. Both keep the model's
 and optimizer's Keras variables current between calls, so checkpoints, masks and resets read and
 assign the variables the same way on either backend.
 """
@@ -31,20 +32,6 @@ def has_convolutions(masked_layers):
 
 def evaluation_batch_size(masked_layers):
     return EVALUATION_BATCH_SIZE["conv" if has_convolutions(masked_layers) else "dense"]
-
-
-def compiled_steps(model, optimizer, x_train, y_train, masked_layers, jit_compile=True, track_gradients=False):
-    """The steps for Keras' current backend. jit_compile: XLA on TensorFlow (JAX always compiles with XLA).
-    track_gradients: also add |dL/dkernel| of every step into one sum per masked layer (K-starts' fitness)."""
-    if keras.backend.backend() == "jax":
-        from training.steps_jax import JaxSteps as steps_class
-    elif keras.backend.backend() == "tensorflow":
-        from training.steps_tensorflow import TensorFlowSteps as steps_class
-    else:
-        raise ValueError(f"Keras runs on {keras.backend.backend()}; this tool supports the tensorflow and jax "
-                         "backends (set KERAS_BACKEND or --backend).")
-    return steps_class(model, optimizer, x_train, y_train, masked_layers, jit_compile=jit_compile,
-                       track_gradients=track_gradients)
 
 
 class Steps:

@@ -10,7 +10,7 @@ reference normalises the test set with the test set's own statistics, which no f
 
 import keras
 
-from initializers import BINARY_INPUT_SCALE
+from networks.architectures import BINARY_INPUT_SCALE
 from networks import ARCHITECTURES
 
 

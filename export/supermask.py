@@ -16,6 +16,7 @@ import numpy as np
 
 from export.run_files import ExportError
 from masking import masked_layers
+from masking.functions import flips
 from networks import build_network
 from results import atomic
 
@@ -65,7 +66,7 @@ def write_supermask(run, path):
         mask = masks[layer.name]
         arrays[f"shape_{index}"] = np.array(mask.shape)
         arrays[f"bits_{index}"] = np.packbits((mask > 0).reshape(-1))
-        zeros = np.flatnonzero(mask.reshape(-1) == 0) if config.resolved_masktype() == "flip" else []
+        zeros = np.flatnonzero(mask.reshape(-1) == 0) if flips(config.resolved_masktype()) else []
         if len(zeros):
             arrays[f"zeros_{index}"] = zeros.astype(np.int64)
     atomic.write_npz(path, arrays, compressed=True)

@@ -4,14 +4,6 @@ import keras
 
 from initializers.signed import Binary, HeConstant, RandomSigns, fan_in
 
-# The binary initializer keeps activations in range by multiplying the input data by these.
-BINARY_INPUT_SCALE = {
-    "LeNet": 5.942073791483592e-4,
-    "Conv2": 1.384305440187043e-6,
-    "Conv4": 4.806616356300754e-9,
-    "Conv6": 8.344820201940066e-12,
-}
-
 INITIALIZERS = {
     "glorot": lambda seed, p1, fan_scale: keras.initializers.GlorotNormal(seed=seed),
     "he": lambda seed, p1, fan_scale: (keras.initializers.HeNormal(seed=seed) if fan_scale == 1.0 else
@@ -34,5 +26,5 @@ def get_initializer(name, seed, p1=0.5, fan_scale=1.0):
     return INITIALIZERS[name](int(seed), p1, float(fan_scale))
 
 
-__all__ = ["BINARY_INPUT_SCALE", "FAN_SCALED", "INITIALIZERS", "Binary", "HeConstant", "RandomSigns",
+__all__ = ["FAN_SCALED", "INITIALIZERS", "Binary", "HeConstant", "RandomSigns",
            "fan_in", "get_initializer"]

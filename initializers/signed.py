@@ -52,4 +52,4 @@ class HeConstant(RandomSigns):
 
 @keras.saving.register_keras_serializable(package="initializers")
 class Binary(RandomSigns):
-    """+1 with probability p1, else -1; the network scales its input (see BINARY_INPUT_SCALE)."""
+    """+1 with probability p1, else -1; the network scales its input (networks/architectures.py, BINARY_INPUT_SCALE)."""

@@ -77,6 +77,12 @@ def top_k(score, keep_fraction):
 
 
 MASK_FUNCTIONS = {"mask": mask, "mask_rs": mask_rs, "flip": flip, "topk": top_k}
+FLIPPING_MASKS = ("flip",)
+
+
+def flips(masktype):
+    """Whether the mask flips signs (a changed weight is flipped) rather than pruning (a changed weight is 0)."""
+    return masktype in FLIPPING_MASKS
 # The functions that take parameters, and which.
 MASK_PARAMETERS = {"topk": ("keep_fraction",)}
 

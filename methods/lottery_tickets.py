@@ -5,6 +5,11 @@ import dataclasses
 
 from lottery.experiment import LotteryTicketExperiment
 from methods.base import Method, MethodFamily, setting
+from networks.architectures import (
+    DEFAULT_LOTTERY_CONV_PRUNE_RATE,
+    LOTTERY_CONV_PRUNE_RATE,
+    has_convolutions,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,11 +29,6 @@ class LotterySettings:
                                      requirement="must lie strictly between 0 and 1")
 
 
-# Frankle & Carbin's per-round pruning rate of convolutions (10% for Conv-2 and Conv-4, 15% for Conv-6).
-CONV_PRUNE_RATE = {"Conv6": 0.15}
-DEFAULT_CONV_PRUNE_RATE = 0.1
-
-
 class LotteryTickets(MethodFamily):
     name = "lottery"
     title = "Lottery tickets (Frankle & Carbin 2019)"
@@ -44,12 +44,12 @@ class LotteryTickets(MethodFamily):
         settings = config.method_settings
         if settings.prune_rate_conv is not None:
             return settings
-        rate = CONV_PRUNE_RATE.get(config.nettype, DEFAULT_CONV_PRUNE_RATE)
+        rate = LOTTERY_CONV_PRUNE_RATE.get(config.nettype, DEFAULT_LOTTERY_CONV_PRUNE_RATE)
         return dataclasses.replace(settings, prune_rate_conv=rate)
 
     def folder_suffix(self, config):
         settings = self.resolved_settings(config)
-        rates = f"R{settings.prune_rate}" + (f"_C{settings.prune_rate_conv}" if config.nettype != "LeNet" else "")
+        rates = f"R{settings.prune_rate}" + (f"_C{settings.prune_rate_conv}" if has_convolutions(config.nettype) else "")
         return f"_{settings.reset}_{rates}"
 
 

@@ -41,3 +41,22 @@ ARCHITECTURES = {
 # The data set each network was evaluated on in the paper.
 STANDARD_DATASET = {"LeNet": "mnist", "LeNet5": "mnist", "Conv2": "cifar10", "Conv4": "cifar10", "Conv6": "cifar10",
                     **{name: "cifar10" for name in RESNET_DEPTHS}}
+
+# The binary initializer keeps activations in range by multiplying the input data by these; the networks without
+# one (LeNet5, the ResNets) refuse --initializer binary.
+BINARY_INPUT_SCALE = {
+    "LeNet": 5.942073791483592e-4,
+    "Conv2": 1.384305440187043e-6,
+    "Conv4": 4.806616356300754e-9,
+    "Conv6": 8.344820201940066e-12,
+}
+
+# Lottery tickets: the fraction of a convolution's remaining weights pruned per round, as Frankle & Carbin had it
+# (10% for Conv-2 and Conv-4, 15% for Conv-6).
+LOTTERY_CONV_PRUNE_RATE = {"Conv6": 0.15}
+DEFAULT_LOTTERY_CONV_PRUNE_RATE = 0.1
+
+
+def has_convolutions(nettype):
+    """Whether the network has convolutions (every ResNet does)."""
+    return nettype in RESNET_DEPTHS or any(block[0] == "conv" for block in ARCHITECTURES[nettype])

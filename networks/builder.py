@@ -3,9 +3,9 @@
 import keras
 import numpy as np
 
-from initializers import BINARY_INPUT_SCALE, INITIALIZERS, get_initializer
+from initializers import INITIALIZERS, get_initializer
 from masking import MaskedConv2D, MaskedDense, MaskingOptions
-from networks.architectures import ARCHITECTURES, RESNET_DEPTHS, masked_layer_count
+from networks.architectures import ARCHITECTURES, BINARY_INPUT_SCALE, RESNET_DEPTHS, masked_layer_count
 from networks.pooling import max_pooling_layer
 from networks.resnet import ResNetBuilder
 

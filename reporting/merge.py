@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from masking.functions import flips
 from reporting.frames import sort_value, varying_settings
 from reporting.runs_table import CURVE_COLUMNS, display_path
 from results import paths
@@ -48,7 +49,7 @@ class Configuration:
 
     @property
     def is_flip(self):
-        return self.get("masktype") == "flip"
+        return flips(self.get("masktype"))
 
     @property
     def layer_names(self):

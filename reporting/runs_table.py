@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from config import ConfigError, RunConfig
+from masking.functions import flips
 from reporting.frames import sort_value
 from results import paths
 
@@ -70,7 +71,7 @@ class RunRecord:
 
     @property
     def is_flip(self):
-        return self.fields.get("masktype") == "flip"
+        return flips(self.fields.get("masktype"))
 
     def remaining_fraction(self):
         return self.curves["remainingWeights"] / self.total_weights

@@ -3,17 +3,13 @@
 import json
 import subprocess
 import sys
-import zipfile
 
 import numpy as np
 import pytest
 
 import Export
-from conftest import REPOSITORY
 from datasets import load_dataset
 from export import ExportError, SupermaskError, find_finished_run, load_supermask, write_supermask
-from methods import get_method
-from results import paths
 
 TINY = dict(dataset="mnist-subset", limit=200, batchsize=20, maxepochs=2, lr=0.01)
 

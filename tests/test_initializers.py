@@ -3,7 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from initializers import BINARY_INPUT_SCALE, INITIALIZERS, get_initializer
+from initializers import INITIALIZERS, get_initializer
+from networks.architectures import BINARY_INPUT_SCALE
 from masking import masked_layers
 from networks import build_network
 

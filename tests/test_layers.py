@@ -3,7 +3,6 @@ past the size one reads in a sitting. Read from the source with `ast`, so a lazy
 function counts too."""
 
 import ast
-from pathlib import Path
 
 from conftest import REPOSITORY
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from devices import apply_precision, describe_current
 from masking import masked_layers, unmasked_variables
+from masking.functions import flips
 from networks import build_network, uses_xla
 from results import atomic
 from results.events import EpochEvents, epoch_scalars
@@ -21,11 +22,11 @@ from results.run_log import RunLog
 from training import checkpoint
 from training.augmentation import draw_shifts
 from training.batches import epoch_batches
+from training.compiled_steps import compiled_steps
 from training.console import EpochProgress, epoch_line
 from training.interrupt import StopRequest
 from training.optimizers import build_optimizer
 from training.schedule import learning_rate_at, parse_drops
-from training.compiled_steps import compiled_steps
 
 STEPS_PER_CALL = 200  # steps per compiled call: the points where a progress bar moves or Ctrl-C stops
 
@@ -292,7 +293,7 @@ class Experiment:
         self.log.data["recordedEpochs"] = step + 1
         if self.events:  # before the checkpoint: see results/events.py
             trained = "kernel" if self.method.kernel_trainable else "score"
-            self.events.write(step, epoch_scalars(self.log.data, self.config.resolved_masktype() == "flip"),
+            self.events.write(step, epoch_scalars(self.log.data, flips(self.config.resolved_masktype())),
                               {f"{trained}/{layer.name}": np.asarray(getattr(layer, trained)) for layer in self.layers})
         self.save_checkpoint()
         self.log.write(self.folder)

@@ -2,8 +2,8 @@
 
     python Sweep.py experiments/lenet_mnist.json --workers 2 --data-dir ../shared/data/mnist
     python Sweep.py experiments/conv6_cifar10.json --keras-backend jax --device gpu --pack 16 --data-dir DATA
-    python Sweep.py experiments/lenet_mnist.json --backend ray [--address HEAD:6379]
-    python Sweep.py experiments/lenet_mnist.json --backend slurm [--partition P] [--time-min 60] [--no-wait]
+    python Sweep.py experiments/lenet_mnist.json --executor ray [--address HEAD:6379]
+    python Sweep.py experiments/lenet_mnist.json --executor slurm [--partition P] [--time-min 60] [--no-wait]
 
 The grid format is in experiments/README.md. Exit codes: 0 all runs finished (or, with --no-wait,
 submitted), 1 a run failed, 2 a bad grid, flag or data set, or a backend that cannot be used, 130 interrupted
@@ -35,9 +35,10 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 def build_parser():
     parser = OneLineParser(prog=PROGRAM, description=__doc__.split("\n\n")[0], formatter_class=HelpFormatter)
     parser.add_argument("grid", help="grid file, e.g. experiments/lenet_mnist.json")
-    parser.add_argument("--backend", choices=("local", "ray", "slurm"), default="local",
+    # --executor was --backend, which read as the Keras backend (--keras-backend); the old spelling still works.
+    parser.add_argument("--executor", "--backend", dest="backend", choices=("local", "ray", "slurm"), default="local",
                         help="where the runs execute: this machine (--workers at a time), a Ray cluster, or a Slurm "
-                             "cluster (one job array, submitted from its login node)")
+                             "cluster (one job array, submitted from its login node); --backend is its older name")
     parser.add_argument("--workers", type=int, default=1,
                         help="local backend: runs at a time, each a MaskTrainer.py process")
     parser.add_argument("--address", default=None,

@@ -262,3 +262,12 @@ def test_keras_backend_flag_sets_the_backend_of_runs_whose_grid_sets_none(tmp_pa
     assert command[command.index("--backend") + 1] == "jax"
     pinned = write_grid(tmp_path, name="pinned.json", seeds=(1,), base={**TINY, "backend": "tensorflow"})
     assert {config.backend for config in load_grid(pinned, defaults={"backend": "jax"}).runs} == {"tensorflow"}
+
+
+def test_executor_names_where_runs_execute_and_backend_is_its_older_name():
+    import Sweep
+    parser = Sweep.build_parser()
+    assert parser.parse_args(["grid.json"]).backend == "local"
+    assert parser.parse_args(["grid.json", "--executor", "ray"]).backend == "ray"
+    assert parser.parse_args(["grid.json", "--backend", "slurm"]).backend == "slurm"
+    assert parser.parse_args(["grid.json", "--keras-backend", "jax"]).keras_backend == "jax"

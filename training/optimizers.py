@@ -26,25 +26,38 @@ def _with_weight_decay(gradient, variable, weight_decay):
 
 
 @keras.saving.register_keras_serializable(package="training")
-class TorchSGD(keras.optimizers.SGD):
-    """SGD with PyTorch's momentum buffer and coupled weight decay (no dampening, no Nesterov)."""
+class TorchSGD(keras.optimizers.Optimizer):
+    """SGD with PyTorch's momentum buffer and coupled weight decay (no dampening, no Nesterov). Built on Keras'
+    public Optimizer; its buffers are named as Keras' own SGD names them ({variable path}_momentum)."""
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, torch_weight_decay=0.0, **kwargs):
-        super().__init__(learning_rate=learning_rate, momentum=momentum, **kwargs)
+    def __init__(self, learning_rate=0.01, momentum=0.0, torch_weight_decay=0.0, name="torch_sgd", **kwargs):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        self.momentum = float(momentum)
         self.torch_weight_decay = float(torch_weight_decay)
+
+    def build(self, variables):
+        if self.built:
+            return
+        super().build(variables)
+        self.buffers = {}
+        for variable in variables if self.momentum else ():
+            buffer = self.add_variable_from_reference(variable, "momentum")
+            self.buffers[id(variable)] = buffer
+            if keras.backend.backend() == "tensorflow":  # whose update_step gets the tf.Variable behind it
+                self.buffers[id(variable.value)] = buffer
 
     def update_step(self, gradient, variable, learning_rate):
         learning_rate = ops.cast(learning_rate, variable.dtype)
         gradient = _with_weight_decay(gradient, variable, self.torch_weight_decay)
-        if self.momentum == 0:
+        if not self.momentum:
             self.assign_sub(variable, ops.multiply(gradient, learning_rate))
             return
-        buffer = self.momentums[self._get_variable_index(variable)]
+        buffer = self.buffers[id(variable)]
         self.assign(buffer, ops.add(ops.multiply(buffer, ops.cast(self.momentum, variable.dtype)), gradient))
         self.assign_sub(variable, ops.multiply(buffer, learning_rate))
 
     def get_config(self):
-        return {**super().get_config(), "torch_weight_decay": self.torch_weight_decay}
+        return {**super().get_config(), "momentum": self.momentum, "torch_weight_decay": self.torch_weight_decay}
 
 
 @keras.saving.register_keras_serializable(package="training")

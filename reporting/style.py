@@ -13,7 +13,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from methods import METHODS, get_family, reference_method
+from methods import METHODS, get_family, method_order, reference_method  # noqa: F401 - method_order: style.method_order
 from reporting.frames import varying_settings
 from results.atomic import atomic_path
 

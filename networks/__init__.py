@@ -5,8 +5,6 @@ names is first asked for, so that `from networks.architectures import ...` works
 PyTorch peers in bench/ on a machine without TensorFlow).
 """
 
-import importlib
-
 from networks.architectures import (ARCHITECTURES, BATCHNORM_AFFINE, RESNET_DEPTHS, RESNET_VARIANTS,
                                     STANDARD_DATASET)
 
@@ -20,5 +18,6 @@ __all__ = ["ACTIVATIONS", "ARCHITECTURES", "BATCHNORM_AFFINE", "NETWORK_NAMES", 
 
 def __getattr__(name):
     if name in _FROM_BUILDER:
-        return getattr(importlib.import_module("networks.builder"), name)
+        from networks import builder
+        return getattr(builder, name)
     raise AttributeError(f"module 'networks' has no attribute '{name}'")

@@ -242,8 +242,8 @@ class RunConfig:
             raise ConfigError(f"--pack trains runs together through JAX (jax.vmap), and this run is a --backend "
                               f"{self.backend} run: add --backend jax, or leave --pack out.")
         if self.pack > 1 and not self.family.packable:
-            raise ConfigError(f"--pack is for the methods without phases ({', '.join(PACKABLE_METHODS)}); "
-                              f"--traintype {self.traintype} has phases: leave --pack out.")
+            raise ConfigError(f"--pack is for the methods ({', '.join(PACKABLE_METHODS)}); "
+                              f"--traintype {self.traintype} {self.family.unpackable_because}: leave --pack out.")
         try:
             check_network(self.nettype, self.resolved_initializer(), self.activation)
         except ValueError as error:

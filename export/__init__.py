@@ -2,8 +2,10 @@
 
 Modules, one concern each:
   run_files    a finished run's logs, settings and weight files, found from its logs path or run ID
-  supermask    one bit per weight plus the seed: written, checked against the regenerated kernels, loaded
-  plain_keras  a .keras file of Keras' own layers with the effective weights baked in
+  supermask    one bit per weight plus the seed (and the ResNets' BatchNorm values): written, checked against
+               the regenerated kernels, loaded
+  plain_keras  a .keras file of Keras' own layers (the run's network built with a plain layer factory) with the
+               effective weights and the ResNets' BatchNorm values baked in
   check        the test accuracy recomputed from the exported files alone
 """
 

@@ -14,6 +14,14 @@ class ExportError(RuntimeError):
     """The run cannot be exported as asked; one sentence."""
 
 
+def require_same_names(run_names, built_names, what, nettype):
+    """ExportError unless the run's arrays (`what`: "weights", "BatchNorm values") name exactly the built network's."""
+    unmatched = sorted(set(run_names) ^ set(built_names))
+    if unmatched:
+        raise ExportError(f"The run's {what} do not match the {nettype} built here ({unmatched[0]} is in only one of "
+                          "them); export it with the version of this project that trained it.")
+
+
 @dataclasses.dataclass
 class FinishedRun:
     logs_path: str
@@ -40,6 +48,11 @@ class FinishedRun:
         kernels = self.arrays("final_weights" if self.config.method.kernel_trainable else "initial_weights")
         masks = self.arrays("final_masks")
         return {name: (kernels[name] * masks[name]).astype(np.float32) for name in self.logs["layerNames"]}
+
+    def batchnorm(self):
+        """{variable path ("stem_bn/gamma", ...): final value} of the ResNets' BatchNorm layers; {} for the networks
+        without BatchNorm."""
+        return self.arrays("final_batchnorm") if self.config.is_resnet() else {}
 
     def input_shape(self):
         """One image's shape (logs before 2026-11-22 lack it: the data set's own)."""
@@ -70,7 +83,4 @@ def find_finished_run(target, outputpath="Outputs"):
     if status != "finished":
         raise ExportError(f"Run {logs.get('runId')} is {status}, not finished; finish it first (MaskTrainer.py "
                           f"--resume {logs_path}).")
-    if config.is_resnet():
-        raise ExportError(f"Export.py does not handle the ResNets yet (their BatchNorm layers are in neither format); "
-                          f"their trained values are in {paths.run_file(os.path.dirname(logs_path), logs.get('runId'), 'final_batchnorm')}.")
     return FinishedRun(logs_path, logs, config)

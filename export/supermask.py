@@ -1,10 +1,13 @@
-"""A connectivity run as one bit per weight: the network's settings, its seed and the bits, in an .npz.
+"""A connectivity run as one bit per weight: the network's settings, its seed and the bits, in an .npz; for the
+ResNets also the final BatchNorm values (float32, `batchnorm/` and the variable's path: `batchnorm/stem_bn/gamma`).
 
 The kernels are not stored: they are drawn again from the run's seed (networks.build_network), which
 gives the same numbers with the same library versions and Keras backend. A checksum of the kernels drawn
 at export time guards that: loading refuses, in one sentence, when the kernels drawn now differ. The bit
-of a weight is 1 where its mask value is positive: kept (mask, mask_rs, topk) or sign kept (flip). A flip mask
-is 0 only for a score of exactly 0; such positions, if any, are listed separately.
+of a weight is 1 where its mask value is positive: kept (mask, mask_rs, topk) or sign kept (flip); for a sampled
+mask (Supermask), kept in its deterministic mask, sigmoid(score) > 0.5, which is what the run's final mask file
+holds and what the loaded network computes with. A flip mask is 0 only for a score of exactly 0; such positions,
+if any, are listed separately.
 """
 
 import hashlib
@@ -14,13 +17,14 @@ import zipfile
 import keras
 import numpy as np
 
-from export.run_files import ExportError
-from masking import masked_layers
+from export.run_files import ExportError, require_same_names
+from masking import masked_layers, unmasked_variables
 from masking.functions import flips
 from networks import build_network
 from results import atomic
 
 FORMAT = "connectivity-supermask/1"
+BATCHNORM_PREFIX = "batchnorm/"
 
 
 class SupermaskError(ExportError):
@@ -40,8 +44,8 @@ def regenerated_network(settings, input_shape, num_classes):
     config = RunConfig.from_settings(settings, strict=False)
     return build_network(config.nettype, input_shape, num_classes, activation=config.activation,
                          initializer=config.resolved_initializer(), p1=config.p1, seed=config.seed,
-                         masking=config.masking_options(),
-                         xla=keras.backend.backend() == "jax")
+                         masking=config.masking_options(), xla=keras.backend.backend() == "jax",
+                         resnet_variant=config.resnet_variant, batchnorm_affine=config.batchnorm_affine)
 
 
 def write_supermask(run, path):
@@ -69,6 +73,10 @@ def write_supermask(run, path):
         zeros = np.flatnonzero(mask.reshape(-1) == 0) if flips(config.resolved_masktype()) else []
         if len(zeros):
             arrays[f"zeros_{index}"] = zeros.astype(np.int64)
+    batchnorm = run.batchnorm()
+    require_same_names(batchnorm, [variable.path for variable in unmasked_variables(model, layers)],
+                       "BatchNorm values", config.nettype)
+    arrays.update({BATCHNORM_PREFIX + name: value for name, value in batchnorm.items()})
     atomic.write_npz(path, arrays, compressed=True)
 
 
@@ -110,4 +118,8 @@ def load_supermask(path):
         if f"zeros_{index}" in arrays:
             scores[arrays[f"zeros_{index}"]] = 0.0
         layer.score.assign(scores.reshape(shape))
+    for variable in unmasked_variables(model, layers):
+        if BATCHNORM_PREFIX + variable.path not in arrays:
+            raise SupermaskError(f"{path} lacks the BatchNorm values of {variable.path}; export the run again.")
+        variable.assign(arrays[BATCHNORM_PREFIX + variable.path])
     return model

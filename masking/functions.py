@@ -9,6 +9,12 @@ and edge-popup (Ramanujan et al. 2020, hidden-networks' GetSubnet):
            keeps exactly n - int((1 - keep_fraction) * n); of equal |score|, the entry first in the flattened
            kernel is kept. hidden-networks applies GetSubnet to |score|, so the score's gradient is
            sign(score) times the mask's.
+and supermasks (Zhou et al. 2019, deconstructing-lottery-tickets' get_effective_mask):
+  sample:  1 where a uniform draw u < sigmoid(score), else 0 (a Bernoulli sample with probability sigmoid(score));
+           the layer supplies u (masking/random_bits.py). The score's gradient is the mask's times
+           sigmoid'(score), as Zhou's code backpropagates through the probability. With dynamic_scaling, the
+           mask is multiplied by size / (number of ones), the gradient flowing through that factor too, as in
+           Zhou's --dynamic_scaling (a mask without ones divides by 1 instead of 0).
 
 Straight-through: df/dscore is taken as 1, so the score receives exactly the gradient that
 reaches the mask value. Written as `stop_gradient(value) + (score - stop_gradient(score))`:
@@ -76,19 +82,42 @@ def top_k(score, keep_fraction):
     return _straight_through(magnitude, ops.reshape(binary, ops.shape(score)))
 
 
-MASK_FUNCTIONS = {"mask": mask, "mask_rs": mask_rs, "flip": flip, "topk": top_k}
+def sample(score, uniforms, dynamic_scaling=False):
+    probability = ops.sigmoid(score)
+    binary = ops.cast(ops.less(uniforms, ops.stop_gradient(probability)), score.dtype)
+    values = _straight_through(probability, binary)
+    if dynamic_scaling:
+        size = ops.cast(ops.size(values), values.dtype)
+        values = values * (size / ops.maximum(ops.sum(values), 1.0))
+    return values
+
+
+def deterministic_sample(score, dynamic_scaling=False):
+    """The mask `sample` draws most probably: 1 where sigmoid(score) > 0.5, i.e. score > 0 (rescaled likewise)."""
+    binary = binary_mask_values(score)
+    if dynamic_scaling:
+        size = ops.cast(ops.size(binary), binary.dtype)
+        binary = binary * (size / ops.maximum(ops.sum(binary), 1.0))
+    return binary
+
+
+MASK_FUNCTIONS = {"mask": mask, "mask_rs": mask_rs, "flip": flip, "topk": top_k, "sample": sample}
+SAMPLED_MASKS = ("sample",)  # f(score, uniforms): the layer draws the uniforms (masking/layers.py)
 FLIPPING_MASKS = ("flip",)
 
 
 def flips(masktype):
     """Whether the mask flips signs (a changed weight is flipped) rather than pruning (a changed weight is 0)."""
     return masktype in FLIPPING_MASKS
+
+
 # The functions that take parameters, and which.
-MASK_PARAMETERS = {"topk": ("keep_fraction",)}
+MASK_PARAMETERS = {"topk": ("keep_fraction",), "sample": ("dynamic_scaling",)}
 
 
 def get_mask_function(name, **parameters):
-    """f(score) of --masktype NAME, with its parameters (topk: keep_fraction) bound."""
+    """f(score) of --masktype NAME, with its parameters (topk: keep_fraction; sample: dynamic_scaling) bound; a
+    sampled mask's f takes the uniforms too: f(score, uniforms)."""
     if name not in MASK_FUNCTIONS:
         raise ValueError(f"Unknown mask type '{name}'; choose one of {', '.join(MASK_FUNCTIONS)}.")
     needed = MASK_PARAMETERS.get(name, ())
@@ -96,4 +125,4 @@ def get_mask_function(name, **parameters):
         raise ValueError(f"Mask type '{name}' takes {', '.join(needed) or 'no parameters'}, got "
                          f"{', '.join(f'{key}={value}' for key, value in parameters.items()) or 'none'}.")
     function = MASK_FUNCTIONS[name]
-    return (lambda score: function(score, **parameters)) if parameters else function
+    return (lambda score, *uniforms: function(score, *uniforms, **parameters)) if parameters else function

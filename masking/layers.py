@@ -6,24 +6,36 @@ Three uses, set by two switches:
 - Baseline: the kernel trains, the score is frozen, so the mask stays all ones;
 - fixed mask (lottery tickets, pruning at initialisation): `use_fixed_mask=True` replaces the score
   by a non-trainable 0/1 `fixed_mask`, set with `set_fixed_mask`, while the kernel trains.
+
+A sampled mask (Supermask, `mask_type="sample"`) draws a new mask at every training step. Its draws are a hash of
+three non-trainable integers of the layer (masking/random_bits.py), which checkpoints and packs carry like any
+variable: `sample_seed`; `sample_count`, the training steps drawn so far; and `evaluation_sample`, which chooses
+what inference computes with: -1 (the default) the deterministic mask sigmoid(score) > 0.5, k >= 0 the k-th
+evaluation sample, the same k-th draw for the same scores.
 """
 
 import keras
 from keras import ops
 
-from masking.functions import get_mask_function
+from masking import random_bits
+from masking.functions import MASK_PARAMETERS, SAMPLED_MASKS, deterministic_sample, get_mask_function
 
 SCORE_MINIMUM, SCORE_MAXIMUM = 0.01, 0.1
+TRAINING_DRAWS, EVALUATION_DRAWS = 0, 1  # the two streams of a sampled mask's draws
+DETERMINISTIC = -1  # evaluation_sample: the deterministic mask
 
 
 def score_initializer(name, seed):
     """reference: U(0.01, 0.1), the 2020 code's; kaiming_uniform: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's
-    kaiming_uniform_(a=sqrt(5)), which hidden-networks gives its scores."""
+    kaiming_uniform_(a=sqrt(5)), which hidden-networks gives its scores; zeros: Zhou et al.'s supermask scores,
+    which start at their --sigmoid_bias default 0 (probability 0.5)."""
     if name == "reference":
         return keras.initializers.RandomUniform(SCORE_MINIMUM, SCORE_MAXIMUM, seed=seed)
     if name == "kaiming_uniform":
         return keras.initializers.VarianceScaling(1 / 3, "fan_in", "uniform", seed=seed)
-    raise ValueError(f"Unknown score initializer '{name}'; choose reference or kaiming_uniform.")
+    if name == "zeros":
+        return keras.initializers.Zeros()
+    raise ValueError(f"Unknown score initializer '{name}'; choose reference, kaiming_uniform or zeros.")
 
 
 class MaskedLayer(keras.layers.Layer):
@@ -31,9 +43,12 @@ class MaskedLayer(keras.layers.Layer):
 
     def __init__(self, activation=None, mask_type="mask", kernel_initializer="he_normal",
                  score_seed=None, kernel_trainable=False, score_trainable=True,
-                 use_fixed_mask=False, alpha=0.0, keep_fraction=None, score_initializer="reference", **kwargs):
+                 use_fixed_mask=False, alpha=0.0, keep_fraction=None, score_initializer="reference",
+                 dynamic_scaling=False, **kwargs):
         super().__init__(**kwargs)
-        self.mask_parameters = {} if keep_fraction is None else {"keep_fraction": float(keep_fraction)}
+        given = {"keep_fraction": None if keep_fraction is None else float(keep_fraction),
+                 "dynamic_scaling": bool(dynamic_scaling)}
+        self.mask_parameters = {name: given[name] for name in MASK_PARAMETERS.get(mask_type, ())}
         get_mask_function(mask_type, **self.mask_parameters)  # fails early with a clear message
         self.activation = keras.activations.get(activation)
         self.mask_type = mask_type
@@ -62,12 +77,33 @@ class MaskedLayer(keras.layers.Layer):
             self.score = self.add_weight(name="score", shape=shape,
                                          initializer=score_initializer(self.score_initializer, self.score_seed),
                                          trainable=self.score_trainable)
+            if self.samples_mask():
+                counter = dict(shape=(), dtype="int32", trainable=False)
+                self.sample_seed = self.add_weight(name="sample_seed", **counter,
+                                                   initializer=keras.initializers.Constant(self.score_seed or 0))
+                self.sample_count = self.add_weight(name="sample_count", initializer="zeros", **counter)
+                self.evaluation_sample = self.add_weight(name="evaluation_sample", **counter,
+                                                         initializer=keras.initializers.Constant(DETERMINISTIC))
 
-    def mask_values(self):
-        """f(score), or the fixed 0/1 mask."""
+    def samples_mask(self):
+        return self.mask_type in SAMPLED_MASKS and not self.use_fixed_mask
+
+    def mask_values(self, training=False):
+        """f(score), or the fixed 0/1 mask. A sampled mask: the training step's draw when `training`, else what
+        `evaluation_sample` chooses."""
         if self.use_fixed_mask:
             return ops.convert_to_tensor(self.fixed_mask)
-        return get_mask_function(self.mask_type, **self.mask_parameters)(ops.convert_to_tensor(self.score))
+        function = get_mask_function(self.mask_type, **self.mask_parameters)
+        score = ops.convert_to_tensor(self.score)
+        if not self.samples_mask():
+            return function(score)
+        if training:
+            draw = random_bits.key(self.sample_seed, TRAINING_DRAWS, self.sample_count)
+            return function(score, random_bits.uniforms(draw, score.shape))
+        evaluation = ops.convert_to_tensor(self.evaluation_sample)
+        draw = random_bits.key(self.sample_seed, EVALUATION_DRAWS, ops.maximum(evaluation, 0))
+        return ops.where(ops.less(evaluation, 0), deterministic_sample(score, **self.mask_parameters),
+                         function(score, random_bits.uniforms(draw, score.shape)))
 
     def set_fixed_mask(self, mask):
         if not self.use_fixed_mask:
@@ -75,8 +111,10 @@ class MaskedLayer(keras.layers.Layer):
                              "to give it a fixed mask.")
         self.fixed_mask.assign(ops.cast(mask, self.fixed_mask.dtype))
 
-    def call(self, inputs):
-        mask_values = self.mask_values()
+    def call(self, inputs, training=False):
+        mask_values = self.mask_values(training=bool(training))
+        if training and self.samples_mask():
+            self.sample_count.assign(self.sample_count + 1)
         outputs = self.apply_kernel(inputs, ops.convert_to_tensor(self.kernel) * mask_values)
         if self.alpha != 0.0 and not self.use_fixed_mask:
             self.add_loss(self.alpha * ops.mean(mask_values))
@@ -94,6 +132,7 @@ class MaskedLayer(keras.layers.Layer):
             "use_fixed_mask": self.use_fixed_mask,
             "alpha": self.alpha,
             "keep_fraction": self.mask_parameters.get("keep_fraction"),
+            "dynamic_scaling": self.mask_parameters.get("dynamic_scaling", False),
             "score_initializer": self.score_initializer,
         })
         return config

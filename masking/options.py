@@ -13,6 +13,7 @@ class MaskingOptions:
     use_fixed_mask: bool = False
     alpha: float = 0.0
     keep_fraction: float = None  # topk's fraction of each layer kept (EdgePopup)
+    dynamic_scaling: bool = False  # sample's rescaling by size / ones (Supermask's --dynamic-scaling)
     score_initializer: str = "reference"  # masking/layers.py's score_initializer
     fan_scale: float = 1.0  # the kernels' He scale as if fan_in were fan_scale * fan_in (EdgePopup's --scale-fan)
 

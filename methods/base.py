@@ -69,9 +69,10 @@ class Method:
             settings = family_of(self.name).settings_class()
         keep_fraction = getattr(settings, "keep_fraction", None) if "keep_fraction" in (self.uses or ()) else None
         scale_fan = keep_fraction is not None and getattr(settings, "scale_fan", False)
+        dynamic_scaling = "dynamic_scaling" in (self.uses or ()) and bool(getattr(settings, "dynamic_scaling", False))
         return MaskingOptions(mask_type=masktype, kernel_trainable=self.kernel_trainable,
                               score_trainable=self.score_trainable, use_fixed_mask=self.use_fixed_mask,
-                              alpha=self.alpha, keep_fraction=keep_fraction,
+                              alpha=self.alpha, keep_fraction=keep_fraction, dynamic_scaling=dynamic_scaling,
                               score_initializer=self.score_initializer,
                               fan_scale=keep_fraction if scale_fan else 1.0)
 
@@ -85,6 +86,7 @@ class MethodFamily:
     settings_class = NoSettings  # frozen dataclass of setting() fields: the family's own flags
     experiment_class = None  # the training.loop.Experiment subclass that runs the family's methods
     packable = False  # whether its runs can train in a pack (training/pack.py): no phases, one schedule
+    unpackable_because = "has phases"  # completes "--traintype NAME ..." when it cannot pack
     default_initializer = "he"
 
     def method_names(self):

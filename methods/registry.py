@@ -3,10 +3,10 @@
 Adding a family: one module in this package, plus one entry in FAMILIES.
 """
 
-from methods import connectivity, lottery_tickets, pruning_at_initialisation
+from methods import connectivity, lottery_tickets, pruning_at_initialisation, supermask
 from methods.base import ConfigError
 
-FAMILIES = (connectivity.FAMILY, lottery_tickets.FAMILY, pruning_at_initialisation.FAMILY)
+FAMILIES = (connectivity.FAMILY, supermask.FAMILY, lottery_tickets.FAMILY, pruning_at_initialisation.FAMILY)
 
 METHODS = {method.name: method for family in FAMILIES for method in family.methods}
 FAMILY_OF = {method.name: family for family in FAMILIES for method in family.methods}

@@ -1,4 +1,5 @@
-"""The reference networks built from masked layers, by name.
+"""The reference networks by name: built from masked layers for training (build_network), or from any layer
+factory (assemble_network, networks/factories.py).
 
 The structures (networks.architectures) import no Keras; the builder does, and is imported only when one of its
 names is first asked for, so that `from networks.architectures import ...` works where Keras is absent (the
@@ -10,10 +11,10 @@ from networks.architectures import (ARCHITECTURES, BATCHNORM_AFFINE, RESNET_DEPT
 
 NETWORK_NAMES = tuple(ARCHITECTURES) + tuple(RESNET_DEPTHS)
 
-_FROM_BUILDER = ("ACTIVATIONS", "build_network", "check_network", "layer_seeds", "uses_xla")
+_FROM_BUILDER = ("ACTIVATIONS", "assemble_network", "build_network", "check_network", "layer_seeds", "uses_xla")
 
 __all__ = ["ACTIVATIONS", "ARCHITECTURES", "BATCHNORM_AFFINE", "NETWORK_NAMES", "RESNET_DEPTHS", "RESNET_VARIANTS",
-           "STANDARD_DATASET", "build_network", "check_network", "layer_seeds", "uses_xla"]
+           "STANDARD_DATASET", "assemble_network", "build_network", "check_network", "layer_seeds", "uses_xla"]
 
 
 def __getattr__(name):

@@ -1,12 +1,13 @@
-"""Builds a Keras model of masked layers from an architecture name."""
+"""Builds a network by name: `assemble_network` lays it out with any layer factory (networks/factories.py),
+`build_network` with the masked layers a run trains, their kernels and scores drawn from the run seed."""
 
 import keras
 import numpy as np
 
-from initializers import INITIALIZERS, get_initializer
-from masking import MaskedConv2D, MaskedDense, MaskingOptions
+from initializers import INITIALIZERS
+from masking import MaskingOptions
 from networks.architectures import ARCHITECTURES, BINARY_INPUT_SCALE, RESNET_DEPTHS, masked_layer_count
-from networks.pooling import max_pooling_layer
+from networks.factories import MaskedLayers
 from networks.resnet import ResNetBuilder
 
 ACTIVATIONS = ("relu", "swish", "sigmoid", "elu", "selu")
@@ -40,22 +41,38 @@ def uses_xla(setting, nettype):
     return setting == "on"
 
 
+def weight_layer_count(nettype):
+    """The network's weight layers (every one masked in training), the output layer included."""
+    if nettype in RESNET_DEPTHS:
+        return masked_layer_count(RESNET_DEPTHS[nettype])
+    return sum(block[0] != "pool" for block in ARCHITECTURES[nettype]) + 1
+
+
 def build_network(nettype, input_shape, num_classes=10, *, activation="relu", initializer="he",
                   p1=0.5, seed=1, masking=MaskingOptions(), xla=False, resnet_variant="standard",
                   batchnorm_affine="trained"):
-    """`xla`: whether the model will be compiled with XLA, which decides the pooling layer (networks/pooling.py).
-    resnet_variant and batchnorm_affine: for the ResNets only (networks/resnet.py)."""
+    """The network of masked layers a run trains. `xla`: whether the model will be compiled with XLA, which
+    decides the pooling layer (networks/pooling.py). resnet_variant and batchnorm_affine: for the ResNets only
+    (networks/resnet.py)."""
+    check_network(nettype, initializer, activation)
+    count = weight_layer_count(nettype)
+    # The 2020 code built every masked layer of its ResNet with the run seed itself.
+    quirky_resnet = nettype in RESNET_DEPTHS and resnet_variant == "2020"
+    seeds = [(seed, seed)] * count if quirky_resnet else layer_seeds(seed, count)
+    return assemble_network(nettype, input_shape, num_classes, MaskedLayers(seeds, initializer, p1, masking, xla),
+                            activation=activation, initializer=initializer, resnet_variant=resnet_variant,
+                            batchnorm_affine=batchnorm_affine)
+
+
+def assemble_network(nettype, input_shape, num_classes, layers, *, activation="relu", initializer="he",
+                     resnet_variant="standard", batchnorm_affine="trained", name=None):
+    """The network `nettype` with its weight layers and pooling made by the factory `layers`; `initializer` only
+    decides whether the input is rescaled (the binary initializer's input scale). Model name: `name` or nettype."""
     check_network(nettype, initializer, activation)
     if nettype in RESNET_DEPTHS:
-        count = masked_layer_count(RESNET_DEPTHS[nettype])
-        # The 2020 code built every masked layer of its ResNet with the run seed itself.
-        seeds = [(seed, seed)] * count if resnet_variant == "2020" else layer_seeds(seed, count)
-        builder = ResNetBuilder(iter(seeds), activation, initializer, p1, masking, resnet_variant, batchnorm_affine)
-        return builder.network(nettype, input_shape, num_classes)
+        builder = ResNetBuilder(layers, activation, resnet_variant, batchnorm_affine)
+        return builder.network(nettype, input_shape, num_classes, name or nettype)
     blocks = ARCHITECTURES[nettype] + [("dense", num_classes)]
-    weight_blocks = [block for block in blocks if block[0] != "pool"]
-    seeds = iter(layer_seeds(seed, len(weight_blocks)))
-
     inputs = keras.Input(shape=tuple(input_shape), name="input")
     outputs = inputs
     if initializer == "binary":
@@ -64,24 +81,19 @@ def build_network(nettype, input_shape, num_classes=10, *, activation="relu", in
     for index, block in enumerate(blocks):
         kind = block[0]
         if kind == "pool":
-            outputs = max_pooling_layer(f"pool{index}", xla)(outputs)
+            outputs = layers.max_pooling(f"pool{index}")(outputs)
             continue
         if kind == "dense" and len(outputs.shape) > 2:
             outputs = keras.layers.Flatten(name="flatten")(outputs)
-        kernel_seed, score_seed = next(seeds)
         is_output = index == len(blocks) - 1
         counters[kind] += 1
-        arguments = dict(
-            activation="softmax" if is_output else activation,
-            kernel_initializer=get_initializer(initializer, kernel_seed, p1, masking.fan_scale),
-            score_seed=score_seed,
-            name="output" if is_output else f"{kind}{counters[kind]}",
-            **masking.layer_arguments(),
-        )
+        layer_name = "output" if is_output else f"{kind}{counters[kind]}"
+        layer_activation = "softmax" if is_output else activation
         if kind == "conv":
             kernel_size, padding = block[2:] if len(block) > 2 else (3, "same")
-            layer = MaskedConv2D(block[1], kernel_size, padding=padding, **arguments)
+            layer = layers.convolution(block[1], kernel_size, padding=padding, activation=layer_activation,
+                                       name=layer_name)
         else:
-            layer = MaskedDense(block[1], **arguments)
+            layer = layers.dense(block[1], activation=layer_activation, name=layer_name)
         outputs = layer(outputs)
-    return keras.Model(inputs, outputs, name=nettype)
+    return keras.Model(inputs, outputs, name=name or nettype)

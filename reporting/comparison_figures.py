@@ -16,9 +16,10 @@ LEGEND_FIELDS = ("masktype", "lr", "batchsize", "maxepochs")
 
 
 def comparison_families():
-    """{"pruning": (Baseline, FreePruning, MinPruning), "flipping": (...)}: the connectivity family's
-    methods by what they change, each after the method that trains the weights."""
-    methods = get_family("connectivity").methods
+    """{"pruning": (Baseline, FreePruning, MinPruning, ...), "flipping": (...)}: the methods that train connectivity
+    over fixed weights (the connectivity and supermask families) by what they change, each after the method that
+    trains the weights."""
+    methods = get_family("connectivity").methods + get_family("supermask").methods
     reference = tuple(method.name for method in methods if method.changes == "weights")
     return {changes: reference + tuple(method.name for method in methods if method.changes == changes)
             for changes in ("pruning", "flipping")}

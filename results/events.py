@@ -35,6 +35,9 @@ def epoch_scalars(log_data, flip):
     for split, key in SPLITS:
         scalars[f"loss/{split}"] = log_data[f"{key}Loss"][-1]
         scalars[f"accuracy/{split}"] = log_data[f"{key}Accuracy"][-1]
+        if f"{key}AccuracyDeterministic" in log_data:  # a sampled mask's (Supermask) deterministic mask, beside
+            scalars[f"loss_deterministic/{split}"] = log_data[f"{key}LossDeterministic"][-1]
+            scalars[f"accuracy_deterministic/{split}"] = log_data[f"{key}AccuracyDeterministic"][-1]
     counts = np.asarray(log_data["remainingWeightsPerLayer"][-1], dtype=np.float64)
     sizes = counts[:, :3].sum(axis=1)
     remaining = counts[:, 0] + counts[:, 2]

@@ -29,6 +29,8 @@ CASES = {
     "lenet-freepruning-sgd": ("LeNet", (28, 28, 1), "FreePruning", "mask", None, False, False, ("sgd", 0.9, 5e-4)),
     # edge-popup: top-k of |score| per layer, Kaiming-uniform scores, signed-constant weights.
     "conv2-edgepopup": ("Conv2", (8, 8, 3), "EdgePopup", "topk", None, False, False, ADAM),
+    # Zhou's supermask: Bernoulli draws from the hash of (seed, step) agree across backends and packs.
+    "lenet-supermask": ("LeNet", (28, 28, 1), "Supermask", "sample", None, False, False, ADAM),
     # BatchNorm's moving statistics threaded through the JAX steps, and the augmentation inside them.
     "resnet8-minpruning-augmented": ("ResNet8", (8, 8, 3), "MinPruning", "mask", None, False, True, ADAM),
 }

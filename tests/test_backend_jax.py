@@ -56,6 +56,7 @@ RUNS = {  # name: MaskTrainer.py flags, on the MNIST subset's first 100 examples
     "MinPruning": ["--traintype", "MinPruning", "--masktype", "mask_rs", *FAST],
     "FreeFlipping": ["--traintype", "FreeFlipping", *FAST],
     "MinFlipping": ["--traintype", "MinFlipping", *FAST],
+    "Supermask": ["--traintype", "Supermask", "--mask-samples", "2", "--lr", "0.05"],
     "IMP": ["--traintype", "IMP", "--rounds", "2", "--reset", "original"],
     "IMP-control": ["--traintype", "IMP", "--rounds", "2", "--reset", "control"],
     "RandomPruning": ["--traintype", "RandomPruning"],

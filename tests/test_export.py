@@ -77,7 +77,9 @@ print(json.dumps(found))
 KERAS_CASES = {"MinPruning": {"traintype": "MinPruning", "masktype": "mask_rs"},
                "IMP": {"traintype": "IMP", "rounds": 1},
                "SNIP": {"traintype": "SNIP", "scoring_examples": 50},
-               "Conv2-FreeFlipping": {"traintype": "FreeFlipping", "nettype": "Conv2", "limit": 60}}
+               "Conv2-FreeFlipping": {"traintype": "FreeFlipping", "nettype": "Conv2", "limit": 60},
+               "ResNet8-2020-frozen": {"traintype": "FreePruning", "nettype": "ResNet8", "resnet_variant": "2020",
+                                       "batchnorm_affine": "frozen", "limit": 60}}
 
 
 @pytest.fixture(scope="module")

@@ -188,17 +188,19 @@ def test_what_cannot_pack_is_refused_in_one_sentence(tmp_path, capsys, arguments
     assert not any(tmp_path.iterdir())
 
 
-def test_every_method_either_packs_or_is_refused_for_its_phases():
+def test_every_method_either_packs_or_is_refused_with_the_reason():
     from config import ConfigError, RunConfig
-    from methods import METHOD_NAMES
+    from methods import METHOD_NAMES, family_of
     packable = {"FreePruning", "MinPruning", "FreeFlipping", "MinFlipping", "EdgePopup", "Baseline"}
     for traintype in METHOD_NAMES:
         config = RunConfig(traintype=traintype, backend="jax", pack=4)
         if traintype in packable:
             assert config.validate().pack == 4
         else:
-            with pytest.raises(ConfigError, match=f"--traintype {traintype} has phases: leave --pack out."):
+            reason = "has phases" if traintype != "Supermask" else "evaluates by averaging sampled masks"
+            with pytest.raises(ConfigError, match=f"--traintype {traintype} {reason}.*: leave --pack out."):
                 config.validate()
+            assert family_of(traintype).unpackable_because.startswith(reason)
     assert packable < set(METHOD_NAMES)
 
 

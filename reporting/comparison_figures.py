@@ -6,13 +6,14 @@ import os
 
 import numpy as np
 
-from methods import get_family
+from methods import family_of, get_family, get_method
 from reporting import style
 from reporting.frames import ordered_groups, where
 from reporting.merge import configurations_of
 
 GROUP_FIELDS = ("nettype", "initializer", "dataset", "activation", "p1")
-LEGEND_FIELDS = ("masktype", "lr", "batchsize", "maxepochs")
+LEGEND_INSIDE_AT_MOST = 4  # legend entries drawn inside the accuracy panel
+LEGEND_FIELDS = ("masktype", "lr", "batchsize", "maxepochs", "optimizer", "weight_decay", "lr_schedule")
 
 
 def comparison_families():
@@ -41,6 +42,14 @@ def comparison_groups(configurations):
     return found
 
 
+def own_varying_settings(method, members):
+    """The settings of `method`'s family that it uses and that differ between its configurations among `members`
+    (EdgePopup's keep_fraction, Supermask's dynamic_scaling), for its legend entries."""
+    same = [c for c in members if c.get("traintype") == method]
+    return [name for name in family_of(method).setting_names(get_method(method))
+            if len({c.get(name) for c in same}) > 1]
+
+
 def comparison_figure(family, fields, members):
     figure, (left, right) = style.new_figure(height=4.6)
     extra = [name for name in LEGEND_FIELDS
@@ -51,7 +60,8 @@ def comparison_figure(family, fields, members):
         count = seen.get(method, 0)
         seen[method] = count + 1
         linestyle = style.SERIES_STYLES[count % len(style.SERIES_STYLES)]
-        label = f"{method} ({style.describe(c.fields, extra)}; {len(c.runs)} run{'s' * (len(c.runs) > 1)})"
+        label = f"{method} ({style.describe(c.fields, extra + own_varying_settings(method, members))}; " \
+                f"{len(c.runs)} run{'s' * (len(c.runs) > 1)})"
         x = np.arange(c.epochs)
         color = style.method_color(method)
         style.band(left, x, 100 * c.arrays["testAccuracy"], color, label, linestyle)
@@ -66,7 +76,12 @@ def comparison_figure(family, fields, members):
     right.set_ylim(bottom=0)
     left.set_title("Test accuracy", fontsize=10)
     right.set_title("Connections changed from the initial network", fontsize=10)
-    left.legend(loc="best", fontsize=7)
+    if len(members) > LEGEND_INSIDE_AT_MOST:  # beneath both panels, where long entries do not squeeze the axes
+        figure.legend(*left.get_legend_handles_labels(), loc="outside lower center", fontsize=7,
+                      ncol=2 if len(members) > 2 * LEGEND_INSIDE_AT_MOST else 1)
+        figure.set_figheight(figure.get_figheight() + 0.17 * -(-len(members) // (2 if len(members) > 8 else 1)))
+    else:
+        left.legend(loc="best", fontsize=7)
     figure.suptitle(f"{family.capitalize()} vs Baseline: {style.title_of(fields)} "
                     "(mean, band: min-max over runs)", fontsize=11)
     return figure

@@ -43,23 +43,31 @@ def varying_fields(series_list):
 def sparsity_figure(network, dataset, series_list, baselines):
     figure, (ax,) = style.new_figure(width=7.5, height=4.8, ncols=1)
     varying = varying_fields(series_list)
+    seen = {}
     for group in series_list:
         method = group[0].get("traintype")
+        seen[method] = seen.get(method, 0) + 1  # a method's second series (another recipe) gets its own line style
         peaks = [peak_of(c) for c in group]
         x = 100 * np.array([float(c.get("sparsity")) for c in group])
         mean, low, high = (100 * np.array([getattr(p, name) for p in peaks], dtype=float)
                            for name in ("mean", "min", "max"))
         errors = np.nan_to_num(np.vstack([np.clip(mean - low, 0, None), np.clip(high - mean, 0, None)]))
         label = method + (f" ({style.describe(group[0].fields, varying)})" if varying else "")
-        ax.errorbar(x, mean, yerr=errors, color=style.method_color(method), marker=style.method_marker(method), capsize=3,
-                    markersize=5, linewidth=1.6, label=label)
+        ax.errorbar(x, mean, yerr=errors, color=style.method_color(method), marker=style.method_marker(method),
+                    capsize=3, markersize=5, linewidth=1.6, label=label,
+                    linestyle=style.SERIES_STYLES[(seen[method] - 1) % len(style.SERIES_STYLES)])
     for baseline in baselines:
         runs = len(baseline.runs)
         ax.axhline(100 * peak_of(baseline).mean, color=style.method_color(style.BASELINE), linestyle="--",
                    linewidth=1.0, label=f"Baseline, dense ({runs} run{'s' * (runs != 1)})")
     ax.set_xlabel("sparsity: weights removed (%)")
     ax.set_ylabel("peak test accuracy (%)")
-    ax.legend(loc="best", fontsize=7)
+    if varying:  # long entries: beneath the panel, where they do not cover the curves
+        entries = len(series_list) + len(baselines)
+        figure.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=7)
+        figure.set_figheight(figure.get_figheight() + 0.17 * entries)
+    else:
+        ax.legend(loc="best", fontsize=7)
     ax.set_title(f"Pruning at initialisation: {network}, {dataset}\n"
                  "peak of the mean test accuracy over seeds (bars: min-max over seeds)", fontsize=10)
     return figure

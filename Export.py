@@ -29,7 +29,8 @@ def build_parser():
 
 def size_line(path, float_bytes):
     size = os.path.getsize(path)
-    return f"wrote {path}: {size:,} bytes ({size / float_bytes:.1%} of the {float_bytes:,} bytes of its float32 weights)"
+    return (f"wrote {path}: {size:,} bytes ({size / float_bytes:.1%} of the {float_bytes:,} bytes of its float32 "
+            "weights)")
 
 
 def main(argv=None):

@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-quick plot bench bench-conv bench-pack setup-gpu
+.PHONY: run test test-quick lint plot bench bench-conv bench-pack setup-gpu
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,12 +18,17 @@ run: $(BIN)/.installed
 plot: $(BIN)/.installed
 	$(BIN)/python Plotter.py $(ARGS)
 
+# Two workers, module by module (tests/conftest.py): much of the suite waits on clusters and subprocesses.
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest -q tests $(ARGS)
+	$(BIN)/python -m pytest -q -n 2 tests $(ARGS)
 
 # The inner loop: every test but the slow modules listed in tests/conftest.py.
 test-quick: $(BIN)/.installed
 	$(BIN)/python -m pytest -q -m "not slow" tests $(ARGS)
+
+# ruff with the settings in pyproject.toml (tests/test_lint.py runs the same check in the suite).
+lint: $(BIN)/.installed
+	$(BIN)/ruff check . $(ARGS)
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt

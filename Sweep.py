@@ -71,8 +71,8 @@ def build_parser():
                              "machine share them (see experiments/README.md)")
     parser.add_argument("--pack", type=int, default=1, metavar="N",
                         help="train up to N runs of the grid together, in one process and one compiled program (JAX "
-                             "only; runs that share everything but seed, p1, initializer, lr, lr_drops and lr_schedule; see "
-                             "docs/GPUS.md, 'Packed runs'); a pack is one task on every backend")
+                             "only; runs that share everything but seed, p1, initializer, lr, lr_drops and "
+                             "lr_schedule; see docs/GPUS.md, 'Packed runs'); a pack is one task on every backend")
     parser.add_argument("--dry-run", action="store_true", help="list the runs and what would happen to each")
     parser.add_argument("--outputpath", default="Outputs", help="folder for the results (as MaskTrainer.py)")
     parser.add_argument("--data-dir", default=None, help="folder holding the official data files")

@@ -159,7 +159,8 @@ class ArithmeticFloor:
                            "kernel_ms": {name: round(value * 1e3, 3) for name, value in seconds.items()},
                            "gflops_per_s": {name: round(flops / value / 1e9, 1) for name, value in seconds.items()}})
         examples = self.steps * self.batch_size
-        return {"training_gflop_per_epoch": round(training_flops_per_image(self.nettype, self.input_shape) * examples / 1e9, 2),
+        training_flops = training_flops_per_image(self.nettype, self.input_shape) * examples
+        return {"training_gflop_per_epoch": round(training_flops / 1e9, 2),
                 "flops_floor_s": round(flops_floor, 3), "kernel_floor_s": round(kernel_floor, 3), "layers": layers}
 
     def close(self):

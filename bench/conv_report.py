@@ -35,7 +35,8 @@ def network_tables(nettype, network, result):
             row = rows[name]
             if name == "keras_fit_best":
                 setting = network["fit_best_setting"]
-                label += f" (jit_compile={setting['jit_compile']}, steps_per_execution={setting['steps_per_execution']})"
+                label += (f" (jit_compile={setting['jit_compile']}, "
+                          f"steps_per_execution={setting['steps_per_execution']})")
             lines.append(f"| {label} | {row['median_s_per_epoch']:.3f} | {row['min_s']:.3f} | {row['max_s']:.3f} | "
                          f"{row['quiet_epochs']} of {timed} | {row['first_epoch_s']:.2f} |")
     flops_label = labels.get("flops_floor", "arithmetic floor: training FLOPs / forward-kernel throughput")

@@ -85,7 +85,8 @@ def parse_args(argv=None):
                         help="smoke run: 200 examples per split, 1 timed epoch, fit settings on 50 examples")
     parser.add_argument("--busy-cores", type=float, default=0.3,
                         help="an epoch during which other processes used more CPU cores than this is not counted")
-    parser.add_argument("--extra-rounds", type=int, default=None, help="at most this many extra rounds (default: --epochs)")
+    parser.add_argument("--extra-rounds", type=int, default=None,
+                        help="at most this many extra rounds (default: --epochs)")
     parser.add_argument("--wait-quiet", type=float, default=300,
                         help="seconds to wait at start for the 1-min load average to drop below 1")
     parser.add_argument("--output", default=RESULTS, help="JSON results file")
@@ -169,7 +170,8 @@ def ratios_and_targets(nettype, rows, ratios, floor, examples):
     ratios["runner_over_flops_floor"] = round(runner / floor["flops_floor_s"], 3)
     ratios["runner_over_kernel_floor"] = round(runner / floor["kernel_floor_s"], 3)
     cifar_epoch = runner * CIFAR10_TRAINING_EXAMPLES / examples
-    ratios["eval_stats_over_cifar10_training_epoch"] = round(rows["runner_eval_stats"]["median_s_per_epoch"] / cifar_epoch, 3)
+    ratios["eval_stats_over_cifar10_training_epoch"] = round(rows["runner_eval_stats"]["median_s_per_epoch"]
+                                                             / cifar_epoch, 3)
     if nettype in TARGET_FLOOR:
         targets[f"runner within {TARGET_FLOOR[nettype]}x of the arithmetic floor"] = \
             ratios["runner_over_flops_floor"] <= TARGET_FLOOR[nettype]
@@ -209,7 +211,8 @@ def main(argv=None):
                     "tf_inter_op": tf.config.threading.get_inter_op_parallelism_threads()},
         "versions": {"python": sys.version.split()[0], "tensorflow": tf.__version__, "keras": keras.__version__,
                      "torch": torch.__version__, "numpy": np.__version__},
-        "command": shlex.join([".venv/bin/python", "bench/conv_speed.py", *(argv if argv is not None else sys.argv[1:])]),
+        "command": shlex.join([".venv/bin/python", "bench/conv_speed.py",
+                               *(argv if argv is not None else sys.argv[1:])]),
         "networks": networks,
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)

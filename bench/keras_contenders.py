@@ -15,8 +15,8 @@ import numpy as np
 from config.run_config import RunConfig
 from training import loop
 from training.batches import epoch_batches
-from training.loop import Experiment
 from training.compiled_steps import compiled_steps
+from training.loop import Experiment
 
 
 class NeverStop:
@@ -210,7 +210,8 @@ def best_fit_setting(make_fit, examples, settings=FIT_SETTINGS, print_line=print
         fit.train_epoch()
         per_thousand[label] = round((time.perf_counter() - started) * 1000 / examples[label], 3)
         if fit.jit_compile != setting["jit_compile"]:
-            raise RuntimeError(f"model.fit ran with jit_compile={fit.jit_compile} when asked for {setting['jit_compile']}.")
+            raise RuntimeError(f"model.fit ran with jit_compile={fit.jit_compile} when asked for "
+                               f"{setting['jit_compile']}.")
         print_line(f"  fit {label}: {per_thousand[label]:.2f}s per 1,000 examples ({examples[label]} timed)",
                    flush=True)
     return min(settings, key=lambda setting: per_thousand[setting_label(setting)]), per_thousand

@@ -39,9 +39,9 @@ import torch  # noqa: E402
 
 import machine  # noqa: E402
 from datasets import load_dataset  # noqa: E402
+from jax_contender import JaxRunner  # noqa: E402
 from keras_contenders import FIT_SETTINGS, PlainCompiledSteps, PlainFit, Runner, best_fit_setting, setting_label  # noqa: E402
 from results import atomic  # noqa: E402
-from jax_contender import JaxRunner  # noqa: E402
 from torch_lenet import TorchPeer  # noqa: E402
 
 RESULTS = os.path.join(REPO, "bench", "results", "lenet_speed.json")
@@ -55,12 +55,14 @@ def parse_args(argv=None):
     parser.add_argument("--data-dir", default=os.path.join(REPO, "..", "shared", "data", "mnist"),
                         help="folder with the official MNIST files (default: ../shared/data/mnist from the repo root)")
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs per contender, after one warm-up epoch")
-    parser.add_argument("--quick", action="store_true", help=f"smoke run on the first {QUICK_EXAMPLES} training examples")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"smoke run on the first {QUICK_EXAMPLES} training examples")
     parser.add_argument("--only", default="runner,runner_jax,keras_steps,keras_fit,keras_fit_best,torch",
                         help="comma-separated contenders to run")
     parser.add_argument("--busy-cores", type=float, default=0.3,
                         help="a round where other processes used more CPU cores than this is repeated")
-    parser.add_argument("--extra-rounds", type=int, default=None, help="at most this many repeated rounds (default: 2 x --epochs)")
+    parser.add_argument("--extra-rounds", type=int, default=None,
+                        help="at most this many repeated rounds (default: 2 x --epochs)")
     parser.add_argument("--wait-quiet", type=float, default=300,
                         help="seconds to wait at start for the 1-min load average to drop below 1")
     parser.add_argument("--output", default=RESULTS, help="JSON results file")
@@ -75,7 +77,8 @@ FIT_BEST = {}  # the setting best_fit_setting picked, and what it measured
 
 def fastest_fit(dataset):
     best, tried = best_fit_setting(lambda **setting: PlainFit(dataset, **setting),
-                                   {setting_label(setting): min(5000, len(dataset.x_train)) for setting in FIT_SETTINGS})
+                                   {setting_label(setting): min(5000, len(dataset.x_train))
+                                    for setting in FIT_SETTINGS})
     FIT_BEST.update(setting=best, tried_s_per_1000=tried)
     return PlainFit(dataset, **best)
 
@@ -213,8 +216,10 @@ def main(argv=None):
     dataset = load_dataset("mnist", "mnist", data_dir=args.data_dir,
                            limit=QUICK_EXAMPLES if args.quick else None)
     print(f"{len(dataset.x_train)} training examples from {dataset.source}; torch threads "
-          f"{torch.get_num_threads()}, TF intra/inter-op threads {tf.config.threading.get_intra_op_parallelism_threads()}"
-          f"/{tf.config.threading.get_inter_op_parallelism_threads()} (0 = TF default); load {load_at_start}", flush=True)
+          f"{torch.get_num_threads()}, TF intra/inter-op threads "
+          f"{tf.config.threading.get_intra_op_parallelism_threads()}"
+          f"/{tf.config.threading.get_inter_op_parallelism_threads()} (0 = TF default); load {load_at_start}",
+          flush=True)
     contenders = make_contenders([name.strip() for name in args.only.split(",") if name.strip()], dataset,
                                  args.data_dir, QUICK_EXAMPLES if args.quick else None)
     try:
@@ -249,8 +254,9 @@ def main(argv=None):
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     atomic.write_json(args.output, result)
-    print(f"\nwrote {os.path.relpath(args.output)}; other processes used at most {result['machine']['other_processes_cores_max']} "
-          f"cores during the epochs{'' if all_quiet else '; the machine stayed busy: fewer quiet epochs than asked'}")
+    print(f"\nwrote {os.path.relpath(args.output)}; other processes used at most "
+          f"{result['machine']['other_processes_cores_max']} cores during the epochs"
+          f"{'' if all_quiet else '; the machine stayed busy: fewer quiet epochs than asked'}")
 
 
 if __name__ == "__main__":

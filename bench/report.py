@@ -47,13 +47,15 @@ def markdown(result):
     ratios = result["ratios"]
     lines += ["", "| ratio | value |", "| --- | ---: |"]
     lines += [f"| {name} | {value:.3f} |" for name, value in ratios.items()]
-    lines += ["", "Targets: " + "; ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in result["targets"].items())
-              + ".", "",
+    quiet = ("every contender got the asked quiet epochs" if machine["quiet"]
+             else "the machine stayed busy: see quiet epochs")
+    lines += ["", "Targets: " + "; ".join(f"{name}: {'met' if ok else 'MISSED'}"
+                                          for name, ok in result["targets"].items()) + ".", "",
               f"Machine load: 1-min load average {machine['load_average_at_start']} at start, "
               f"{machine['load_average_at_end']} at end; other processes used at most "
               f"{machine['other_processes_cores_max']} cores during an epoch "
               f"(quiet = at most {machine.get('busy_cores_threshold')}); "
-              f"{'every contender got the asked quiet epochs' if machine['quiet'] else 'the machine stayed busy: see quiet epochs'}."]
+              f"{quiet}."]
     return "\n".join(lines)
 
 

@@ -16,7 +16,6 @@ import time
 import torch
 import torch.nn.functional as F
 
-
 PRECISIONS = ("float32", "tf32")
 
 

@@ -62,8 +62,8 @@ class RunConfig:
     p1: float = setting(0.5, "probability of a +1 sign for heconstant/binary", type=float,
                         valid=lambda value: 0.0 <= value <= 1.0,
                         requirement="is a probability and must lie in [0, 1]")
-    lr: float = setting(1e-3, "learning rate (of Adam in the 2020 code)", type=float, valid=lambda value: math.isfinite(value) and value > 0,
-                        requirement="must be a positive number")
+    lr: float = setting(1e-3, "learning rate (of Adam in the 2020 code)", type=float,
+                        valid=lambda value: math.isfinite(value) and value > 0, requirement="must be a positive number")
     outputpath: str = setting("Outputs", "folder for the results")
     # Added by this tool.
     nruns: int = setting(1, "number of runs (seeds seed, seed+1, ...)", type=int, valid=lambda value: value >= 1,
@@ -105,11 +105,12 @@ class RunConfig:
     batchnorm_affine: str = setting("trained", "ResNets: BatchNorm's scale and offset train in every method "
                                     "(the 2020 code), or stay frozen at 1 and 0 so that only the connectivity trains",
                                     choices=BATCHNORM_AFFINE, flag="--batchnorm-affine")
-    xla: str = setting("auto", "TensorFlow only (JAX always compiles with XLA): compile training with XLA; auto = for networks without convolutions, where it "
-                       "is about 3x faster on a CPU (with convolutions a step is 10-30%% slower under XLA on a CPU)",
-                       choices=("auto", "on", "off"))
+    xla: str = setting("auto", "TensorFlow only (JAX always compiles with XLA): compile training with XLA; auto = for "
+                       "networks without convolutions, where it is about 3x faster on a CPU (with convolutions a step "
+                       "is 10-30%% slower under XLA on a CPU)", choices=("auto", "on", "off"))
     backend: str = setting("tensorflow", "Keras backend that trains the run: tensorflow, or jax (XLA-compiled; "
-                           "the way onto GPUs); without the flag, KERAS_BACKEND when set", choices=("tensorflow", "jax"))
+                           "the way onto GPUs); without the flag, KERAS_BACKEND when set",
+                           choices=("tensorflow", "jax"))
     device: str = setting(DEFAULT_DEVICE, "where the run trains: auto = the GPU when the driver shows one (refused "
                           "if the backend cannot use it), else the CPU; gpu = refused unless a GPU is usable; cpu = "
                           "the CPU only. Not part of a run's identity; its logs record the device", choices=DEVICES)

@@ -59,7 +59,8 @@ class DataSet(abc.ABC):
                 arrays[key] = images.transpose(0, 2, 3, 1)
             elif images.ndim == 3:
                 arrays[key] = images[..., np.newaxis]
-        labels = {key: np.asarray(value).reshape(-1).astype(np.int32) for key, value in (("y_train", y_train), ("y_test", y_test))}
+        labels = {key: np.asarray(value).reshape(-1).astype(np.int32)
+                  for key, value in (("y_train", y_train), ("y_test", y_test))}
         return RawData(source=source, **arrays, **labels)
 
     def check_raw_data(self, raw):
@@ -80,7 +81,9 @@ class DataSet(abc.ABC):
         its own statistics, or the training set's); then the first `limit` images of each split."""
         count = raw.x_train.shape[0]
         if count <= validation_size:
-            raise DatasetError(f"The training data in {raw.source} holds only {count} images, but the first {validation_size} are the validation set and at least one more is needed for training; point --data-dir to the complete official files.")
+            raise DatasetError(f"The training data in {raw.source} holds only {count} images, but the first "
+                               f"{validation_size} are the validation set and at least one more is needed for "
+                               "training; point --data-dir to the complete official files.")
         mean, std = pixel_statistics(raw.x_train, f"training data in {raw.source}")
         if test_normalization == "test":
             test_mean, test_std = pixel_statistics(raw.x_test, f"test data in {raw.source}")

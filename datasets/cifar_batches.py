@@ -87,7 +87,8 @@ class PythonBatches:
                 with open(path, "rb") as handle:
                     batches[name] = self.read_batch(handle, path)
             except OSError as error:
-                raise DatasetError(f"The {self.display_name} file {path} could not be read ({error.strerror or error}); {self.fix}.") from None
+                raise DatasetError(f"The {self.display_name} file {path} could not be read "
+                                   f"({error.strerror or error}); {self.fix}.") from None
         return self.combine(folder, batches)
 
     def read_archive(self, path):

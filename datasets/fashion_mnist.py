@@ -17,9 +17,10 @@ class FashionMNIST(DataSet):
     display_name = "Fashion-MNIST"
     image_shape = (28, 28, 1)
     num_classes = 10
-    expected_in_data_dir = f"the four official Fashion-MNIST files ({OFFICIAL_NAMES}) or a {FOLDER_NAME}/ folder holding them"
-    how_to_get = (f"download the four official Fashion-MNIST files ({OFFICIAL_NAMES}) from {OFFICIAL_PAGE} on a machine "
-                  "with internet and pass --data-dir PATH to the folder holding them")
+    expected_in_data_dir = (f"the four official Fashion-MNIST files ({OFFICIAL_NAMES}) or a {FOLDER_NAME}/ folder "
+                            "holding them")
+    how_to_get = (f"download the four official Fashion-MNIST files ({OFFICIAL_NAMES}) from {OFFICIAL_PAGE} on a "
+                  "machine with internet and pass --data-dir PATH to the folder holding them")
     keras_loader = "fashion_mnist"
     training_labels_sha256 = "657fbd221bfc9f4198cc14b5619cc33ec57c58dd0e47af4d99d6650759e869a7"
 

@@ -77,19 +77,24 @@ class IdxFiles:
         self.fix = fix
 
     def corrupt(self, path, detail, fix=None):
-        return DatasetError(f"The {self.display_name} file {path} is truncated or corrupt ({detail}); {fix or self.fix}.")
+        return DatasetError(f"The {self.display_name} file {path} is truncated or corrupt ({detail}); "
+                            f"{fix or self.fix}.")
 
     def check_arrays(self, paths, arrays, fix=None):
-        """Checks shapes, dtypes and label ranges (`paths`: array name -> file); returns (N, 28, 28, 1) uint8 images, int32 labels."""
+        """Checks shapes, dtypes and label ranges (`paths`: array name -> file); returns (N, 28, 28, 1) uint8
+        images, int32 labels."""
         checked = {}
         for split in ("train", "test"):
             images, labels = arrays["x_" + split], arrays["y_" + split]
             image_path, label_path = paths["x_" + split], paths["y_" + split]
             if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
-                raise self.corrupt(image_path, f"{split} images are {images.dtype} {images.shape}, expected uint8 (N, 28, 28)", fix)
+                raise self.corrupt(image_path, f"{split} images are {images.dtype} {images.shape}, expected uint8 "
+                                               "(N, 28, 28)", fix)
             if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
-                raise self.corrupt(label_path, f"{labels.shape[0] if labels.ndim else 0} {split} labels for {images.shape[0]} images", fix)
-            if not np.issubdtype(labels.dtype, np.integer) or (labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES)):
+                raise self.corrupt(label_path, f"{labels.shape[0] if labels.ndim else 0} {split} labels for "
+                                               f"{images.shape[0]} images", fix)
+            if (not np.issubdtype(labels.dtype, np.integer)
+                    or (labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES))):
                 raise self.corrupt(label_path, f"{split} labels are not all class indices 0 to {NUM_CLASSES - 1}", fix)
             checked["x_" + split] = images.reshape(images.shape + (1,))
             checked["y_" + split] = labels.astype(np.int32)
@@ -104,13 +109,17 @@ class IdxFiles:
             except ValueError as error:
                 raise self.corrupt(paths[key], error) from None
             except OSError as error:
-                raise DatasetError(f"The {self.display_name} file {paths[key]} could not be read ({error.strerror or error}); check its permissions or point --data-dir elsewhere.") from None
+                raise DatasetError(f"The {self.display_name} file {paths[key]} could not be read "
+                                   f"({error.strerror or error}); check its permissions or point --data-dir "
+                                   "elsewhere.") from None
         for split in ("train", "test"):
             images, labels = arrays["x_" + split], arrays["y_" + split]
             if images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
-                raise self.corrupt(paths["x_" + split], f"images are {images.shape[1]}x{images.shape[2]}, expected 28x28")
+                raise self.corrupt(paths["x_" + split],
+                                   f"images are {images.shape[1]}x{images.shape[2]}, expected 28x28")
             if labels.shape[0] != images.shape[0]:
-                raise self.corrupt(paths["y_" + split], f"{labels.shape[0]} labels for the {images.shape[0]} images in {paths['x_' + split]}")
+                raise self.corrupt(paths["y_" + split], f"{labels.shape[0]} labels for the {images.shape[0]} images "
+                                                        f"in {paths['x_' + split]}")
         return self.check_arrays(paths, arrays)
 
     def file_paths(self, folder):
@@ -125,7 +134,8 @@ class IdxFiles:
         if any(paths.values()):
             missing = next(OFFICIAL_FILES[key][0] + ".gz" for key, path in paths.items() if path is None)
             raise DatasetError(
-                f"The {self.display_name} file {os.path.join(folder, missing)} is missing ({folder} holds only some of the "
-                f"four official {self.display_name} files); download it, or point --data-dir to a folder holding all four ({OFFICIAL_NAMES})."
+                f"The {self.display_name} file {os.path.join(folder, missing)} is missing ({folder} holds only some "
+                f"of the four official {self.display_name} files); download it, or point --data-dir to a folder "
+                f"holding all four ({OFFICIAL_NAMES})."
             )
         return None

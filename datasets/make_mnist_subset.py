@@ -33,7 +33,8 @@ NUM_CLASSES = 10
 
 def draw_balanced_order(labels, per_class, generator):
     """Indices of `per_class` images of each class, ordered in blocks holding one image of every class."""
-    columns = [generator.choice(np.flatnonzero(labels == label), size=per_class, replace=False) for label in range(NUM_CLASSES)]
+    columns = [generator.choice(np.flatnonzero(labels == label), size=per_class, replace=False)
+               for label in range(NUM_CLASSES)]
     table = np.stack(columns, axis=1)  # (per_class, NUM_CLASSES)
     blocks = [row[generator.permutation(NUM_CLASSES)] for row in table]
     return np.concatenate(blocks).astype(np.int32)

@@ -43,7 +43,8 @@ class MNIST(DataSet):
     image_shape = (28, 28, 1)
     num_classes = 10
     expected_in_data_dir = f"the four official MNIST files ({OFFICIAL_NAMES}) or Keras' mnist.npz"
-    how_to_get = f"pass --data-dir PATH to a folder holding the four official MNIST files ({OFFICIAL_NAMES}) or Keras' mnist.npz"
+    how_to_get = (f"pass --data-dir PATH to a folder holding the four official MNIST files ({OFFICIAL_NAMES}) or "
+                  "Keras' mnist.npz")
     keras_loader = "mnist"
     training_labels_sha256 = "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13"
     # Offline and without --data-dir, --dataset auto still runs: on the committed subset, with a warning.

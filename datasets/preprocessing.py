@@ -8,7 +8,8 @@ CHUNK_SIZE = 4096  # images per step, so that no float64 copy of a whole data se
 
 
 def pixel_statistics(images, what):
-    """The per-pixel mean (float64, shape of one image) and the global std of the centred images, both of pixels / 255."""
+    """The per-pixel mean (float64, shape of one image) and the global std of the centred images, both of
+    pixels / 255."""
     count = images.shape[0]
     if count == 0:
         raise DatasetError(f"The {what} holds no images; point --data-dir to the complete official files.")
@@ -23,7 +24,8 @@ def pixel_statistics(images, what):
         squares += float(np.dot(flat, flat))
     std = float(np.sqrt(squares / (count * mean.size)))
     if not np.isfinite(std) or std == 0.0:
-        raise DatasetError(f"The {what} has no variation (all its images are identical), so it cannot be normalised; point --data-dir to the complete official files.")
+        raise DatasetError(f"The {what} has no variation (all its images are identical), so it cannot be "
+                           "normalised; point --data-dir to the complete official files.")
     return mean, std
 
 

@@ -23,7 +23,8 @@ def check_arguments(name, standard, limit, test_normalization):
     if name not in DATASET_NAMES:
         raise DatasetError(f"Unknown data set '{name}'; choose one of {', '.join(DATASET_NAMES)}.")
     if name == "auto" and standard not in REGISTRY:
-        raise DatasetError(f"Unknown standard data set '{standard}' for --dataset auto; it must be one of {', '.join(REGISTRY)}.")
+        raise DatasetError(f"Unknown standard data set '{standard}' for --dataset auto; it must be one of "
+                           f"{', '.join(REGISTRY)}.")
     if test_normalization not in TEST_NORMALIZATIONS:
         raise DatasetError(f"Unknown test normalisation '{test_normalization}'; choose test or train.")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
@@ -36,7 +37,8 @@ def check_not_another_data_set(data_set, raw):
     for other in REGISTRY.values():
         if other is not data_set and digest is not None and digest == other.training_labels_sha256:
             raise DatasetError(f"The files in {raw.source} are the official {other.display_name} files, not "
-                               f"{data_set.display_name}; point --data-dir to a folder holding the {data_set.display_name} files.")
+                               f"{data_set.display_name}; point --data-dir to a folder holding the "
+                               f"{data_set.display_name} files.")
 
 
 def prepare(data_set, raw, limit, test_normalization, warning=None):

@@ -37,4 +37,5 @@ class RestrictedUnpickler(pickle.Unpickler):
         return allowed
 
     def persistent_load(self, persistent_id):
-        raise DatasetError(f"The file {self.source} contains a persistent object reference, refusing to load it; use the official files instead.")
+        raise DatasetError(f"The file {self.source} contains a persistent object reference, refusing to load it; "
+                           "use the official files instead.")

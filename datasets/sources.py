@@ -23,10 +23,12 @@ def read_data_dir(data_set, data_dir):
     """The data set from --data-dir; DatasetError when the folder does not hold it."""
     folder = os.path.expanduser(data_dir)
     if not os.path.isdir(folder):
-        raise DatasetError(f"The data folder {folder} given by --data-dir does not exist; pass --data-dir PATH to a folder holding {data_set.expected_in_data_dir}.")
+        raise DatasetError(f"The data folder {folder} given by --data-dir does not exist; pass --data-dir PATH to a "
+                           f"folder holding {data_set.expected_in_data_dir}.")
     raw = data_set.read_folder(folder)
     if raw is None:
-        raise DatasetError(f"The data folder {folder} given by --data-dir holds no {data_set.display_name} files; it should hold {data_set.expected_in_data_dir}.")
+        raise DatasetError(f"The data folder {folder} given by --data-dir holds no {data_set.display_name} files; "
+                           f"it should hold {data_set.expected_in_data_dir}.")
     return raw
 
 

@@ -10,7 +10,8 @@ from datasets.mnist import read_npz
 PACKAGE_FOLDER = os.path.dirname(os.path.abspath(__file__))
 SUBSET_FILE = os.path.join(PACKAGE_FOLDER, "mnist_subset.npz")
 SUBSET_VALIDATION_SIZE = 1000  # the first 1,000 of its 6,000 training images
-SUBSET_FIX = "restore it with git checkout datasets/mnist_subset.npz or redraw it with python -m datasets.make_mnist_subset"
+SUBSET_FIX = ("restore it with git checkout datasets/mnist_subset.npz or redraw it with "
+              "python -m datasets.make_mnist_subset")
 
 
 def read_mnist_subset(path=SUBSET_FILE):

@@ -5,8 +5,17 @@ runs that share GPUs). Only the standard library is imported here; JAX and Tenso
 """
 
 from devices.precision import DEFAULT_PRECISION, PRECISIONS, apply_precision
-from devices.selection import (DEFAULT_DEVICE, DEVICES, Device, DeviceError, check, current, describe_current,
-                               prepare, visible_gpus)
+from devices.selection import (
+    DEFAULT_DEVICE,
+    DEVICES,
+    Device,
+    DeviceError,
+    check,
+    current,
+    describe_current,
+    prepare,
+    visible_gpus,
+)
 
 __all__ = ["DEFAULT_DEVICE", "DEFAULT_PRECISION", "DEVICES", "PRECISIONS", "Device", "DeviceError",
            "apply_precision", "check", "current", "describe_current", "prepare", "visible_gpus"]

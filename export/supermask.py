@@ -65,7 +65,8 @@ def write_supermask(run, path):
     arrays = {"format": np.array(FORMAT), "settings": np.array(json.dumps(run.logs["config"])),
               "versions": np.array(json.dumps(run.logs["versions"])), "seed": np.array(config.seed),
               "input_shape": np.array(run.input_shape()), "num_classes": np.array(run.num_classes()),
-              "layer_names": np.array([layer.name for layer in layers]), "kernel_checksum": np.array(kernel_checksum(drawn))}
+              "layer_names": np.array([layer.name for layer in layers]),
+              "kernel_checksum": np.array(kernel_checksum(drawn))}
     for index, layer in enumerate(layers):
         mask = masks[layer.name]
         arrays[f"shape_{index}"] = np.array(mask.shape)
@@ -97,7 +98,8 @@ def _read(path):
 def load_supermask(path):
     """The trained network as a Keras model (this project's masked layers), from the supermask file alone."""
     arrays, settings = _read(path)
-    model = regenerated_network(settings, tuple(int(size) for size in arrays["input_shape"]), int(arrays["num_classes"]))
+    model = regenerated_network(settings, tuple(int(size) for size in arrays["input_shape"]),
+                                int(arrays["num_classes"]))
     layers = masked_layers(model)
     if [layer.name for layer in layers] != arrays["layer_names"].tolist():
         raise SupermaskError(f"{path} does not match the network it names; export the run again.")

@@ -17,7 +17,8 @@ class LotterySettings:
     reset: str = setting("original", "IMP: reset survivors to their original initial values, or to fresh "
                          "random ones (pruning the re-trained random network, after Han et al.), or 'control': "
                          "Frankle & Carbin's control, the masks of the finished original-init run of the same "
-                         "settings and seed, trained from fresh random weights", choices=("original", "random", "control"))
+                         "settings and seed, trained from fresh random weights",
+                         choices=("original", "random", "control"))
     rounds: int = setting(5, "IMP: pruning rounds after the first dense training", type=int,
                           valid=lambda value: value >= 0, requirement="must be 0 or more")
     prune_rate: float = setting(0.2, "IMP: fraction of the remaining dense weights removed per round and "
@@ -49,7 +50,8 @@ class LotteryTickets(MethodFamily):
 
     def folder_suffix(self, config):
         settings = self.resolved_settings(config)
-        rates = f"R{settings.prune_rate}" + (f"_C{settings.prune_rate_conv}" if has_convolutions(config.nettype) else "")
+        rates = f"R{settings.prune_rate}" + (f"_C{settings.prune_rate_conv}"
+                                             if has_convolutions(config.nettype) else "")
         return f"_{settings.reset}_{rates}"
 
 

@@ -7,7 +7,6 @@ import dataclasses
 from methods.base import ConfigError, Method, MethodFamily, setting
 from pruning_at_init.experiment import PruningAtInitExperiment
 
-
 # Which settings a method uses: every method the mask's, plus those of the steps it takes and of its criterion.
 MASK = ("sparsity", "pruning_scope")
 K_STARTS = ("kstarts", "selection_epochs", "fitness")

@@ -6,8 +6,7 @@ names is first asked for, so that `from networks.architectures import ...` works
 PyTorch peers in bench/ on a machine without TensorFlow).
 """
 
-from networks.architectures import (ARCHITECTURES, BATCHNORM_AFFINE, RESNET_DEPTHS, RESNET_VARIANTS,
-                                    STANDARD_DATASET)
+from networks.architectures import ARCHITECTURES, BATCHNORM_AFFINE, RESNET_DEPTHS, RESNET_VARIANTS, STANDARD_DATASET
 
 NETWORK_NAMES = tuple(ARCHITECTURES) + tuple(RESNET_DEPTHS)
 

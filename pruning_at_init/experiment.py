@@ -21,8 +21,8 @@ from pruning_at_init.fitness import gradient_fitness, magnitude_fitness
 from pruning_at_init.masks import random_masks, sparsity_of
 from pruning_at_init.selection import CandidateSelection, numbered_arrays
 from results.run_log import EPOCH_KEYS
-from training.loop import Experiment, TrainingFailed
 from training.compiled_steps import compiled_steps
+from training.loop import Experiment, TrainingFailed
 
 MASK_STREAM = 2  # generator of candidate k's random mask: numpy default_rng([seed, MASK_STREAM, k])
 SCORING_STREAM = 3  # generator of the examples SNIP and GraSP score: numpy default_rng([seed, SCORING_STREAM])

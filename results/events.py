@@ -65,7 +65,8 @@ class EpochEvents:
         """Scalars {tag: number} and histograms {tag: array} of one step, flushed to disk."""
         values = [summary_pb2.Summary.Value(tag=tag, simple_value=float(value)) for tag, value in scalars.items()]
         values += [summary_pb2.Summary.Value(tag=tag, histo=histogram(array)) for tag, array in histograms.items()]
-        self.writer.add_event(event_pb2.Event(wall_time=time.time(), step=step, summary=summary_pb2.Summary(value=values)))
+        self.writer.add_event(event_pb2.Event(wall_time=time.time(), step=step,
+                                              summary=summary_pb2.Summary(value=values)))
         self.writer.flush()
 
     def close(self):

@@ -181,8 +181,8 @@ class LocalExecutor(Executor):
                 started = time.monotonic()
                 try:
                     process = subprocess.Popen(
-                        trainer_command(job.config, job.action, job.pack_file), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                        text=True, bufsize=1, process_group=0, preexec_fn=die_with_parent,
+                        trainer_command(job.config, job.action, job.pack_file), stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT, text=True, bufsize=1, process_group=0, preexec_fn=die_with_parent,
                         env=self.run_environment(slot, job.config))
                 except OSError as error:
                     self.on_end(job, 1, 0.0, [f"Could not start MaskTrainer.py ({error})."])

@@ -49,11 +49,10 @@ def train_case(case, initial_path, result_path):
     from masking import masked_layers
     from methods import get_method
     from networks import build_network
-    from training.batches import epoch_batches
-    from training.optimizers import build_optimizer
-    from training.compiled_steps import compiled_steps
-
     from training.augmentation import draw_shifts
+    from training.batches import epoch_batches
+    from training.compiled_steps import compiled_steps
+    from training.optimizers import build_optimizer
 
     nettype, input_shape, traintype, masktype, kept, track, augmented, optimizer = CASES[case]
     generator = np.random.default_rng(7)
@@ -71,8 +70,8 @@ def train_case(case, initial_path, result_path):
                 variable.assign(initial[f"v{index}"])
     else:
         np.savez(initial_path, **{f"v{index}": np.asarray(v) for index, v in enumerate(model.variables)})
-    steps = compiled_steps(model, build_optimizer(optimizer[0], LEARNING_RATE, *optimizer[1:]), images, labels, layers, jit_compile=True,
-                           track_gradients=track)
+    steps = compiled_steps(model, build_optimizer(optimizer[0], LEARNING_RATE, *optimizer[1:]), images, labels, layers,
+                           jit_compile=True, track_gradients=track)
     indices, weights = epoch_batches(np.random.default_rng(0), len(images), BATCH)
     shifts = draw_shifts(1, 0, indices.shape, *input_shape[:2]) if augmented else None
     first_losses, first_correct = steps.train_steps(indices, weights, 0, 2, shifts)

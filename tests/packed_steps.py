@@ -27,8 +27,8 @@ def member_steps(case, seed, learning_rate, images, labels):
     from masking import masked_layers
     from methods import get_method
     from networks import build_network
-    from training.optimizers import build_optimizer
     from training.compiled_steps import compiled_steps
+    from training.optimizers import build_optimizer
 
     nettype, input_shape, traintype, masktype, kept, track, _, optimizer = CASES[case]
     model = build_network(nettype, input_shape, seed=seed, masking=get_method(traintype).masking_options(masktype),
@@ -38,8 +38,8 @@ def member_steps(case, seed, learning_rate, images, labels):
         generator = np.random.default_rng(seed)
         for layer in layers:
             layer.set_fixed_mask((generator.random(layer.kernel.shape) < kept).astype("float32"))
-    return model, compiled_steps(model, build_optimizer(optimizer[0], learning_rate, *optimizer[1:]), images, labels, layers,
-                                 jit_compile=True, track_gradients=track)
+    return model, compiled_steps(model, build_optimizer(optimizer[0], learning_rate, *optimizer[1:]), images, labels,
+                                 layers, jit_compile=True, track_gradients=track)
 
 
 def train_case(case, result_path):

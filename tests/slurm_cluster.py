@@ -6,6 +6,7 @@ import subprocess
 import warnings
 
 import pytest
+
 from conftest import REPOSITORY
 
 SCRIPT = REPOSITORY / "scripts" / "local_slurm.sh"

@@ -5,8 +5,8 @@ The resume and determinism tests of tests/test_resume.py and tests/test_mask_tra
 """
 
 import json
-import subprocess
 import re
+import subprocess
 import sys
 from pathlib import Path
 

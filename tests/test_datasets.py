@@ -13,13 +13,14 @@ import numpy as np
 import pytest
 
 import datasets
-from datasets import DATASET_NAMES, Dataset, DatasetError, load_dataset
-from datasets import registry, sources, subset
+from datasets import DATASET_NAMES, Dataset, DatasetError, load_dataset, registry, sources, subset
 from datasets.preprocessing import normalise, pixel_statistics
 
 SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-needs_shared_mnist = pytest.mark.skipif(not (SHARED_MNIST / "train-images-idx3-ubyte.gz").is_file(), reason="no official MNIST in ../shared")
-NAMES = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte", "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
+needs_shared_mnist = pytest.mark.skipif(not (SHARED_MNIST / "train-images-idx3-ubyte.gz").is_file(),
+                                        reason="no official MNIST in ../shared")
+NAMES = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
+         "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
 
 
 @pytest.fixture(autouse=True)
@@ -81,7 +82,8 @@ def assert_one_sentence(error, *fragments):
 
 
 def test_public_names():
-    assert DATASET_NAMES == ("auto", *registry.REGISTRY) and DATASET_NAMES[:4] == ("auto", "mnist", "cifar10", "mnist-subset")
+    assert DATASET_NAMES == ("auto", *registry.REGISTRY) and DATASET_NAMES[:4] == ("auto", "mnist", "cifar10",
+                                                                                   "mnist-subset")
     assert set(datasets.__all__) == {"DATASET_NAMES", "Dataset", "DatasetError", "load_dataset"}
 
 
@@ -89,7 +91,8 @@ def test_subset_shapes_dtypes_counts_and_balance():
     data = load_dataset("mnist-subset", "mnist")
     assert isinstance(data, Dataset) and data.name == "mnist-subset" and data.warning is None
     assert data.source == subset.SUBSET_FILE and Path(data.source).parent == Path(datasets.__file__).parent
-    assert (data.x_train.shape, data.x_val.shape, data.x_test.shape) == ((5000, 28, 28, 1), (1000, 28, 28, 1), (1000, 28, 28, 1))
+    assert (data.x_train.shape, data.x_val.shape, data.x_test.shape) == ((5000, 28, 28, 1), (1000, 28, 28, 1),
+                                                                         (1000, 28, 28, 1))
     assert {array.dtype for array in (data.x_train, data.x_val, data.x_test)} == {np.dtype(np.float32)}
     assert {array.dtype for array in (data.y_train, data.y_val, data.y_test)} == {np.dtype(np.int32)}
     assert data.num_classes == 10
@@ -120,7 +123,8 @@ def test_subset_file_is_small_and_documented():
 def test_subset_indices_point_to_the_same_official_pixels():
     stored = np.load(subset.SUBSET_FILE, allow_pickle=False)
     for split, base, count in (("train", NAMES["x_train"], 6000), ("test", NAMES["x_test"], 1000)):
-        images = np.frombuffer(gzip.decompress((SHARED_MNIST / (base + ".gz")).read_bytes()), np.uint8, offset=16).reshape(-1, 28, 28)
+        images = np.frombuffer(gzip.decompress((SHARED_MNIST / (base + ".gz")).read_bytes()), np.uint8,
+                               offset=16).reshape(-1, 28, 28)
         label_base = NAMES["y_" + split]
         labels = np.frombuffer(gzip.decompress((SHARED_MNIST / (label_base + ".gz")).read_bytes()), np.uint8, offset=8)
         indices = stored[split + "_indices"]
@@ -210,7 +214,8 @@ def write_broken(tmp_path, key, data):
         ("x_train", lambda data: data[: len(data) // 2], "gzip"),
         ("x_test", lambda data: b"not gzip at all", "gzip"),
         ("x_train", lambda data: gzip.compress(b"\x00\x00\x08\x01" + gzip.decompress(data)[4:]), "magic number"),
-        ("x_train", lambda data: gzip.compress(gzip.decompress(data)[:-100]), "expected 9408 bytes of image data, found 9308"),
+        ("x_train", lambda data: gzip.compress(gzip.decompress(data)[:-100]),
+         "expected 9408 bytes of image data, found 9308"),
         ("y_test", lambda data: gzip.compress(idx_bytes(np.arange(3))), "3 labels"),
         ("y_train", lambda data: gzip.compress(idx_bytes(np.full(12, 11))), "0 to 9"),
     ],
@@ -273,7 +278,8 @@ def test_download_through_keras_uses_a_timeout(monkeypatch):
 
     def load_data():
         seen["timeout"] = socket.getdefaulttimeout()
-        return (arrays["x_train"], arrays["y_train"].astype(np.uint8)), (arrays["x_test"], arrays["y_test"].astype(np.uint8))
+        return ((arrays["x_train"], arrays["y_train"].astype(np.uint8)),
+                (arrays["x_test"], arrays["y_test"].astype(np.uint8)))
 
     fake_keras = types.SimpleNamespace(datasets=types.SimpleNamespace(mnist=types.SimpleNamespace(load_data=load_data)))
     monkeypatch.setitem(sys.modules, "keras", fake_keras)
@@ -288,7 +294,8 @@ def test_download_through_keras_uses_a_timeout(monkeypatch):
 def test_keras_cache_is_searched(isolated_sources, monkeypatch):
     monkeypatch.setattr(registry, "VALIDATION_SIZE", 4)
     (isolated_sources / "datasets").mkdir()
-    np.savez(isolated_sources / "datasets" / "mnist.npz", **{key: np.asarray(value, np.uint8) for key, value in tiny_mnist().items()})
+    np.savez(isolated_sources / "datasets" / "mnist.npz",
+             **{key: np.asarray(value, np.uint8) for key, value in tiny_mnist().items()})
     data = load_dataset("auto", "mnist")
     assert data.name == "mnist" and data.warning is None and data.source.endswith("mnist.npz")
 
@@ -326,7 +333,8 @@ def test_bad_arguments(arguments):
 def test_limit_truncates_each_split():
     small = load_dataset("mnist-subset", "mnist", limit=7)
     full = load_dataset("mnist-subset", "mnist")
-    assert (len(small.x_train), len(small.y_train), len(small.x_val), len(small.x_test), len(small.y_test)) == (7, 7, 7, 7, 7)
+    assert (len(small.x_train), len(small.y_train), len(small.x_val), len(small.x_test),
+            len(small.y_test)) == (7, 7, 7, 7, 7)
     np.testing.assert_array_equal(small.x_train, full.x_train[:7])
     np.testing.assert_array_equal(small.x_test, full.x_test[:7])  # statistics still from the full files
     medium = load_dataset("mnist-subset", "mnist", limit=2000)

@@ -43,7 +43,8 @@ def file_bytes(split, images, fine_labels):
     """The official layout: channel-first rows of 3072 bytes, fine and coarse labels, Python 2 byte strings."""
     rows = images.transpose(0, 3, 1, 2).reshape(len(images), 3072)
     return official_style_pickle({"filenames": [f"image_{index}.png" for index in range(len(images))],
-                                  "batch_label": f"{split}ing batch 1 of 1", "fine_labels": [int(label) for label in fine_labels],
+                                  "batch_label": f"{split}ing batch 1 of 1",
+                                  "fine_labels": [int(label) for label in fine_labels],
                                   "coarse_labels": [int(label) // 5 for label in fine_labels], "data": rows})
 
 
@@ -75,7 +76,8 @@ def write_tar(path, splits, skip=()):
 def check(data, splits, source):
     images, labels = splits["train"]
     assert data.name == "cifar100" and data.source == str(source) and data.num_classes == 100
-    assert (data.x_train.shape, data.x_val.shape, data.x_test.shape) == ((90, 32, 32, 3), (30, 32, 32, 3), (30, 32, 32, 3))
+    assert (data.x_train.shape, data.x_val.shape, data.x_test.shape) == ((90, 32, 32, 3), (30, 32, 32, 3),
+                                                                         (30, 32, 32, 3))
     assert data.x_train.dtype == np.float32 and data.y_train.dtype == np.int32
     np.testing.assert_array_equal(data.y_val, labels[:30])
     np.testing.assert_array_equal(data.y_train, labels[30:])
@@ -106,7 +108,8 @@ def test_extracted_folder_the_folder_itself_and_keras_cache(tmp_path, isolated_s
 
 
 def test_channels_end_up_last_and_the_labels_are_the_fine_ones(tmp_path):
-    raw = registry.REGISTRY["cifar100"].read_folder(str(write_extracted(tmp_path / "cifar-100-python", tiny_cifar100())))
+    folder = write_extracted(tmp_path / "cifar-100-python", tiny_cifar100())
+    raw = registry.REGISTRY["cifar100"].read_folder(str(folder))
     assert raw.x_train.shape == (TRAIN, 32, 32, 3) and raw.x_test.shape == (TEST, 32, 32, 3)
     assert raw.x_train[17, 1, 2].tolist() == [17, 7, 200] and raw.x_test[3, 1, 2].tolist() == [3, 7, 200]
     assert raw.y_train[:4].tolist() == [0, 37, 74, 11]  # fine labels; the coarse ones would be [0, 7, 14, 2]
@@ -114,7 +117,8 @@ def test_channels_end_up_last_and_the_labels_are_the_fine_ones(tmp_path):
 
 def test_the_first_5000_training_images_are_the_validation_set(tmp_path, monkeypatch):
     monkeypatch.setattr(registry, "VALIDATION_SIZE", 5000)
-    data = load_dataset("cifar100", "cifar10", data_dir=str(write_extracted(tmp_path / "c", tiny_cifar100(train=5010, test=4))))
+    data = load_dataset("cifar100", "cifar10",
+                        data_dir=str(write_extracted(tmp_path / "c", tiny_cifar100(train=5010, test=4))))
     assert (len(data.x_train), len(data.x_val), len(data.x_test)) == (10, 5000, 4)
 
 
@@ -149,8 +153,10 @@ def test_never_replaced_by_cifar10(tmp_path):
 
 @pytest.mark.parametrize("replacement, fragment", [
     (lambda images, labels: file_bytes("train", images, labels)[:-500], "UnpicklingError"),
-    (lambda images, labels: file_bytes("train", images, np.r_[labels[:-1], 100]), "labels are not all class indices 0 to 99"),
-    (lambda images, labels: official_style_pickle({"data": images.reshape(len(images), -1), "labels": [int(label) for label in labels]}),
+    (lambda images, labels: file_bytes("train", images, np.r_[labels[:-1], 100]),
+     "labels are not all class indices 0 to 99"),
+    (lambda images, labels: official_style_pickle({"data": images.reshape(len(images), -1),
+                                                   "labels": [int(label) for label in labels]}),
      "no b'data' and b'fine_labels' entries"),  # a CIFAR-10 batch under CIFAR-100's name
     (lambda images, labels: official_style_pickle({"data": RunsACommand("touch ran"), "fine_labels": []}), "refusing"),
 ])
@@ -168,12 +174,14 @@ def test_a_missing_member_or_file_is_named(tmp_path):
     archive = write_tar(tmp_path / "cifar-100-python.tar.gz", tiny_cifar100(), skip=("test",))
     with pytest.raises(DatasetError) as error:
         load_dataset("cifar100", "cifar100", data_dir=str(tmp_path))
-    assert str(error.value).startswith(f"The CIFAR-100 file {archive} is truncated or corrupt (no member cifar-100-python/test)")
+    assert str(error.value).startswith(f"The CIFAR-100 file {archive} is truncated or corrupt "
+                                       "(no member cifar-100-python/test)")
     folder = write_extracted(tmp_path / "other" / "cifar-100-python", tiny_cifar100(), skip=("test", "meta"))
     with pytest.raises(DatasetError) as error:
         load_dataset("cifar100", "cifar100", data_dir=str(folder.parent))
-    assert str(error.value) == (f"The CIFAR-100 file {folder / 'test'} is missing; download cifar-100-python.tar.gz again "
-                                "from https://www.cs.toronto.edu/~kriz/cifar.html and point --data-dir to the folder holding it.")
+    assert str(error.value) == (f"The CIFAR-100 file {folder / 'test'} is missing; download "
+                                "cifar-100-python.tar.gz again from https://www.cs.toronto.edu/~kriz/cifar.html and "
+                                "point --data-dir to the folder holding it.")
 
 
 def train(tmp_path, data_dir):

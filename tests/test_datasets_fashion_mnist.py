@@ -56,7 +56,8 @@ def test_loads_splits_and_normalises_like_mnist(tmp_path, monkeypatch):
     folder = write_fashion(tmp_path / "fashion", arrays)
     data = load_dataset("fashion-mnist", "mnist", data_dir=str(folder), test_normalization="train")
     assert data.name == "fashion-mnist" and data.source == str(folder) and data.num_classes == 10
-    assert (data.x_train.shape, data.x_val.shape, data.x_test.shape) == ((32, 28, 28, 1), (8, 28, 28, 1), (10, 28, 28, 1))
+    assert (data.x_train.shape, data.x_val.shape, data.x_test.shape) == ((32, 28, 28, 1), (8, 28, 28, 1),
+                                                                         (10, 28, 28, 1))
     assert {array.dtype for array in (data.x_train, data.x_val, data.x_test)} == {np.dtype(np.float32)}
     np.testing.assert_array_equal(data.y_val, arrays["y_train"][:8])
     np.testing.assert_array_equal(data.y_train, arrays["y_train"][8:])
@@ -147,8 +148,10 @@ def test_a_lenet_run_trains_on_it(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.parametrize("damage, fragment", [
     (lambda folder: (folder / "t10k-labels-idx1-ubyte.gz").unlink(), "t10k-labels-idx1-ubyte.gz is missing"),
-    (lambda folder: (folder / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b not gzip"), "train-images-idx3-ubyte.gz is truncated or corrupt"),
-    (lambda folder: (folder / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(np.full(40, 10)))), "0 to 9"),
+    (lambda folder: (folder / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b not gzip"),
+     "train-images-idx3-ubyte.gz is truncated or corrupt"),
+    (lambda folder: (folder / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(np.full(40, 10)))),
+     "0 to 9"),
 ])
 def test_a_missing_or_corrupt_file_ends_the_run_in_one_sentence(tmp_path, monkeypatch, capsys, damage, fragment):
     monkeypatch.setattr(registry, "VALIDATION_SIZE", 8)

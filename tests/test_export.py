@@ -86,7 +86,7 @@ KERAS_CASES = {"MinPruning": {"traintype": "MinPruning", "masktype": "mask_rs"},
 def keras_exports(tmp_path_factory):
     """Runs exported with --format keras, then opened in one fresh process without this project on its path."""
     folder = tmp_path_factory.mktemp("keras_exports")
-    expected, names = {}, []
+    expected = {}
     for name, settings in KERAS_CASES.items():
         logs_path, predictions, dataset = train(folder / name, **settings)
         assert Export.main([str(logs_path), "--format", "keras", "--output-dir", str(folder / name / "out")]) == 0

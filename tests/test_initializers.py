@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from initializers import INITIALIZERS, get_initializer
-from networks.architectures import BINARY_INPUT_SCALE
 from masking import masked_layers
 from networks import build_network
+from networks.architectures import BINARY_INPUT_SCALE
 
 
 @pytest.mark.parametrize("shape", [(784, 300), (3, 3, 64, 128)])

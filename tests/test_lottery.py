@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 
 import MaskTrainer
-from interruptions import interrupt_after
 from config import RunConfig
 from datasets import load_dataset
+from interruptions import interrupt_after
 from lottery.experiment import LotteryTicketExperiment
 from lottery.pruning import layer_prune_rates, prune_by_magnitude, pruned_per_round
 from masking import masked_layers
-from networks import build_network
 from methods import METHODS
+from networks import build_network
 
 
 def test_pruning_removes_exactly_the_requested_count_of_the_remaining_weights():

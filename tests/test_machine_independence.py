@@ -18,11 +18,11 @@ import time
 import types
 
 import pytest
-from conftest import REPOSITORY
-from test_sweep import sweep, write_grid
 
+from conftest import REPOSITORY
 from sweeps import backends, ray_executor
 from sweeps.execution import BackendError
+from test_sweep import sweep, write_grid
 
 # What Slurm 22.05's commands print when they find no configuration (Debian 12's slurm-wlm, SLURM_CONF unset, no
 # /etc/slurm/slurm.conf, no DNS SRV record of a controller), and their exit code.

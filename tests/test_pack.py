@@ -132,8 +132,8 @@ def test_each_packed_run_is_a_run_of_its_own_that_trains_as_its_solo_run(packed_
 
 def test_packed_runs_are_found_as_the_solo_runs_are(packed_runs, tmp_path):
     from config import RunConfig
-    from runner import existing_runs
     from reporting.runs_table import load_runs
+    from runner import existing_runs
     packed, solo = packed_runs["packed"]["logs"], packed_runs["solo"]["logs"]
     identities = {RunConfig.from_settings(run["config"], strict=False).identity_key() for run in packed.values()}
     assert identities == {RunConfig.from_settings(run["config"], strict=False).identity_key()

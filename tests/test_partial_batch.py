@@ -64,7 +64,8 @@ def assert_same_changes(starts, actual_ends, expected_ends):
         tolerance = 1e-4 * np.abs(expected) + 4 * np.spacing(np.abs(start)) + 1e-4 * np.abs(expected).max()
         worst = np.abs(actual - expected) - tolerance
         assert (worst <= 0).all(), (f"changes differ by up to {worst.max():.3g} beyond the tolerance, "
-                                    f"{np.abs(actual - expected).max() / np.abs(expected).max():.3g} of the largest change")
+                                    f"{np.abs(actual - expected).max() / np.abs(expected).max():.3g} of the largest "
+                                    "change")
 
 
 def step_by_hand(model, optimizer, images, labels):

@@ -4,8 +4,13 @@ import numpy as np
 import pytest
 
 from pruning_at_init.dissipation import allowed_removals, dissipate, dissipation_masks, relative_change
-from pruning_at_init.fitness import (gradient_fitness, logged_fitness, magnitude_fitness, select_candidate,
-                                     selection_scores)
+from pruning_at_init.fitness import (
+    gradient_fitness,
+    logged_fitness,
+    magnitude_fitness,
+    select_candidate,
+    selection_scores,
+)
 from pruning_at_init.masks import random_masks, removal_count, sparsity_of
 from pruning_at_init.selection import CandidateSelection
 

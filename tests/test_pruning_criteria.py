@@ -93,8 +93,7 @@ def test_one_synflow_iteration_keeps_the_weights_of_largest_synaptic_flow():
 
 
 def test_synflow_iterates_to_the_exact_sparsity_and_never_brings_a_weight_back():
-    from pruning_at_init.criteria import synflow
-    from pruning_at_init.criteria import scoring
+    from pruning_at_init.criteria import scoring, synflow
     seen = []
     original = scoring.masks_from_scores
 

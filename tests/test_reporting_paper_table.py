@@ -8,8 +8,16 @@ import os
 import pytest
 
 from reporting.merge import configurations_of, merge_table
-from reporting.paper_table import (CSV_RESULTS, MAIN_FIELDS, MAIN_HEADERS, csv_text, table_rows, to_latex, to_markdown,
-                                   write_tables)
+from reporting.paper_table import (
+    CSV_RESULTS,
+    MAIN_FIELDS,
+    MAIN_HEADERS,
+    csv_text,
+    table_rows,
+    to_latex,
+    to_markdown,
+    write_tables,
+)
 from reporting.peak import peak_epoch, peak_of
 from reporting.runs_table import load_runs
 from tests.trained_runs import configurations, copy_runs, expected_peak, identity, read_logs, write_edited_copy

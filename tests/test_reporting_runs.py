@@ -12,8 +12,15 @@ import pytest
 from reporting.frames import ordered_groups, sort_value, where
 from reporting.merge import configurations_of, folder_outputs, merge_table, merged_arrays, write_merged
 from reporting.runs_table import CURVE_COLUMNS, RESULT_COLUMNS, load_runs
-from tests.trained_runs import (changed_fraction, configurations, copy_runs, curve, identity, read_logs,
-                                write_edited_copy)
+from tests.trained_runs import (
+    changed_fraction,
+    configurations,
+    copy_runs,
+    curve,
+    identity,
+    read_logs,
+    write_edited_copy,
+)
 
 pytest_plugins = ["tests.fixtures_trained"]
 

@@ -25,9 +25,9 @@ from runner.runs import load_data
 from test_resume import assert_same_run, finished_run, wait_for_epochs
 from training.augmentation import SHIFT_FRACTION, augment, draw_shifts
 from training.batches import epoch_batches
+from training.compiled_steps import compiled_steps
 from training.loop import Experiment
 from training.schedule import learning_rate_at, parse_drops
-from training.compiled_steps import compiled_steps
 
 CONNECTIVITY = get_method("FreePruning").masking_options("mask")
 

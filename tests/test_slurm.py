@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from slurm_cluster import quick_polls, slurm_cluster  # noqa: F401  (fixtures)
 from test_sweep import all_logs, sweep, write_grid
 from test_sweep_ray import assert_same_results, finished_runs

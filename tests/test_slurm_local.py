@@ -12,13 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
+
 from conftest import REPOSITORY
 
 pytest.importorskip("submitit", reason="the Slurm backend's tests need submitit (pip install -r requirements-dev.txt)")
 
 from slurm_cluster import quick_polls  # noqa: E402, F401  (a fixture)
 from slurm_local_queue import LocalQueue  # noqa: E402
-
 from sweeps.execution import Job  # noqa: E402
 from sweeps.slurm_executor import SlurmExecutor  # noqa: E402
 from sweeps.slurm_task import SlurmTask, read_record  # noqa: E402

@@ -10,8 +10,7 @@ import tensorflow as tf
 import MaskTrainer
 from config import ConfigError, RunConfig
 from interruptions import interrupt_after
-from masking import MaskedDense
-from masking import random_bits
+from masking import MaskedDense, random_bits
 from masking.functions import get_mask_function
 from tensorboard_files import assert_events_match_logs
 

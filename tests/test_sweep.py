@@ -11,9 +11,9 @@ import types
 from pathlib import Path
 
 import pytest
-from conftest import REPOSITORY
 
 import Sweep
+from conftest import REPOSITORY
 from runner import existing_runs
 from sweeps.grid import load_grid
 

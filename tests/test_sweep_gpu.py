@@ -8,18 +8,18 @@ import sys
 import types
 
 import pytest
-from conftest import REPOSITORY
-from test_sweep import TINY, sweep, write_grid
 
 import devices.selection
 import Sweep
 from config import RunConfig
+from conftest import REPOSITORY
 from devices.sharing import memory_fraction, shared_gpu_environment, user_memory_settings, worker_gpu
 from runner.existing_runs import Action
 from sweeps import backends, execution, ray_executor, ray_task
 from sweeps.execution import Job, LocalExecutor, continue_command, trainer_command
 from sweeps.grid import load_grid
 from sweeps.slurm_task import SlurmTask
+from test_sweep import TINY, sweep, write_grid
 
 MEMORY_VARIABLES = ("XLA_PYTHON_CLIENT_PREALLOCATE", "XLA_PYTHON_CLIENT_MEM_FRACTION", "TF_FORCE_GPU_ALLOW_GROWTH")
 # A run's process: writes its environment to FOLDER/NUMBER.json, then waits until COUNT of them have (so that

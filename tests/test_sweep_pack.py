@@ -6,6 +6,7 @@ import re
 from importlib.util import find_spec
 
 import pytest
+
 from slurm_cluster import quick_polls, slurm_cluster  # noqa: F401  (fixtures)
 from test_sweep import TINY, all_logs, sweep, write_grid
 
@@ -71,8 +72,8 @@ def test_a_pack_is_one_task_on_the_cluster_backends(tmp_path):
     assert [len(job.members) for job in two] == [2, 0] and two[1] is jobs[2]
 
 
-def test_a_pack_on_a_real_slurm_is_one_array_task_whose_runs_end_each_their_own_way(tmp_path, slurm_cluster,
-                                                                                      quick_polls):
+@pytest.mark.usefixtures("slurm_cluster", "quick_polls")
+def test_a_pack_on_a_real_slurm_is_one_array_task_whose_runs_end_each_their_own_way(tmp_path):
     """Four Baseline runs, two of which diverge (lr 1e12), packed into one Slurm task: the two steady ones finish,
     the diverging ones are reported failed, each from its own logs."""
     output = tmp_path / "Outputs"

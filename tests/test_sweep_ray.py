@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from conftest import REPOSITORY
 from test_sweep import LONG, TINY, all_logs, sweep, wait_for_epochs, write_grid
 

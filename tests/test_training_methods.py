@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from masking import masked_layers
+from methods import METHODS, get_method
 from networks import build_network
 from training.batches import epoch_batches
-from methods import METHODS, get_method
 from training.compiled_steps import compiled_steps
 
 IMAGES = np.random.default_rng(0).normal(size=(60, 28, 28, 1)).astype("float32")

@@ -15,7 +15,6 @@ import numpy as np
 from masking import mask_counts
 from training.steps import Steps, has_convolutions
 
-
 _DEVICE_COPIES = []  # (host array, its device copy): the runs of a pack share one copy of the data set
 
 

@@ -6,8 +6,7 @@ of (g held fixed) . g, a Hessian-gradient product without the Hessian."""
 import numpy as np
 from keras import ops
 
-from pruning_at_init.criteria.scoring import (Logits, cross_entropy, gradient, gradient_in_graph,
-                                              masks_from_scores)
+from pruning_at_init.criteria.scoring import Logits, cross_entropy, gradient, gradient_in_graph, masks_from_scores
 
 
 def scores(context):

@@ -19,6 +19,7 @@ from devices import DEFAULT_DEVICE, DEVICES
 from sweeps import backends
 
 PROGRAM = "Sweep.py"
+OLD_EXECUTOR_NOTICE = f"{PROGRAM}: --backend is now --executor (the old spelling still works, for now)."
 
 
 def fail(message, code):
@@ -81,7 +82,23 @@ def build_parser():
     return parser
 
 
+def uses_old_executor_spelling(argv):
+    """Whether the command line spells --executor as --backend (`--backend X` or `--backend=X`).
+
+    Whole tokens only, so that --keras-backend and values never count; after `--` every token is a value.
+    """
+    for token in argv:
+        if token == "--":
+            return False
+        if token == "--backend" or token.startswith("--backend="):
+            return True
+    return False
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if uses_old_executor_spelling(argv):
+        print(OLD_EXECUTOR_NOTICE, file=sys.stderr, flush=True)
     arguments = build_parser().parse_args(argv)
     problem = backends.check_flags(arguments)
     if problem:

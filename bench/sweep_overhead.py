@@ -3,7 +3,7 @@
     .venv/bin/python bench/sweep_overhead.py [--rounds 2]
 
 Each round runs the same grid (LeNet FreePruning/MinPruning x 4 seeds, 300 MNIST-subset images, 2 epochs)
-with `--backend local --workers 2` and with `--backend ray` (a local Ray instance, 1 CPU per run on this 2-core
+with `--executor local --workers 2` and with `--executor ray` (a local Ray instance, 1 CPU per run on this 2-core
 machine: 2 at a time), each into a fresh folder, alternating; wall times of the whole Sweep.py command.
 """
 
@@ -20,7 +20,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GRID = {"description": "8 short LeNet runs", "machine": "runs here",
         "base": {"dataset": "mnist-subset", "limit": 300, "maxepochs": 2, "batchsize": 25},
         "grid": {"traintype": ["FreePruning", "MinPruning"]}, "rules": [], "seeds": [1, 2, 3, 4]}
-BACKENDS = {"local": ["--backend", "local", "--workers", "2"], "ray": ["--backend", "ray", "--cpus-per-run", "1"]}
+BACKENDS = {"local": ["--executor", "local", "--workers", "2"], "ray": ["--executor", "ray", "--cpus-per-run", "1"]}
 
 
 def main():

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A single-node Slurm on this machine, for trying and testing Sweep.py --backend slurm.
+# A single-node Slurm on this machine, for trying and testing Sweep.py --executor slurm.
 #
 #   scripts/local_slurm.sh start   # installs slurm-wlm and munge (Debian) if missing, starts munged, slurmctld, slurmd
 #   export SLURM_CONF=/tmp/local-slurm/slurm.conf     # what start prints: sbatch, squeue, ... then use this cluster

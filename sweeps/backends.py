@@ -1,4 +1,4 @@
-"""Sweep.py's --backend: which flags go with which backend, the backend in words, and its executor."""
+"""Sweep.py's --executor (local, ray or slurm): which flags go with which, the choice in words, and its executor."""
 
 import os
 
@@ -17,13 +17,13 @@ def check_flags(arguments):
     if arguments.workers < 1:
         return f"--workers must be at least 1, got {arguments.workers}."
     if arguments.backend != "ray" and arguments.address is not None:
-        return "--address is for --backend ray."
+        return "--address is for --executor ray."
     if arguments.backend == "ray":
         resolve_ray_address(arguments, os.environ)
     if arguments.backend == "local" and given(arguments, RAY_AND_SLURM):
-        return "--cpus-per-run and --gpus-per-run are for --backend ray or slurm."
+        return "--cpus-per-run and --gpus-per-run are for --executor ray or slurm."
     if arguments.backend != "slurm" and given(arguments, SLURM_ONLY):
-        return "--partition, --time-min, --array-parallelism, --slurm-folder and --no-wait are for --backend slurm."
+        return "--partition, --time-min, --array-parallelism, --slurm-folder and --no-wait are for --executor slurm."
     for name, default in DEFAULTS.items():
         if getattr(arguments, name) is None:
             setattr(arguments, name, default)
@@ -130,7 +130,7 @@ def slurm_details(arguments):
 
 
 def make_executor(arguments, on_start, on_end):
-    """The executor of --backend; a BackendError (one sentence) when it cannot be used."""
+    """The executor that --executor names; a BackendError (one sentence) when it cannot be used."""
     from sweeps.execution import LocalExecutor
     if arguments.backend == "local":
         return LocalExecutor(arguments.workers, on_start, on_end)

@@ -85,8 +85,8 @@ def import_ray(address=None):
     try:
         import ray
     except ImportError:
-        raise BackendError(f"--backend ray needs Ray, which is not installed; install it with: {INSTALL} "
-                           "(or use --backend local).") from None
+        raise BackendError(f"--executor ray needs Ray, which is not installed; install it with: {INSTALL} "
+                           "(or use --executor local).") from None
     return ray
 
 

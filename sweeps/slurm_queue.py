@@ -23,8 +23,8 @@ REPOSITORY = os.path.dirname(TRAINER)
 COMMAND_TIMEOUT_S = 60
 SIGNAL_BEFORE_TIME_LIMIT_S = 90  # submitit's SIGUSR2 this long before the time limit: the run saves, the task requeues
 REQUEUES_AFTER_TIME_LIMIT = 20  # submitit's countdown of time limits reached; preemptions do not count
-NO_SLURM = ("--backend slurm needs Slurm's {command}, which is not on PATH here; run Sweep.py on the cluster's "
-            "login node (or a machine with Slurm's client commands), or use --backend local "
+NO_SLURM = ("--executor slurm needs Slurm's {command}, which is not on PATH here; run Sweep.py on the cluster's "
+            "login node (or a machine with Slurm's client commands), or use --executor local "
             "(scripts/local_slurm.sh start makes a single-node Slurm on this machine).")
 POINT_AT_CONFIGURATION = ("point the sweep at the cluster's configuration with export SLURM_CONF=/path/to/slurm.conf, "
                           "or run Sweep.py on the cluster's login node (scripts/local_slurm.sh start makes a "
@@ -85,7 +85,7 @@ class SlurmQueue:
         try:
             import submitit  # noqa: F401
         except ImportError:
-            raise BackendError("--backend slurm submits through submitit, which is not installed; install it with: "
+            raise BackendError("--executor slurm submits through submitit, which is not installed; install it with: "
                                "pip install submitit (it comes with requirements.txt).") from None
         self.folder = os.path.abspath(folder)
         parameters = {"time": time_min, "cpus_per_task": cpus_per_run, "stderr_to_stdout": True,

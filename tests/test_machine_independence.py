@@ -69,13 +69,13 @@ def test_a_stale_ray_record_is_ignored_without_address_and_named_in_one_sentence
         tmp_path, stale_ray_record):
     pytest.importorskip("ray", reason="the Ray backend's tests need Ray (pip install -r requirements-dev.txt)")
     grid = write_grid(tmp_path, seeds=[1], grid={}, rules=[])
-    local = sweep_process(grid, "--outputpath", tmp_path / "local", "--backend", "ray",
+    local = sweep_process(grid, "--outputpath", tmp_path / "local", "--executor", "ray",
                           RAY_TMPDIR=stale_ray_record.temp_folder)
     assert local.returncode == 0, local.stdout + local.stderr
     assert "on a local Ray instance of its own, 1 CPU(s) and 0 GPU(s) per run." in local.stdout
     assert "1 finished" in local.stdout
     started = time.monotonic()
-    auto = sweep_process(grid, "--outputpath", tmp_path / "auto", "--backend", "ray", "--address", "auto",
+    auto = sweep_process(grid, "--outputpath", tmp_path / "auto", "--executor", "ray", "--address", "auto",
                          RAY_TMPDIR=stale_ray_record.temp_folder)
     assert one_sentence(auto) and time.monotonic() - started < 60, auto.stderr  # Ray alone waits for minutes
     record = os.path.join(stale_ray_record.temp_folder, "ray", "ray_current_cluster")
@@ -88,7 +88,7 @@ def test_a_stale_ray_record_is_ignored_without_address_and_named_in_one_sentence
 def test_a_ray_address_where_nothing_answers_is_named_in_one_sentence(tmp_path):
     pytest.importorskip("ray", reason="the Ray backend's tests need Ray (pip install -r requirements-dev.txt)")
     address = f"127.0.0.1:{free_port()}"
-    result = sweep_process(write_grid(tmp_path, seeds=[1]), "--outputpath", tmp_path / "Outputs", "--backend", "ray",
+    result = sweep_process(write_grid(tmp_path, seeds=[1]), "--outputpath", tmp_path / "Outputs", "--executor", "ray",
                            RAY_ADDRESS=address)
     assert one_sentence(result), result.stderr
     assert f"on the Ray cluster at {address} (RAY_ADDRESS)" in result.stdout
@@ -163,11 +163,11 @@ def test_slurm_installed_but_not_configured_is_named_in_one_sentence_and_nothing
     elif unconfigured_real_slurm():
         pytest.skip(unconfigured_real_slurm())
     output = tmp_path / "Outputs"
-    result = sweep(write_grid(tmp_path, seeds=[1]), "--outputpath", output, "--backend", "slurm")
+    result = sweep(write_grid(tmp_path, seeds=[1]), "--outputpath", output, "--executor", "slurm")
     assert one_sentence(result), result.stderr
     assert NOT_CONFIGURED in result.stderr and POINT_AT_IT in result.stderr and "res_nsearch" not in result.stderr
     assert not output.exists()
-    dry = sweep(write_grid(tmp_path, seeds=[1]), "--outputpath", output, "--backend", "slurm", "--dry-run")
+    dry = sweep(write_grid(tmp_path, seeds=[1]), "--outputpath", output, "--executor", "slurm", "--dry-run")
     assert dry.returncode == 0 and NOT_CONFIGURED in dry.stdout
 
 
@@ -180,7 +180,7 @@ def test_a_slurm_conf_that_names_no_file_is_named_in_one_sentence_at_once(tmp_pa
     path = str(tmp_path / configuration) if configuration else ""
     monkeypatch.setenv("SLURM_CONF", path)
     started = time.monotonic()
-    result = sweep(write_grid(tmp_path, seeds=[1]), "--outputpath", tmp_path / "Outputs", "--backend", "slurm")
+    result = sweep(write_grid(tmp_path, seeds=[1]), "--outputpath", tmp_path / "Outputs", "--executor", "slurm")
     assert one_sentence(result) and time.monotonic() - started < 10, result.stderr
     assert f"SLURM_CONF is set to {path!r}, which is not a file; point the sweep at" in result.stderr
     assert POINT_AT_IT in result.stderr and not (tmp_path / "Outputs").exists()

@@ -1,4 +1,4 @@
-"""Sweep.py --backend slurm against a real single-node Slurm (scripts/local_slurm.sh, started by the slurm_cluster
+"""Sweep.py --executor slurm against a real single-node Slurm (scripts/local_slurm.sh, started by the slurm_cluster
 fixture; the tests skip with the reason where it cannot start): a grid to its end with a failed run, a run requeued
 (SIGUSR2, as before a time limit) then cancelled and finished by later calls, bit-identical to one that ran
 uninterrupted, --no-wait then a report, and a submission Slurm refuses."""
@@ -25,7 +25,7 @@ def finished_grid(slurm_cluster, quick_polls, tmp_path_factory):  # noqa: F811
     """A grid of two runs on Slurm, one that diverges (lr 1e12) and one that finishes."""
     folder = tmp_path_factory.mktemp("slurm_grid")
     grid = write_grid(folder, base=LONG_BASELINE, grid={"lr": [1e12, 0.001]}, rules=[], seeds=[6])
-    return folder / "Outputs", sweep(grid, "--outputpath", folder / "Outputs", "--backend", "slurm")
+    return folder / "Outputs", sweep(grid, "--outputpath", folder / "Outputs", "--executor", "slurm")
 
 
 def test_a_grid_on_slurm_runs_to_its_end_and_a_failed_run_is_reported_with_its_slurm_log(finished_grid):
@@ -85,7 +85,7 @@ def test_a_run_requeued_then_cancelled_is_finished_by_later_calls_bit_identical(
     output, done = tmp_path / "Outputs", []
     helper = threading.Thread(target=requeue_then_cancel, args=(output, done))
     helper.start()
-    first = sweep(grid, "--outputpath", output, "--backend", "slurm")
+    first = sweep(grid, "--outputpath", output, "--executor", "slurm")
     helper.join()
     (job_name,) = done
     assert isinstance(job_name, str), job_name
@@ -93,10 +93,10 @@ def test_a_run_requeued_then_cancelled_is_finished_by_later_calls_bit_identical(
     assert "#1 requeued by Slurm" in first.stdout and "1 interrupted" in first.stdout
     (logs_path,) = all_logs(output)
     assert json.loads(logs_path.read_text())["status"] == "interrupted"  # it saved its state before it stopped
-    submitted = sweep(grid, "--outputpath", output, "--backend", "slurm", "--no-wait")
+    submitted = sweep(grid, "--outputpath", output, "--executor", "slurm", "--no-wait")
     assert submitted.returncode == 0 and "Submitted 1 run(s) to Slurm as job" in submitted.stdout
     assert "[1/1]" not in submitted.stdout and "Sweep summary" not in submitted.stdout
-    report = sweep(grid, "--outputpath", output, "--backend", "slurm")
+    report = sweep(grid, "--outputpath", output, "--executor", "slurm")
     assert report.returncode == 0, report.stdout + report.stderr
     assert "1 of them are queued or running in Slurm already" in report.stdout and "Submitted" not in report.stdout
     assert "1 finished (1 of them resumed)" in report.stdout
@@ -108,7 +108,7 @@ def test_a_run_requeued_then_cancelled_is_finished_by_later_calls_bit_identical(
 def test_a_partition_slurm_does_not_know_is_refused_in_its_words_and_nothing_is_submitted(slurm_cluster,  # noqa: F811
                                                                                           tmp_path):
     output = tmp_path / "Outputs"
-    result = sweep(write_grid(tmp_path, seeds=[1]), "--outputpath", output, "--backend", "slurm", "--partition",
+    result = sweep(write_grid(tmp_path, seeds=[1]), "--outputpath", output, "--executor", "slurm", "--partition",
                    "nosuch")
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "Slurm refused the submission: invalid partition specified: nosuch" in result.stderr

@@ -149,6 +149,11 @@ def test_no_wait_submits_then_the_next_call_follows_the_same_tasks_and_reports_a
     code, _, line = second.ends[2]
     task_id = queue.jobs[next(key for key in queue.jobs if key[1] == 1)].job_id
     assert code == 1 and line.endswith(f"the run failed. Slurm log: {queue.log_path(task_id)}")
+    # A task's process outlives the record it writes by a moment (longer on a loaded machine); the next call must find
+    # both tasks gone from the queue, as Slurm would show them once they end.
+    deadline = time.time() + 60
+    while not all(job.done() for job in queue.jobs.values()) and time.time() < deadline:
+        time.sleep(0.1)
     third = Sweep()
     refused = third.executor(tmp_path, queue, 20)
     refused.run(jobs(tmp_path, [13, 22]))
@@ -197,21 +202,21 @@ def test_a_requeued_task_finishes_as_resumed_and_ctrl_c_cancels_the_others_which
 def test_without_sbatch_on_path_the_slurm_backend_says_so_in_one_sentence(tmp_path, monkeypatch):
     from test_sweep import sweep, write_grid
     monkeypatch.setenv("PATH", str(tmp_path))
-    result = sweep(write_grid(tmp_path), "--outputpath", tmp_path / "Outputs", "--backend", "slurm")
+    result = sweep(write_grid(tmp_path), "--outputpath", tmp_path / "Outputs", "--executor", "slurm")
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
-    assert "needs Slurm's sbatch, which is not on PATH" in result.stderr and "--backend local" in result.stderr
+    assert "needs Slurm's sbatch, which is not on PATH" in result.stderr and "--executor local" in result.stderr
     assert not (tmp_path / "Outputs").exists()
-    dry = sweep(write_grid(tmp_path), "--outputpath", tmp_path / "Outputs", "--backend", "slurm", "--dry-run")
+    dry = sweep(write_grid(tmp_path), "--outputpath", tmp_path / "Outputs", "--executor", "slurm", "--dry-run")
     assert dry.returncode == 0 and "would be submitted as one job array" in dry.stdout
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--partition", "gpu"], "are for --backend slurm"),
-    (["--no-wait"], "are for --backend slurm"),
-    (["--cpus-per-run", "2"], "are for --backend ray or slurm"),
-    (["--backend", "slurm", "--gpus-per-run", "0.5"], "a whole number"),
-    (["--backend", "slurm", "--time-min", "2"], "--time-min must be at least 3"),
-    (["--backend", "slurm", "--array-parallelism", "0"], "--array-parallelism must be at least 1"),
+    (["--partition", "gpu"], "are for --executor slurm"),
+    (["--no-wait"], "are for --executor slurm"),
+    (["--cpus-per-run", "2"], "are for --executor ray or slurm"),
+    (["--executor", "slurm", "--gpus-per-run", "0.5"], "a whole number"),
+    (["--executor", "slurm", "--time-min", "2"], "--time-min must be at least 3"),
+    (["--executor", "slurm", "--array-parallelism", "0"], "--array-parallelism must be at least 1"),
 ])
 def test_slurm_flags_out_of_place_or_range_are_refused_in_one_sentence(tmp_path, flags, message):
     from test_sweep import sweep, write_grid

@@ -264,10 +264,27 @@ def test_keras_backend_flag_sets_the_backend_of_runs_whose_grid_sets_none(tmp_pa
     assert {config.backend for config in load_grid(pinned, defaults={"backend": "jax"}).runs} == {"tensorflow"}
 
 
-def test_executor_names_where_runs_execute_and_backend_is_its_older_name():
-    import Sweep
+def test_executor_names_where_runs_execute():
     parser = Sweep.build_parser()
     assert parser.parse_args(["grid.json"]).backend == "local"
     assert parser.parse_args(["grid.json", "--executor", "ray"]).backend == "ray"
-    assert parser.parse_args(["grid.json", "--backend", "slurm"]).backend == "slurm"
     assert parser.parse_args(["grid.json", "--keras-backend", "jax"]).keras_backend == "jax"
+
+
+OLD_SPELLING_NOTICE = "Sweep.py: --backend is now --executor (the old spelling still works, for now).\n"
+
+
+def test_the_old_spelling_backend_still_works_with_a_one_line_notice(tmp_path):
+    grid, output = write_grid(tmp_path), tmp_path / "Outputs"
+    new = sweep(grid, "--outputpath", output, "--dry-run", "--executor", "local")
+    old = sweep(grid, "--outputpath", output, "--dry-run", "--backend", "local")
+    assert new.returncode == old.returncode == 0, old.stderr
+    assert OLD_SPELLING_NOTICE not in new.stderr and old.stderr.count(OLD_SPELLING_NOTICE) == 1
+    assert old.stderr.startswith(OLD_SPELLING_NOTICE) and old.stderr.removeprefix(OLD_SPELLING_NOTICE) == new.stderr
+    assert old.stdout == new.stdout
+    # run as a script, main() reads sys.argv (--help ends it before any grid is read)
+    script = subprocess.run([sys.executable, "Sweep.py", "grid.json", "--backend=ray", "--help"], cwd=REPOSITORY,
+                            capture_output=True, text=True)
+    assert script.returncode == 0 and script.stderr == OLD_SPELLING_NOTICE
+    assert all(not Sweep.uses_old_executor_spelling(["grid.json", *flags]) for flags in
+               (["--keras-backend", "jax"], ["--executor", "ray"], ["--", "--backend"]))

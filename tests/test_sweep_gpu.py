@@ -203,13 +203,13 @@ def test_device_flag_sets_the_device_of_runs_whose_grid_sets_none(tmp_path):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--backend", "ray", "--gpus-per-run", "1"],
+    (["--executor", "ray", "--gpus-per-run", "1"],
      ('--gpus-per-run 1 reserves GPUs for runs that train on tensorflow, which this project installs without GPU '
       'support (e.g. #1 traintype=Baseline masktype=mask seed=1); pass --keras-backend jax (or set "backend": "jax" '
       'in the grid), or leave --gpus-per-run out.')),
-    (["--backend", "slurm", "--gpus-per-run", "1", "--keras-backend", "jax", "--device", "cpu"],
+    (["--executor", "slurm", "--gpus-per-run", "1", "--keras-backend", "jax", "--device", "cpu"],
      "--gpus-per-run 1 reserves GPUs for runs that train on the CPU (device cpu, e.g. #1"),
-    (["--backend", "ray", "--gpus-per-run", "0.25", "--keras-backend", "tensorflow"], "--keras-backend jax"),
+    (["--executor", "ray", "--gpus-per-run", "0.25", "--keras-backend", "tensorflow"], "--keras-backend jax"),
 ])
 def test_gpus_reserved_for_runs_that_cannot_use_them_are_refused_in_one_sentence(tmp_path, flags, message):
     result = sweep(write_grid(tmp_path, seeds=(1,)), "--outputpath", tmp_path / "Outputs", *flags)
@@ -218,7 +218,7 @@ def test_gpus_reserved_for_runs_that_cannot_use_them_are_refused_in_one_sentence
 
 
 def test_gpus_reserved_for_jax_runs_pass(tmp_path):
-    result = sweep(write_grid(tmp_path, seeds=(1,)), "--outputpath", tmp_path / "Outputs", "--backend", "ray",
+    result = sweep(write_grid(tmp_path, seeds=(1,)), "--outputpath", tmp_path / "Outputs", "--executor", "ray",
                    "--gpus-per-run", "0.5", "--keras-backend", "jax", "--dry-run")
     assert result.returncode == 0, result.stderr
 

@@ -79,7 +79,7 @@ def test_a_pack_on_a_real_slurm_is_one_array_task_whose_runs_end_each_their_own_
     output = tmp_path / "Outputs"
     grid = write_grid(tmp_path, base={**JAX_GRID, "traintype": "Baseline"}, grid={"lr": [1e12, 0.001]}, rules=[],
                       seeds=[1, 2])
-    result = sweep(grid, "--outputpath", output, "--backend", "slurm", "--pack", "4")
+    result = sweep(grid, "--outputpath", output, "--executor", "slurm", "--pack", "4")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Submitted 4 run(s) in 1 task(s) to Slurm as job" in result.stdout  # one task: the pack
     assert "2 finished (0 of them resumed), 0 skipped (finished already), 2 failed" in result.stdout
@@ -95,7 +95,7 @@ def test_packs_on_a_real_ray_are_one_task_each_and_their_runs_are_runs_like_any_
     each with its own logs naming its pack and that pack's runs; the same command skips all four."""
     output = tmp_path / "Outputs"
     grid = write_grid(tmp_path, base=JAX_GRID, grid={"p1": [0.5, 0.3]}, rules=[], seeds=[1, 2])
-    first = sweep_process(grid, "--outputpath", output, "--backend", "ray", "--address", ray_head.address,
+    first = sweep_process(grid, "--outputpath", output, "--executor", "ray", "--address", ray_head.address,
                           "--pack", "2")
     assert first.returncode == 0, first.stdout + first.stderr
     assert (f"4 runs: 4 to run, 0 to resume, 0 finished already (skipped); results under {output}; 2 pack(s) of up "
@@ -123,7 +123,7 @@ def test_packs_on_a_real_ray_are_one_task_each_and_their_runs_are_runs_like_any_
         assert all(run["pack"]["runIds"] == run_ids for run in members)
     assert sorted(sorted((run["config"]["p1"], run["seed"]) for run in members) for members in packs.values()) \
         == listed
-    again = sweep_process(grid, "--outputpath", output, "--backend", "ray", "--address", ray_head.address,
+    again = sweep_process(grid, "--outputpath", output, "--executor", "ray", "--address", ray_head.address,
                           "--pack", "2")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "4 runs: 0 to run, 0 to resume, 4 finished already (skipped)" in again.stdout

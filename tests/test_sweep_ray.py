@@ -1,4 +1,4 @@
-"""Sweep.py --backend ray against a real Ray: a head started as a user starts one (`ray start --head`: 127.0.0.1,
+"""Sweep.py --executor ray against a real Ray: a head started as a user starts one (`ray start --head`: 127.0.0.1,
 a free port, no dashboard, 2 CPUs) that the sweep joins with --address, and the local instance the sweep starts
 itself, of its own even while that head runs and is recorded as this machine's cluster. The tests do not depend on
 what else runs here: the head keeps its files and its record in a Ray temp folder of its own, is stopped by killing
@@ -132,7 +132,7 @@ def test_a_local_ray_instance_of_its_own_gives_the_files_of_the_local_backend_wh
     cluster in its opening line."""
     grid = write_grid(tmp_path, seeds=[3])
     local = sweep(grid, "--outputpath", tmp_path / "local", "--workers", "2")
-    on_ray = sweep_process(grid, "--outputpath", tmp_path / "ray", "--backend", "ray",
+    on_ray = sweep_process(grid, "--outputpath", tmp_path / "ray", "--executor", "ray",
                            environment=ray_environment(RAY_TMPDIR=ray_head.temp_folder))
     assert local.returncode == 0 and on_ray.returncode == 0, on_ray.stderr
     assert (f"on a local Ray instance of its own, 1 CPU(s) and 0 GPU(s) per run (not the Ray cluster running on this "
@@ -143,12 +143,12 @@ def test_a_local_ray_instance_of_its_own_gives_the_files_of_the_local_backend_wh
 
 def test_a_grid_on_a_joined_cluster_finishes_and_a_second_call_skips_it(tmp_path, ray_head):
     grid, output = write_grid(tmp_path), tmp_path / "Outputs"
-    first = sweep_process(grid, "--outputpath", output, "--backend", "ray", "--address", ray_head.address)
+    first = sweep_process(grid, "--outputpath", output, "--executor", "ray", "--address", ray_head.address)
     assert first.returncode == 0, first.stderr
     assert f"on the Ray cluster at {ray_head.address}" in first.stdout and "4 finished" in first.stdout
     assert len(finished_runs(output)) == 4 and logs_mention(ray_head.logs, str(output))  # its tasks ran there
     # RAY_ADDRESS, Ray's own variable, names the cluster as --address does (and the opening line says so)
-    second = sweep_process(grid, "--outputpath", output, "--backend", "ray",
+    second = sweep_process(grid, "--outputpath", output, "--executor", "ray",
                            environment=ray_environment(RAY_ADDRESS=ray_head.address))
     assert second.returncode == 0 and "4 finished already (skipped)" in second.stdout
     assert f"on the Ray cluster at {ray_head.address} (RAY_ADDRESS)" in second.stdout
@@ -183,7 +183,7 @@ def test_a_killed_ray_worker_or_run_is_retried_and_resumes_to_identical_results(
                                                                                  long_grid_whole):
     grid, whole = long_grid_whole
     output = tmp_path / "killed"
-    process = subprocess.Popen([sys.executable, "Sweep.py", str(grid), "--outputpath", str(output), "--backend",
+    process = subprocess.Popen([sys.executable, "Sweep.py", str(grid), "--outputpath", str(output), "--executor",
                                 "ray", "--address", ray_head.address], cwd=REPOSITORY, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     wait_for_epochs(output, 2, process)
@@ -199,7 +199,7 @@ def test_a_killed_ray_worker_or_run_is_retried_and_resumes_to_identical_results(
 def test_ctrl_c_stops_the_grid_on_ray_and_the_same_command_finishes_it(tmp_path, ray_head):
     grid = write_grid(tmp_path, base={**LONG, "limit": 2000, "maxepochs": 60}, grid={}, rules=[], seeds=[7])
     output = tmp_path / "Outputs"
-    command = [sys.executable, "Sweep.py", str(grid), "--outputpath", str(output), "--backend", "ray",
+    command = [sys.executable, "Sweep.py", str(grid), "--outputpath", str(output), "--executor", "ray",
                "--address", ray_head.address]
     process = subprocess.Popen(command, cwd=REPOSITORY, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     logs_path = wait_for_epochs(output, 2, process)
@@ -216,7 +216,7 @@ def test_ctrl_c_stops_the_grid_on_ray_and_the_same_command_finishes_it(tmp_path,
 
 def test_an_unreachable_address_ends_in_one_sentence_within_30_seconds(tmp_path):
     started = time.monotonic()
-    result = sweep_process(write_grid(tmp_path), "--outputpath", tmp_path / "Outputs", "--backend", "ray",
+    result = sweep_process(write_grid(tmp_path), "--outputpath", tmp_path / "Outputs", "--executor", "ray",
                            "--address", f"127.0.0.1:{free_port()}")
     assert result.returncode == 2 and time.monotonic() - started < 30
     assert len(result.stderr.strip().splitlines()) == 1 and "No Ray cluster answers at" in result.stderr
@@ -225,21 +225,21 @@ def test_an_unreachable_address_ends_in_one_sentence_within_30_seconds(tmp_path)
 
 def test_without_ray_the_backend_names_the_install_command(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
-    result = sweep(write_grid(tmp_path, base=TINY), "--outputpath", tmp_path / "Outputs", "--backend", "ray")
+    result = sweep(write_grid(tmp_path, base=TINY), "--outputpath", tmp_path / "Outputs", "--executor", "ray")
     assert result.returncode == 2 and "pip install 'ray[default]'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_cluster_flags_without_the_ray_backend_are_refused(tmp_path):
     result = sweep(write_grid(tmp_path), "--outputpath", tmp_path / "Outputs", "--address", "127.0.0.1:6379")
-    assert result.returncode == 2 and "--backend ray" in result.stderr
+    assert result.returncode == 2 and "--executor ray" in result.stderr
 
 
 def test_a_driver_killed_with_sigkill_loses_nothing_and_the_same_command_finishes(tmp_path, ray_head):
     grid = write_grid(tmp_path, base={**LONG, "limit": 2000, "maxepochs": 30}, grid={}, rules=[], seeds=[9])
     assert sweep(grid, "--outputpath", tmp_path / "whole", "--workers", "1").returncode == 0
     output = tmp_path / "killed"
-    command = [sys.executable, "Sweep.py", str(grid), "--outputpath", str(output), "--backend", "ray",
+    command = [sys.executable, "Sweep.py", str(grid), "--outputpath", str(output), "--executor", "ray",
                "--address", ray_head.address]
     process = subprocess.Popen(command, cwd=REPOSITORY, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for_epochs(output, 3, process)

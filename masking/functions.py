@@ -82,23 +82,23 @@ def top_k(score, keep_fraction):
     return _straight_through(magnitude, ops.reshape(binary, ops.shape(score)))
 
 
+def scaled_by_ones(values):
+    """Zhou's dynamic scaling: values * size / (number of ones), dividing by 1 where there are none."""
+    size = ops.cast(ops.size(values), values.dtype)
+    return values * (size / ops.maximum(ops.sum(values), 1.0))
+
+
 def sample(score, uniforms, dynamic_scaling=False):
     probability = ops.sigmoid(score)
     binary = ops.cast(ops.less(uniforms, ops.stop_gradient(probability)), score.dtype)
     values = _straight_through(probability, binary)
-    if dynamic_scaling:
-        size = ops.cast(ops.size(values), values.dtype)
-        values = values * (size / ops.maximum(ops.sum(values), 1.0))
-    return values
+    return scaled_by_ones(values) if dynamic_scaling else values
 
 
 def deterministic_sample(score, dynamic_scaling=False):
     """The mask `sample` draws most probably: 1 where sigmoid(score) > 0.5, i.e. score > 0 (rescaled likewise)."""
     binary = binary_mask_values(score)
-    if dynamic_scaling:
-        size = ops.cast(ops.size(binary), binary.dtype)
-        binary = binary * (size / ops.maximum(ops.sum(binary), 1.0))
-    return binary
+    return scaled_by_ones(binary) if dynamic_scaling else binary
 
 
 MASK_FUNCTIONS = {"mask": mask, "mask_rs": mask_rs, "flip": flip, "topk": top_k, "sample": sample}

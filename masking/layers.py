@@ -101,9 +101,13 @@ class MaskedLayer(keras.layers.Layer):
             draw = random_bits.key(self.sample_seed, TRAINING_DRAWS, self.sample_count)
             return function(score, random_bits.uniforms(draw, score.shape))
         evaluation = ops.convert_to_tensor(self.evaluation_sample)
-        draw = random_bits.key(self.sample_seed, EVALUATION_DRAWS, ops.maximum(evaluation, 0))
-        return ops.where(ops.less(evaluation, 0), deterministic_sample(score, **self.mask_parameters),
-                         function(score, random_bits.uniforms(draw, score.shape)))
+
+        def sampled():
+            draw = random_bits.key(self.sample_seed, EVALUATION_DRAWS, evaluation)
+            return function(score, random_bits.uniforms(draw, score.shape))
+
+        # A branch, not a select: the deterministic mask (statistics, exports, inference) draws nothing.
+        return ops.cond(ops.less(evaluation, 0), lambda: deterministic_sample(score, **self.mask_parameters), sampled)
 
     def set_fixed_mask(self, mask):
         if not self.use_fixed_mask:

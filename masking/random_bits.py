@@ -9,6 +9,8 @@ The hash is the 32-bit integer finaliser of Chris Wellons' "hash prospector" (tw
 chained over the key's parts; its outputs pass the usual avalanche tests, which is all a Bernoulli mask needs.
 """
 
+import math
+
 from keras import ops
 
 MULTIPLIERS = (0x7FEB352D, 0x846CA68B)
@@ -38,9 +40,7 @@ def key(*parts):
 
 def uniforms(draw_key, shape):
     """float32 uniforms in [0, 1), multiples of 2**-24, one per position of a tensor of `shape`."""
-    size = 1
-    for dimension in shape:
-        size *= int(dimension)
+    size = math.prod(int(dimension) for dimension in shape)
     positions = _uint32(ops.arange(size, dtype="int32"))  # XLA on TensorFlow has no uint32 range
     bits = mix(ops.add(mix(ops.add(positions, draw_key)), draw_key))
     values = ops.cast(ops.right_shift(bits, _uint32(32 - UNIFORM_BITS)), "float32") * (2.0 ** -UNIFORM_BITS)

@@ -76,10 +76,8 @@ def comparison_figure(family, fields, members):
     right.set_ylim(bottom=0)
     left.set_title("Test accuracy", fontsize=10)
     right.set_title("Connections changed from the initial network", fontsize=10)
-    if len(members) > LEGEND_INSIDE_AT_MOST:  # beneath both panels, where long entries do not squeeze the axes
-        figure.legend(*left.get_legend_handles_labels(), loc="outside lower center", fontsize=7,
-                      ncol=2 if len(members) > 2 * LEGEND_INSIDE_AT_MOST else 1)
-        figure.set_figheight(figure.get_figheight() + 0.17 * -(-len(members) // (2 if len(members) > 8 else 1)))
+    if len(members) > LEGEND_INSIDE_AT_MOST:
+        style.legend_beneath(figure, left, ncol=2 if len(members) > 2 * LEGEND_INSIDE_AT_MOST else 1)
     else:
         left.legend(loc="best", fontsize=7)
     figure.suptitle(f"{family.capitalize()} vs Baseline: {style.title_of(fields)} "

@@ -62,10 +62,8 @@ def sparsity_figure(network, dataset, series_list, baselines):
                    linewidth=1.0, label=f"Baseline, dense ({runs} run{'s' * (runs != 1)})")
     ax.set_xlabel("sparsity: weights removed (%)")
     ax.set_ylabel("peak test accuracy (%)")
-    if varying:  # long entries: beneath the panel, where they do not cover the curves
-        entries = len(series_list) + len(baselines)
-        figure.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=7)
-        figure.set_figheight(figure.get_figheight() + 0.17 * entries)
+    if varying:  # the entries name their settings: long
+        style.legend_beneath(figure, ax)
     else:
         ax.legend(loc="best", fontsize=7)
     ax.set_title(f"Pruning at initialisation: {network}, {dataset}\n"

@@ -113,6 +113,14 @@ def new_figure(width=11.0, height=4.2, ncols=2):
     return figure, list(axes)
 
 
+def legend_beneath(figure, ax, ncol=1):
+    """The legend of `ax` beneath the figure's panels, the figure grown by its rows: long entries there do not
+    squeeze the axes or cover the curves."""
+    handles, labels = ax.get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", fontsize=7, ncol=ncol)
+    figure.set_figheight(figure.get_figheight() + 0.17 * -(-len(labels) // ncol))
+
+
 def spread(values, axis):
     """Mean, min and max along an axis, ignoring NaN (all-NaN slices give NaN, quietly)."""
     with warnings.catch_warnings():

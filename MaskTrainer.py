@@ -48,6 +48,7 @@ def main(argv=None):
     from datasets import DatasetError
     from devices import DeviceError
     from lottery.control import PairedRunMissing
+    from results.claims import CLAIMED_CODE, RunClaimed
     from runner import ResumeError, continue_configs, continue_runs, resume_run, run_all
     from training.checkpoint import CheckpointError
     from training.loop import TrainingFailed, TrainingInterrupted
@@ -64,6 +65,8 @@ def main(argv=None):
             run_all(config)
     except (ConfigError, DatasetError, DeviceError, ResumeError, CheckpointError, PairedRunMissing) as error:
         return report_error(PROGRAM, error, 2)
+    except RunClaimed as error:
+        return report_error(PROGRAM, error, CLAIMED_CODE)
     except TrainingFailed as error:
         return report_error(PROGRAM, error, 1)
     except TrainingInterrupted as error:
@@ -72,7 +75,8 @@ def main(argv=None):
         return report_error(PROGRAM, "Interrupted at once (second Ctrl-C); resume from the last finished epoch "
                             "with --resume and the run's _logs.json file.", 130)
     except OSError as error:
-        return report_error(PROGRAM, f"Could not write the results ({error.strerror or error}: {error.filename}); "
+        where = error.filename or f"under {config.outputpath}"
+        return report_error(PROGRAM, f"Could not write the results ({error.strerror or error}: {where}); "
                             "check that --outputpath is a writable folder with free space.", 1)
     except Exception as error:  # the backends' own runtime errors; only running out of memory is explained
         if "RESOURCE_EXHAUSTED" not in str(error) and "out of memory" not in str(error).lower():

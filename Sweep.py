@@ -11,6 +11,7 @@ submitted), 1 a run failed, 2 a bad grid, flag or data set, or a backend that ca
 """
 
 import argparse
+import dataclasses
 import sys
 
 from cli import OneLineParser, report_error
@@ -120,6 +121,8 @@ def main(argv=None):
     existing = existing_runs.scan(arguments.outputpath)
     jobs = [Job(number, config, existing_runs.decide(existing.get(config.identity_key(), [])),
                 grid.label(config)) for number, config in enumerate(runs, 1)]
+    if arguments.backend != "slurm":  # Slurm's tasks check at their start, since this sweep's own may hold claims
+        jobs = [leave_to_owner(job) for job in jobs]
     problem = backends.check_gpu_reservation(arguments, jobs)
     if problem:
         return fail(problem, 2)
@@ -131,17 +134,29 @@ def main(argv=None):
     except PackingError as error:
         return fail(error, 2)
     packs = sum(bool(unit.members) for unit in units)
-    counts = {kind: sum(job.action.kind == kind for job in jobs) for kind in ("run", "resume", "skip")}
+    counts = {kind: sum(job.action.kind == kind for job in jobs) for kind in ("run", "resume", "skip", "busy")}
     print(f"Grid {arguments.grid}: {grid.description}")
     print(f"Machine: {grid.machine}")
     print(f"{len(jobs)} runs: {counts['run']} to run, {counts['resume']} to resume, {counts['skip']} finished "
-          f"already (skipped); results under {arguments.outputpath}"
+          f"already (skipped)" + (f", {counts['busy']} being trained by other processes (left to them)"
+                                  if counts["busy"] else "") + f"; results under {arguments.outputpath}"
           + (f"; {packs} pack(s) of up to {arguments.pack} runs" if packs else "")
           + ("" if arguments.dry_run else f", {backends.describe(arguments, units)}") + ".")
     if arguments.dry_run:
         dry_run(units, arguments)
         return 0
     return run_jobs(units, arguments, arguments.outputpath, len(jobs))
+
+
+def leave_to_owner(job):
+    """The job, or, when another live process is training its run, a "busy" job naming that process."""
+    from runner import existing_runs
+    from runner.claims import holder
+    owner = holder(job.config) if job.action.executes else None
+    if owner is None:
+        return job
+    return dataclasses.replace(job, action=existing_runs.Action("busy", job.action.logs_path,
+                                                                 f"being trained by {owner.describe()}"))
 
 
 def dry_run(jobs, arguments):
@@ -157,10 +172,13 @@ def dry_run(jobs, arguments):
 
 def run_jobs(jobs, arguments, outputpath, total):
     """Runs the jobs (a pack is one job for several runs) of a grid of `total` runs."""
+    from results.claims import CLAIMED_CODE
     from runner import existing_runs
+    from runner.claims import holder
     from sweeps.execution import INTERRUPTED_CODES, BackendError
     from sweeps.progress import Progress
-    progress = Progress(total, sum(job.action.kind == "skip" for job in jobs))
+    progress = Progress(total, sum(job.action.kind == "skip" for job in jobs),
+                        [(job.label, job.action.note) for job in jobs if job.action.kind == "busy"])
 
     def on_start(job):
         what = f"resume ({job.action.note})" if job.action.kind == "resume" else "start"
@@ -177,7 +195,10 @@ def run_jobs(jobs, arguments, outputpath, total):
         """A run of a pack: its own logs say how it ended (a pack may end with one run failed, the rest done)."""
         logs_path = existing_runs.find_latest(outputpath, member.config)
         status, reason = existing_runs.status_of(logs_path)
-        if status == "finished":
+        owner = holder(member.config) if status not in ("finished", "failed") else None
+        if owner is not None:
+            on_run_end(member, CLAIMED_CODE, seconds, [f"being trained by {owner.describe()}"])
+        elif status == "finished":
             on_run_end(member, 0, seconds, last_lines)
         elif status == "failed":
             on_run_end(member, 1, seconds, [reason] if reason else last_lines)
@@ -188,6 +209,8 @@ def run_jobs(jobs, arguments, outputpath, total):
         logs_path = job.action.logs_path
         if code == 0:
             outcome = "resumed" if job.action.kind == "resume" else "finished"
+        elif code == CLAIMED_CODE:
+            outcome = "busy"
         else:
             outcome = ("interrupted" if code in INTERRUPTED_CODES or (executor.stop_requests and code < 0)
                        else "failed")
@@ -199,7 +222,7 @@ def run_jobs(jobs, arguments, outputpath, total):
 
     try:
         executor = backends.make_executor(arguments, on_start, on_end)
-        executor.run([job for job in jobs if job.action.kind != "skip"])
+        executor.run([job for job in jobs if job.action.executes])
     except BackendError as error:
         return fail(error, 2)
     if getattr(executor, "detached", False):

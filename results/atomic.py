@@ -33,9 +33,12 @@ def atomic_path(path):
             os.fsync(written.fileno())
         os.chmod(temporary, FILE_MODE)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.remove(temporary)
+        if isinstance(error, OSError) and not error.filename:
+            # write() and fsync() name no file (a full disk: "No space left on device: None"); the reader needs it.
+            raise type(error)(error.errno, error.strerror or str(error), path) from error
         raise
 
 

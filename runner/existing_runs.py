@@ -1,9 +1,9 @@
 """Runs already on disk: which planned run of a sweep finished, can be resumed, or must start afresh.
 
 Two runs are the same when their RunConfig identities match (config/run_config.py), the seed actually
-used included. Settings missing from older logs take their defaults. The sweep assumes nothing else is
-writing under the output path while it runs: a `running` run with a checkpoint is taken for one that
-was killed, and resumed.
+used included. Settings missing from older logs take their defaults. A `running` run with a checkpoint is one
+that was killed, and is resumed, unless another live process holds its claim (results/claims.py): then it is
+being trained, and left to that process.
 """
 
 import dataclasses
@@ -25,9 +25,14 @@ class ExistingRun:
 
 @dataclasses.dataclass(frozen=True)
 class Action:
-    kind: str  # "run", "skip" or "resume"
+    kind: str  # "run", "resume", "skip" (finished already) or "busy" (another process is training it)
     logs_path: str = None  # the finished run (skip) or the run to continue (resume)
     note: str = ""
+
+    @property
+    def executes(self):
+        """Whether the sweep runs it (starts or resumes it)."""
+        return self.kind in ("run", "resume")
 
 
 def stored_key(logs):

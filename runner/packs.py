@@ -7,9 +7,11 @@ same numbers again (the pack is deterministic). Members that cannot join that po
 resume alone afterwards, which is exact for them up to float32 rounding.
 """
 
+import contextlib
 import json
 
 from results import paths
+from runner.claims import claim_available
 from training import checkpoint
 
 PACK_FILE_FORMAT = 'a JSON object {"runs": [settings, ...]}, each settings object as MaskTrainer.py\'s flags name them'
@@ -54,7 +56,21 @@ def position(state):
 
 def resume_packed(logs_paths, data_dir=None, device=None, print_line=print):
     """Resumes the unfinished runs among `logs_paths` as one pack where their checkpoints allow; returns the
-    logs of the runs it trained."""
+    logs of the runs it trained. Runs that another process is training are left to it (RunClaimed when that is
+    every unfinished one)."""
+    from runner.runs import read_resumable
+    with contextlib.ExitStack() as held:
+        unfinished = []
+        for path in logs_paths:
+            logs, config = read_resumable(path, data_dir, device)
+            if config is not None:
+                unfinished.append((path, config.replace(seed=logs["seed"])))
+        claimed = claim_available(held, [config for _, config in unfinished], print_line) if unfinished else []
+        return resume_claimed([path for path, config in unfinished if config in claimed] if unfinished
+                              else logs_paths, data_dir, device, print_line)
+
+
+def resume_claimed(logs_paths, data_dir, device, print_line):
     from runner.runs import prepare_process, read_resumable
     from training.pack import PackedRuns
     members = []

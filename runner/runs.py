@@ -1,5 +1,6 @@
 """From a validated RunConfig to finished runs: seeds, data, one Experiment per seed; and resuming."""
 
+import contextlib
 import json
 import os
 import secrets
@@ -10,6 +11,7 @@ from config import ConfigError, RunConfig
 from datasets import load_dataset
 from networks import STANDARD_DATASET
 from results import paths
+from runner.claims import claim, claim_available
 
 
 class ResumeError(RuntimeError):
@@ -63,11 +65,16 @@ def prepare_process(config, print_line=print):
 
 
 def run_all(config, print_line=print):
-    """Starts the runs of --seed and --nruns, --pack at a time."""
-    dataset, seeds, logs = prepare_process(config, print_line), run_seeds(config), []
+    """Starts the runs of --seed and --nruns, --pack at a time; RunClaimed when another process is training one of
+    them (a run with the same settings and seed)."""
+    dataset, seeds, logs = None, run_seeds(config), []
     for first in range(0, len(seeds), config.pack):
-        logs += start_runs([config.replace(seed=seed) for seed in seeds[first:first + config.pack]], dataset,
-                           print_line)
+        configs = [config.replace(seed=seed) for seed in seeds[first:first + config.pack]]
+        with contextlib.ExitStack() as held:
+            for each in configs:
+                claim(held, each)
+            dataset = dataset or prepare_process(config, print_line)
+            logs += start_runs(configs, dataset, print_line)
     return logs
 
 
@@ -138,17 +145,22 @@ def resume_run(target, outputpath, data_dir=None, print_line=print, device=None)
     device: where it trains now (None: as it asked before)."""
     path = find_logs(target, outputpath)
     logs, config = read_resumable(path, data_dir, device)
-    if config is None:
-        print_line(f"Run {logs['runId']} already finished ({len(logs['testLoss']) - 1} epochs); nothing to do.")
-        return logs
-    if logs.get("pack") and config.pack > 1:
+    if config is not None and logs.get("pack") and config.pack > 1:
         from runner.packs import pack_member_paths, resume_packed
         return resume_packed(pack_member_paths(logs, config.outputpath, path), data_dir, device, print_line)
-    dataset = prepare_process(config, print_line)
-    experiment = config.family.experiment_class.resume(config, dataset, logs["runId"], print_line)
-    print_line(f"Resuming run {logs['runId']} after epoch {experiment.completed_epochs()} of {config.maxepochs}"
-               + (f" (inside epoch {experiment.epoch_in_progress['epoch']})" if experiment.epoch_in_progress else ""))
-    return experiment.run()
+    with contextlib.ExitStack() as held:
+        if config is not None:
+            claim(held, config.replace(seed=logs["seed"]))
+            logs, config = read_resumable(path, data_dir, device)  # as its last writer left it
+        if config is None:
+            print_line(f"Run {logs['runId']} already finished ({len(logs['testLoss']) - 1} epochs); nothing to do.")
+            return logs
+        dataset = prepare_process(config, print_line)
+        experiment = config.family.experiment_class.resume(config, dataset, logs["runId"], print_line)
+        print_line(f"Resuming run {logs['runId']} after epoch {experiment.completed_epochs()} of {config.maxepochs}"
+                   + (f" (inside epoch {experiment.epoch_in_progress['epoch']})" if experiment.epoch_in_progress
+                      else ""))
+        return experiment.run()
 
 
 def continue_runs(config, print_line=print):
@@ -167,6 +179,12 @@ def continue_runs(config, print_line=print):
 def continue_configs(configs, print_line=print):
     """Each run of `configs` continued as --continue does; the runs to resume are resumed together, and so are
     the runs to start, when there are several (a pack)."""
+    with contextlib.ExitStack() as held:
+        return continue_claimed(claim_available(held, configs, print_line), print_line)
+
+
+def continue_claimed(configs, print_line=print):
+    """continue_configs once `configs` are claimed: what is on disk now is all there will be."""
     from runner import existing_runs
     existing = existing_runs.scan(configs[0].outputpath)
     to_resume, to_start = [], []

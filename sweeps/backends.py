@@ -64,7 +64,7 @@ def check_gpu_reservation(arguments, jobs):
     reserved for a run that cannot use it is held idle while the run trains on the CPU."""
     if not arguments.gpus_per_run:
         return None
-    running = [job for job in jobs if job.action.kind != "skip"]
+    running = [job for job in jobs if job.action.executes]
     reserved = f"--gpus-per-run {arguments.gpus_per_run:g} reserves GPUs for runs that"
     on_tensorflow = [job for job in running if job.config.backend == "tensorflow"]
     if on_tensorflow:
@@ -106,7 +106,7 @@ def local_gpus(workers, jobs):
     import devices
     from devices.sharing import shared_gpu_environment, worker_gpu
     from sweeps.execution import uses_gpu
-    running = [job for job in jobs if job.action.kind != "skip"]
+    running = [job for job in jobs if job.action.executes]
     gpus = devices.visible_gpus() if any(uses_gpu(job.config) for job in running) else []
     if not gpus or not running:
         return ""
@@ -161,5 +161,5 @@ def dry_run_notes(arguments, jobs):
         return {}, f"{opening}the runs to run or resume would be submitted as one job array ({error})"
     notes = {number: f"in Slurm already as task {task_id}: followed, not submitted again"
              for number, task_id in in_slurm.items()}
-    submitted = sum(job.action.kind != "skip" and job.number not in in_slurm for job in jobs)
+    submitted = sum(job.action.executes and job.number not in in_slurm for job in jobs)
     return notes, f"{opening}{submitted} run(s) would be submitted as one job array, {len(in_slurm)} followed."

@@ -51,8 +51,9 @@ class BackendError(RuntimeError):
 
 
 def trainer_command(config, action, pack_file=None):
-    """The MaskTrainer.py command line of a job: --resume LOGS, or the flags that differ from the defaults; a
-    pack's: --pack-file FILE, which starts, resumes or skips each of its runs."""
+    """The MaskTrainer.py command line of a job: --resume LOGS, or --continue and the flags that differ from the
+    defaults (--continue: the run is claimed, then looked for again, so that a run another sweep finished meanwhile
+    is not trained twice); a pack's: --pack-file FILE, which starts, resumes or skips each of its runs."""
     command = [sys.executable, TRAINER]
     if pack_file:
         return command + ["--pack-file", os.path.abspath(pack_file)]
@@ -61,7 +62,7 @@ def trainer_command(config, action, pack_file=None):
         command += ["--data-dir", config.data_dir] if config.data_dir else []
         # The device is not part of a run's identity: the grid's (or --device's) choice holds for the resume too.
         return command + (["--device", config.device] if config.device != devices.DEFAULT_DEVICE else [])
-    return command + command_line_arguments(config)
+    return command + ["--continue", *command_line_arguments(config)]
 
 
 def continue_command(config, pack_file=None):

@@ -27,7 +27,7 @@ def pack_jobs(jobs, size, outputpath, write=True):
     from training.pack import pack_signature
     if size <= 1:
         return list(jobs)
-    pending = [job for job in jobs if job.action.kind != "skip"]
+    pending = [job for job in jobs if job.action.executes]
     tensorflow = [job for job in pending if job.config.backend != "jax"]
     if tensorflow:
         raise PackingError(f"--pack trains runs together through JAX, and {len(tensorflow)} run(s) of the grid "

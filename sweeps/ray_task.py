@@ -50,6 +50,9 @@ def run_job(number, command, cwd, control, retries, environment=None):
     import ray
     if not ray.get(control.start.remote(number)):
         return {"started": False}
+    # The run's claim names this task, which Ray keeps when it retries the task after its worker died, so that the
+    # retry takes over the claim at once, on whichever node (results/claims.py, JOB_VARIABLE).
+    environment = {**(environment or {}), "MASKTRAINER_JOB": f"ray:{ray.get_runtime_context().get_task_id()}"}
     began, attempts = time.monotonic(), 1
     while True:
         code, last_lines, stopped = run_process(command, cwd, control, environment)

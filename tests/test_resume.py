@@ -1,6 +1,7 @@
 """Runs that survive: kill, Ctrl-C, resume, NaN, concurrent runs, corrupt checkpoints."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -188,14 +189,16 @@ def test_nan_loss_stops_with_one_sentence_and_marks_the_run_failed(tmp_path, cap
 
 
 def test_two_concurrent_runs_into_one_folder_leave_two_complete_runs(tmp_path):
-    processes = [start_trainer(tmp_path, "--maxepochs", "1") for _ in range(2)]
+    # Two seeds of one configuration share its folder (the same seed twice at once is refused: tests/test_claims.py).
+    processes = [start_trainer(tmp_path, "--maxepochs", "1", "--seed", str(seed)) for seed in (21, 22)]
     for process in processes:
         _, error = process.communicate(timeout=300)
         assert process.returncode == 0, error
     logs = [json.loads(path.read_text()) for path in tmp_path.rglob("*_logs.json")]
     assert len(logs) == 2 and logs[0]["runId"] != logs[1]["runId"]
+    assert len({path.parent for path in tmp_path.rglob("*_logs.json")}) == 1
     assert all(log["status"] == "finished" and len(log["testLoss"]) == 2 for log in logs)
-    assert logs[0]["testLoss"] == logs[1]["testLoss"]  # same seed, same machine
+    assert sorted(log["seed"] for log in logs) == [21, 22]
     assert len(list(tmp_path.rglob("*_final_masks.npz"))) == 2
 
 
@@ -203,20 +206,23 @@ def test_full_disk_mid_run_gives_one_sentence_and_keeps_earlier_files(tmp_path, 
     import errno
 
     import results.atomic
-    original = results.atomic.write_bytes
-    calls = {"count": 0}
+    original = results.atomic.os.fsync
 
-    def failing_after_epoch_1(path, data):
-        calls["count"] += 1
-        if path.endswith("_logs.json") and json.loads(data).get("testLoss", []).__len__() > 2:
-            raise OSError(errno.ENOSPC, "No space left on device", path)
-        return original(path, data)
+    def failing_after_epoch_1(descriptor):
+        # A full disk shows when the data reaches it: the error of write() or fsync() names no file.
+        written = os.readlink(f"/proc/self/fd/{descriptor}")
+        logs = [path for path in tmp_path.rglob("*_logs.json") if path.stat().st_size]
+        if ".tmp" in written and "_logs.json" in written and logs and len(json.loads(logs[0].read_text())
+                                                                           ["testLoss"]) >= 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(descriptor)
 
-    monkeypatch.setattr(results.atomic, "write_bytes", failing_after_epoch_1)
+    monkeypatch.setattr(results.atomic.os, "fsync", failing_after_epoch_1)
     code = MaskTrainer.main([*ARGUMENTS, "--outputpath", str(tmp_path)])
     error = capsys.readouterr().err
     assert code == 1 and len(error.strip().splitlines()) == 1
     assert "No space left on device" in error and "writable folder with free space" in error
+    assert "_logs.json" in error and str(tmp_path) in error and "None" not in error
     (logs_path,) = tmp_path.rglob("*_logs.json")
     logs = json.loads(logs_path.read_text())  # still the complete file of epoch 1
     assert len(logs["testLoss"]) == 2 and logs["status"] == "running"

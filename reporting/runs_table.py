@@ -187,10 +187,42 @@ def run_row(run):
             "configuration": run.configuration, "curves": run.curves, "record": run}
 
 
-def load_runs(*roots, include_unfinished=False):
+def newest_first(run):
+    try:
+        modified = os.path.getmtime(run.path)
+    except OSError:
+        modified = 0.0
+    return (run.status != "finished", -modified, run.run_id)
+
+
+def count_once(records):
+    """(the records with one per identity and seed, [(kept path, [paths left out]), ...]): the same run trained
+    twice (two sweeps, a sweep and a hand-started run, a copied folder) counts once: the finished one, the newest
+    (by its logs file) if several."""
+    groups = {}
+    for run in records:
+        groups.setdefault((run.configuration, repr(run.seed)), []).append(run)
+    kept, duplicates = [], []
+    for group in groups.values():
+        group.sort(key=newest_first)
+        kept.append(group[0])
+        if len(group) > 1:
+            duplicates.append((group[0].path, [run.path for run in group[1:]]))
+    return kept, duplicates
+
+
+def duplicates_note(duplicates):
+    left_out = [display_path(path) for _, paths_left_out in duplicates for path in paths_left_out]
+    return (f"Counted once: {len(left_out)} run(s) repeat the settings and seed of another run, which is counted "
+            f"instead (the finished, newest one; load_runs(...).attrs['duplicates'] pairs them): "
+            f"{', '.join(left_out)}.")
+
+
+def load_runs(*roots, include_unfinished=False, keep_duplicates=False):
     """A DataFrame with one row per run under the given folders (or logs files), finished runs only unless
     include_unfinished. `frame.attrs["notes"]` says what was left out and why, one line each, and
-    `frame.attrs["left_out"]` counts them by reason."""
+    `frame.attrs["left_out"]` counts them by reason. A run found twice (same settings and seed) counts once unless
+    keep_duplicates; `frame.attrs["duplicates"]` lists them as (path kept, [paths left out]) pairs."""
     roots = [root for group in roots for root in ([group] if isinstance(group, (str, os.PathLike)) else group)]
     records, notes, left_out, seen = [], [], {}, set()
     for root in roots:
@@ -210,8 +242,14 @@ def load_runs(*roots, include_unfinished=False):
                 left_out[reason] = left_out.get(reason, 0) + 1
                 continue
             records.append(run)
+    duplicates = []
+    if not keep_duplicates:
+        records, duplicates = count_once(records)
+    if duplicates:
+        notes.append(duplicates_note(duplicates))
+        left_out["duplicate"] = sum(len(paths_left_out) for _, paths_left_out in duplicates)
     records.sort(key=lambda run: (str(run.configuration), sort_value(run.seed), run.run_id))
     settings = sorted({name for run in records for name in run.settings})
     frame = pd.DataFrame([run_row(run) for run in records], columns=[*settings, *RESULT_COLUMNS])
-    frame.attrs.update(notes=notes, left_out=left_out)
+    frame.attrs.update(notes=notes, left_out=left_out, duplicates=duplicates)
     return frame

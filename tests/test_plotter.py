@@ -176,3 +176,18 @@ def test_runs_of_different_lengths_are_named_on_the_console(trained_runs, tmp_pa
     expected = expected_peak([first, {**second, "testAccuracy": second["testAccuracy"][:3]}])
     assert row["epochs"] == "3" and row["peakEpoch"] == str(expected["epoch"])
     assert float(row["meanAccuracy"]) == pytest.approx(expected["mean"], abs=1e-15)
+
+
+def test_a_run_trained_twice_counts_once_in_the_table_with_a_one_line_warning(trained_runs, tmp_path, capsys):
+    [first, second] = read_logs(trained_runs, traintype="MinPruning")
+    write_edited_copy(first, tmp_path, "aaaaaaa1")
+    write_edited_copy(second, tmp_path, "aaaaaaa2")
+    write_edited_copy(first, tmp_path, "bbbbbbb1")  # the first seed again: a second sweep on the same folder
+    assert main([str(tmp_path), "--only", "table"]) == 0
+    out, err = capsys.readouterr()
+    [line] = err.strip().splitlines()
+    assert line.startswith("Counted once: 1 run(s)") and ("aaaaaaa1" in line) != ("bbbbbbb1" in line)
+    [row] = _read_csv(tmp_path / "paper_table.csv")
+    expected = expected_peak([first, second])
+    assert float(row["meanAccuracy"]) == pytest.approx(expected["mean"], abs=1e-15) and row["runs"] == "2"
+    assert "Read 2 finished runs of 1 configurations" in out

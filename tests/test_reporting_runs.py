@@ -203,3 +203,26 @@ def test_merged_arrays_have_no_object_dtype(trained_runs):
         assert arrays["layerNames"].tolist() == first["layerNames"]
         assert arrays["layerSizes"].tolist() == first["layerSizes"]
         assert c.get("dataset") == first["dataset"]["name"] == "mnist-subset"
+
+
+def test_a_run_found_twice_counts_once_the_finished_newest_and_the_duplicates_are_named(trained_runs, tmp_path):
+    [logs, other] = read_logs(trained_runs, traintype="Baseline")
+    older = write_edited_copy(logs, tmp_path, "0000000a", testAccuracy=[0.1] * len(logs["testAccuracy"]))
+    newer = write_edited_copy(logs, tmp_path, "0000000b")
+    unfinished = write_edited_copy(logs, tmp_path, "0000000c", status="interrupted")
+    os.utime(older, (1e9, 1e9))
+    os.utime(unfinished, (2e9, 2e9))  # newest, but not finished
+    copy_runs(trained_runs, tmp_path, traintype="Baseline", seed=other["seed"])  # another seed: no duplicate
+    loaded = load_runs([str(tmp_path)])
+    assert sorted(loaded["seed"]) == sorted([logs["seed"], other["seed"]])
+    assert loaded.loc[loaded["seed"] == logs["seed"], "runId"].tolist() == ["0000000b"]
+    assert loaded.attrs["duplicates"] == [(str(newer), [str(older)])]
+    assert loaded.attrs["left_out"] == {"interrupted": 1, "duplicate": 1}
+    [note] = [note for note in loaded.attrs["notes"] if note.startswith("Counted once")]
+    assert "\n" not in note and "0000000a_logs.json" in note and "0000000b" not in note
+    with_unfinished = load_runs([str(tmp_path)], include_unfinished=True)
+    assert with_unfinished.loc[with_unfinished["seed"] == logs["seed"], "runId"].tolist() == ["0000000b"]
+    assert sorted(map(os.path.basename, with_unfinished.attrs["duplicates"][0][1])) == [
+        "0000000a_logs.json", "0000000c_logs.json"]
+    everything = load_runs([str(tmp_path)], keep_duplicates=True)
+    assert len(everything) == 3 and everything.attrs["duplicates"] == []

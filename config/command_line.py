@@ -27,15 +27,16 @@ def _add_flag(group, field, default):
 def build_parser(prog="MaskTrainer.py", description=None):
     # No abbreviated flags: cli/keras_backend.py reads --backend and --resume before this parser exists.
     parser = OneLineParser(prog=prog, description=description, allow_abbrev=False)
+    # Every flag is left out of the namespace unless given, so that one which does nothing for the run can be refused
+    # (config/applicability.py); the backend's default is KERAS_BACKEND's, which applies to every run.
     for field in dataclasses.fields(RunConfig):
         if field.name != "method_settings":
-            _add_flag(parser, field, environment_backend() if field.name == "backend" else field.default)
+            _add_flag(parser, field, environment_backend() if field.name == "backend" else argparse.SUPPRESS)
     for family in FAMILIES:
         fields = dataclasses.fields(family.settings_class)
         if fields:
             group = parser.add_argument_group(f"{family.title}, --traintype {', '.join(family.method_names())}")
             for field in fields:
-                # Left out of the namespace unless given, so that a flag of another family can be refused.
                 _add_flag(group, field, argparse.SUPPRESS)
     return parser
 
@@ -53,7 +54,7 @@ def parse_args(argv=None, parser=None):
     parser = parser or build_parser()
     namespace = parser.parse_args(argv)
     settings = {name: getattr(namespace, name) for name in setting_fields() if hasattr(namespace, name)}
-    return RunConfig.from_settings(settings).validate(), namespace
+    return RunConfig.from_settings(settings, given=settings).validate(), namespace
 
 
 def command_line_arguments(config, always=("seed", "outputpath", "data_dir", "backend")):

@@ -9,12 +9,13 @@ import dataclasses
 import math
 import os
 
+from config.applicability import refuse_changed, refuse_given
 from datasets import DATASET_NAMES
 from devices import DEFAULT_DEVICE, DEFAULT_PRECISION, DEVICES, PRECISIONS
 from initializers import INITIALIZERS
 from masking import MASK_FUNCTIONS
 from methods import FAMILIES, METHOD_NAMES, ConfigError, family_of, get_method, setting
-from methods.base import check_settings, flag_of
+from methods.base import check_settings
 from networks import ACTIVATIONS, BATCHNORM_AFFINE, NETWORK_NAMES, RESNET_DEPTHS, RESNET_VARIANTS, check_network
 from results.paths import configuration_folder
 from training.augmentation import AUGMENTATIONS
@@ -24,6 +25,9 @@ from training.schedule import LR_SCHEDULES, NO_DROPS, RESNET_DROPS, canonical_dr
 PACKABLE_METHODS = tuple(name for family in FAMILIES if family.packable for name in family.method_names())
 # "auto" and every registered data set (datasets/registry.py), so that a new data set needs no line here.
 DATASET_CHOICES = DATASET_NAMES
+# The settings that do something only for some runs (config/applicability.py).
+RESNETS = ("nettype", tuple(RESNET_DEPTHS), "the ResNets, --nettype " + ", ".join(RESNET_DEPTHS))
+SIGNED_INITIALIZERS = ("heconstant", "binary")  # the initializers that draw signs, +1 with probability p1
 # What the 2020 code's ResNet started from whatever --lr said (--resnet-variant 2020).
 RESNET_2020_LEARNING_RATE = 1e-3
 
@@ -61,7 +65,9 @@ class RunConfig:
                         requirement="must be 0 (fresh seed) or a positive integer")
     p1: float = setting(0.5, "probability of a +1 sign for heconstant/binary", type=float,
                         valid=lambda value: 0.0 <= value <= 1.0,
-                        requirement="is a probability and must lie in [0, 1]")
+                        requirement="is a probability and must lie in [0, 1]",
+                        applies=("initializer", SIGNED_INITIALIZERS, "--initializer " +
+                                 " or ".join(SIGNED_INITIALIZERS)))
     lr: float = setting(1e-3, "learning rate (of Adam in the 2020 code)", type=float,
                         valid=lambda value: math.isfinite(value) and value > 0, requirement="must be a positive number")
     outputpath: str = setting("Outputs", "folder for the results")
@@ -84,13 +90,14 @@ class RunConfig:
                             f"comma-separated, or {NO_DROPS}; default: {RESNET_DROPS} for the ResNets (the 2020 code), "
                             f"{NO_DROPS} otherwise", flag="--lr-drops", valid=valid_drops,
                             requirement=f"takes increasing epochs of at least 1 separated by commas (e.g. "
-                                        f"{RESNET_DROPS}), or {NO_DROPS}")
+                                        f"{RESNET_DROPS}), or {NO_DROPS}",
+                            applies=("lr_schedule", ("step",), "--lr-schedule step"))
     optimizer: str = setting("adam", "adam: Keras' Adam, as the 2020 code; sgd: SGD with --momentum as PyTorch "
                              "computes it, as hidden-networks and Synaptic-Flow trained. Part of a run's identity",
                              choices=OPTIMIZERS)
     momentum: float = setting(DEFAULT_MOMENTUM, "--optimizer sgd: momentum (PyTorch's: buffer = momentum * buffer + "
                               "gradient)", type=float, valid=lambda value: 0.0 <= value < 1.0,
-                              requirement="must lie in [0, 1)")
+                              requirement="must lie in [0, 1)", applies=("optimizer", ("sgd",), "--optimizer sgd"))
     weight_decay: float = setting(0.0, "weight decay * variable added to the gradient of every trained variable "
                                   "(PyTorch's weight_decay, an L2 penalty; the scores for connectivity training)",
                                   type=float, flag="--weight-decay", valid=lambda value: math.isfinite(value)
@@ -101,13 +108,14 @@ class RunConfig:
     resnet_variant: str = setting("standard", "ResNets: standard ResNet v1, or 2020 for the 2020 code's quirks (one "
                                   "seed for all layers, ReLU inside the convolutions too, softmax twice, ReLU and "
                                   "lr 1e-3 whatever --activation and --lr say)", choices=RESNET_VARIANTS,
-                                  flag="--resnet-variant")
+                                  flag="--resnet-variant", applies=RESNETS)
     batchnorm_affine: str = setting("trained", "ResNets: BatchNorm's scale and offset train in every method "
                                     "(the 2020 code), or stay frozen at 1 and 0 so that only the connectivity trains",
-                                    choices=BATCHNORM_AFFINE, flag="--batchnorm-affine")
+                                    choices=BATCHNORM_AFFINE, flag="--batchnorm-affine", applies=RESNETS)
     xla: str = setting("auto", "TensorFlow only (JAX always compiles with XLA): compile training with XLA; auto = for "
                        "networks without convolutions, where it is about 3x faster on a CPU (with convolutions a step "
-                       "is 10-30%% slower under XLA on a CPU)", choices=("auto", "on", "off"))
+                       "is 10-30%% slower under XLA on a CPU)", choices=("auto", "on", "off"),
+                       applies=("backend", ("tensorflow",), "--backend tensorflow"))
     backend: str = setting("tensorflow", "Keras backend that trains the run: tensorflow, or jax (XLA-compiled; "
                            "the way onto GPUs); without the flag, KERAS_BACKEND when set",
                            choices=("tensorflow", "jax"))
@@ -138,20 +146,26 @@ class RunConfig:
         return tuple(field.name for field in dataclasses.fields(cls) if field.name != "method_settings")
 
     @classmethod
-    def from_settings(cls, settings, strict=True):
+    def from_settings(cls, settings, strict=True, given=()):
         """From flat settings (the command line, a grid, a run's stored config). A setting of the method's own
         family that the method does not use (--kstarts for RandomPruning, --keep-fraction for FreePruning) is left
-        out, so that one set of a family's flags works for all its methods. strict: a setting of another family is
-        refused; otherwise (grids, stored logs of older versions) it is left out too."""
+        out, so that one grid can cross several methods with their own settings. strict: a setting of another
+        family, or an unknown one, is refused; otherwise (grids, stored logs of older versions) it is left out too.
+        given: the names of the settings given on the command line, each refused if it does nothing for the run
+        (--keep-fraction for FreePruning, --momentum without --optimizer sgd: config/applicability.py)."""
         common = {name: settings[name] for name in cls.common_names() if name in settings}
         traintype = common.get("traintype", cls.traintype)
         family, method = family_of(traintype), get_method(traintype)
         own = {name: settings[name] for name in family.setting_names(method) if name in settings}
+        config = cls(**common, method_settings=family.settings_class(**own))
         if strict:
             for name in settings:
-                if name not in common and name not in family.setting_names():
-                    raise ConfigError(unused_setting_message(name, traintype))
-        return cls(**common, method_settings=family.settings_class(**own))
+                if name not in common and not any(name in other.setting_names() for other in FAMILIES):
+                    raise ConfigError(f"Unknown setting '{name}'.")
+            refuse_given(config, [name for name in settings if name not in common and name not in own
+                                  and name not in family.setting_names()])
+        refuse_given(config, given)
+        return config
 
     def replace(self, **changes):
         """A copy with common settings changed (the family's settings are kept)."""
@@ -228,17 +242,7 @@ class RunConfig:
             raise ConfigError(f"--traintype {self.traintype} {method.description}, which --masktype {masktype} "
                               f"cannot do: use --masktype {' or '.join(method.masktypes)} or leave --masktype out.")
         self.family.check(self)
-        for name, value, default in (("--resnet-variant", self.resnet_variant, "standard"),
-                                     ("--batchnorm-affine", self.batchnorm_affine, "trained")):
-            if value != default and not self.is_resnet():
-                raise ConfigError(f"{name} {value} is for the ResNets (--nettype {', '.join(RESNET_DEPTHS)}), and "
-                                  f"{self.nettype} has none: leave {name} out.")
-        if self.optimizer != "sgd" and self.momentum != DEFAULT_MOMENTUM:
-            raise ConfigError(f"--momentum is a setting of --optimizer sgd, and this run uses --optimizer "
-                              f"{self.optimizer}: add --optimizer sgd, or leave --momentum out.")
-        if self.lr_schedule == "cosine" and self.lr_drops is not None and canonical_drops(self.lr_drops) != NO_DROPS:
-            raise ConfigError(f"--lr-schedule cosine sets the rate of every epoch, so --lr-drops {self.lr_drops} "
-                              "cannot apply: leave --lr-drops out, or use --lr-schedule step.")
+        refuse_changed(self)
         if self.pack > 1 and self.backend != "jax":
             raise ConfigError(f"--pack trains runs together through JAX (jax.vmap), and this run is a --backend "
                               f"{self.backend} run: add --backend jax, or leave --pack out.")
@@ -252,12 +256,3 @@ class RunConfig:
         if os.path.exists(self.outputpath) and not os.path.isdir(self.outputpath):
             raise ConfigError(f"--outputpath {self.outputpath} is a file, not a folder; pass a folder path.")
         return self
-
-
-def unused_setting_message(name, traintype):
-    users = [method.name for family in FAMILIES for method in family.methods if name in family.setting_names(method)]
-    fields = [field for family in FAMILIES for field in dataclasses.fields(family.settings_class) if field.name == name]
-    if not fields:
-        return f"Unknown setting '{name}'."
-    return (f"{flag_of(fields[0])} does nothing for --traintype {traintype} (it is a setting of --traintype "
-            f"{', '.join(users)}): leave it out.")

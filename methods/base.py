@@ -14,13 +14,16 @@ class ConfigError(ValueError):
     """A setting or combination that cannot work; its message is one sentence with the fix."""
 
 
-def setting(default, help, *, choices=None, type=None, flag=None, valid=None, requirement=None):
+def setting(default, help, *, choices=None, type=None, flag=None, valid=None, requirement=None, applies=None):
     """A dataclass field that is also a command-line flag.
 
-    valid(value) -> bool checks the value; requirement completes "--flag must ..." when it fails.
+    valid(value) -> bool checks the value; requirement completes "--flag must ..." when it fails. applies: (the
+    setting it depends on, the values of that setting for which it does something (a tuple, or a function of the
+    value), how to name them in "it is a setting of ..."); None: it does something for every run of its methods
+    (config/applicability.py).
     """
     metadata = {"help": help, "choices": choices, "type": type, "flag": flag, "valid": valid,
-                "requirement": requirement}
+                "requirement": requirement, "applies": applies}
     return dataclasses.field(default=default, metadata=metadata)
 
 

@@ -4,7 +4,7 @@ the Baseline that trains the weights of the same network instead."""
 import dataclasses
 
 from initializers import FAN_SCALED
-from methods.base import ConfigError, Method, MethodFamily, setting
+from methods.base import Method, MethodFamily, setting
 from training.loop import Experiment
 
 PRUNING_MASKS = ("mask", "mask_rs")
@@ -20,7 +20,8 @@ class ConnectivitySettings:
                                    "layer's weights kept and must lie in (0, 1]")
     scale_fan: bool = setting(False, "EdgePopup: scale the He weights as if each unit had only --keep-fraction of "
                               "its inputs, sqrt(2 / (keep fraction * fan_in)) (hidden-networks' --scale-fan)",
-                              type=bool, flag="--scale-fan")
+                              type=bool, flag="--scale-fan",
+                              applies=("initializer", FAN_SCALED, "--initializer " + " or ".join(FAN_SCALED)))
 
 
 class ConnectivityTraining(MethodFamily):
@@ -51,12 +52,6 @@ class ConnectivityTraining(MethodFamily):
             return ""
         settings = config.method_settings
         return f"_K{settings.keep_fraction}" + ("_scalefan" if settings.scale_fan else "")
-
-    def check(self, config):
-        if config.method_settings.scale_fan and config.resolved_initializer() not in FAN_SCALED:
-            raise ConfigError(f"--scale-fan rescales the He initializers ({', '.join(FAN_SCALED)}), and this run's "
-                              f"weights are {config.resolved_initializer()}: leave --scale-fan out, or use "
-                              "--initializer heconstant.")
 
 
 FAMILY = ConnectivityTraining()

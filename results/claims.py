@@ -192,6 +192,7 @@ class Registry:
 
     def __init__(self):
         self.held = {}
+        self.created = {}  # path -> the folders its claim created, removed with it when still empty
         self.lock = threading.Lock()
         self.thread = None
 
@@ -202,11 +203,12 @@ class Registry:
             if path in self.held:
                 self.held[path] += 1
                 return
+        created = missing_folders(os.path.dirname(path))
         os.makedirs(os.path.dirname(path), exist_ok=True)
         for _ in range(5):
             if _create(path, this_owner()):
                 with self.lock:
-                    self.held[path] = 1
+                    self.held[path], self.created[path] = 1, created
                     self._start_refreshing()
                 return
             owner = read_owner(path)
@@ -216,6 +218,7 @@ class Registry:
             if owner is not None:
                 _take_over(path, owner)
             time.sleep(0.05)
+        remove_empty(created)
         raise RunClaimed(f"{what} could not be claimed ({path} keeps changing hands); try again.")
 
     def release(self, path):
@@ -225,10 +228,12 @@ class Registry:
                 self.held[path] = count
                 return
             self.held.pop(path, None)
+            created = self.created.pop(path, [])
         owner = read_owner(path)
         if owner is not None and owner.token == TOKEN:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(path)
+        remove_empty([os.path.dirname(path), *created])  # a run refused before it wrote leaves nothing behind
 
     def _start_refreshing(self):
         if self.thread is None or not self.thread.is_alive():
@@ -259,6 +264,24 @@ class Registry:
                     os._exit(CLAIMED_CODE)
                 with contextlib.suppress(OSError):
                     os.utime(path)
+
+
+def missing_folders(folder):
+    """The folders that creating `folder` creates, deepest first."""
+    missing = []
+    while folder and not os.path.isdir(folder):
+        missing.append(folder)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    return missing
+
+
+def remove_empty(folders):
+    for folder in folders:
+        with contextlib.suppress(OSError):  # not empty (another claim, a run's files): kept
+            os.rmdir(folder)
 
 
 REGISTRY = Registry()

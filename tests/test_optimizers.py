@@ -82,10 +82,10 @@ def test_the_optimizer_is_part_of_a_runs_identity_and_folder_and_old_logs_read_a
 
 
 @pytest.mark.parametrize("settings, message", [
-    (dict(momentum=0.5), "--momentum is a setting of --optimizer sgd, and this run uses --optimizer adam: add "
-                         "--optimizer sgd, or leave --momentum out."),
-    (dict(lr_schedule="cosine", lr_drops="10"), "--lr-schedule cosine sets the rate of every epoch, so --lr-drops "
-                                                "10 cannot apply: leave --lr-drops out, or use --lr-schedule step."),
+    (dict(momentum=0.5), "--momentum does nothing for --optimizer adam (it is a setting of --optimizer sgd): leave "
+                         "it out."),
+    (dict(lr_schedule="cosine", lr_drops="10"), "--lr-drops does nothing for --lr-schedule cosine (it is a setting "
+                                                "of --lr-schedule step): leave it out."),
     (dict(optimizer="sgd", momentum=1.0), "--momentum must lie in [0, 1), got 1.0."),
     (dict(weight_decay=-1e-4), "--weight-decay must be 0 or a positive number, got -0.0001."),
 ])

@@ -144,13 +144,21 @@ def test_a_grid_setting_that_applies_to_no_run_is_refused():
     ("RandomPruning", "--kstarts", "3"), ("KStarts", "--dissipation", "0.2"),
     ("DissipatingGradients", "--fitness", "gradient"),
 ])
-def test_a_flag_of_the_own_family_that_the_method_does_not_use_changes_nothing(traintype, flag, value):
-    """A shared set of pruning-at-initialisation flags works for all four methods, and the flag a method does
-    not use neither is stored nor splits otherwise identical runs apart."""
-    with_flag, _ = parse_args(["--traintype", traintype, flag, value, "--seed", "3"])
+def test_a_flag_of_the_own_family_that_the_method_does_not_use_is_refused_but_a_grid_may_cross_it(traintype, flag,
+                                                                                                  value):
+    """On the command line a flag the method does not use does nothing, so it is refused, as another family's is;
+    a grid crossing several methods with one method's setting leaves it out of the others' runs, which neither
+    store it nor split apart by it."""
+    with pytest.raises(ConfigError, match=f"^{flag} does nothing for --traintype {traintype} \\(it is a setting "
+                                          "of --traintype "):
+        parse_args(["--traintype", traintype, flag, value, "--seed", "3"])
+    name = flag.lstrip("-").replace("-", "_")
+    with_setting = RunConfig.from_settings({"traintype": traintype, name: type(getattr(
+        RunConfig.from_settings({"traintype": "KStartsDG"}).method_settings, name))(value), "seed": 3},
+        strict=False)
     without, _ = parse_args(["--traintype", traintype, "--seed", "3"])
-    assert with_flag.identity() == without.identity() and with_flag.folder() == without.folder()
-    assert flag.lstrip("-") not in with_flag.to_dict()
+    assert with_setting.identity() == without.identity() and with_setting.folder() == without.folder()
+    assert name not in with_setting.to_dict()
 
 
 def test_a_method_stores_and_is_identified_by_the_settings_it_uses_only():

@@ -1,0 +1,71 @@
+"""Which settings do something for a run: a flag that does nothing for the chosen method, optimizer, network,
+initializer or backend is refused, in the same sentence for every flag, rather than silently ignored.
+
+A setting applies when the setting it depends on has one of its values: a family's setting depends on
+--traintype (the methods that use it, `Method.uses`), a few common ones on another setting (`applies` in their
+metadata, see methods/base.setting). The command line refuses a flag that is given and does not apply, even at its
+default value; validation (grids, pack files) refuses a value other than the default that does not apply.
+"""
+
+import dataclasses
+
+from methods import FAMILIES, ConfigError
+from methods.base import flag_of
+
+
+def common_fields(config_class):
+    return {field.name: field for field in dataclasses.fields(config_class) if field.name != "method_settings"}
+
+
+def family_fields():
+    return {field.name: (family, field) for family in FAMILIES for field in dataclasses.fields(family.settings_class)}
+
+
+def dependency(config, name):
+    """(setting it depends on, the values for which it applies, how to name them) for `name`, or None when it
+    applies to every run."""
+    common = common_fields(type(config))
+    if name in common:
+        return common[name].metadata.get("applies")
+    family, field = family_fields()[name]
+    users = tuple(method.name for method in family.methods if name in family.setting_names(method))
+    condition = ("traintype", users, "--traintype " + ", ".join(users))
+    return field.metadata.get("applies") if config.family is family and config.method.name in users else condition
+
+
+def flag_for(config, name):
+    fields = {**common_fields(type(config)), **{key: field for key, (_, field) in family_fields().items()}}
+    return flag_of(fields[name])
+
+
+def does_nothing(config, name):
+    """The sentence refusing setting `name` when it does nothing for `config`, else None."""
+    condition = dependency(config, name)
+    if condition is None:
+        return None
+    on, values, described = condition
+    # Resolved where a default depends on the method (the value a run stores), without validating anything else.
+    value = {"initializer": config.resolved_initializer}.get(on, lambda: getattr(config, on))()
+    if (values(value) if callable(values) else value in values):
+        return None
+    return (f"{flag_for(config, name)} does nothing for {flag_for(config, on)} {value} (it is a setting of "
+            f"{described}): leave it out.")
+
+
+def refuse_given(config, given):
+    """ConfigError for the first setting in `given` (names given on the command line) that does nothing."""
+    for name in given:
+        message = does_nothing(config, name)
+        if message:
+            raise ConfigError(message)
+
+
+def refuse_changed(config):
+    """ConfigError for the first common setting that differs from its default and does nothing for `config`."""
+    for name, field in common_fields(type(config)).items():
+        if field.metadata.get("applies") and getattr(config, name) != field.default:
+            refuse_given(config, [name])
+    settings = config.method_settings
+    for field in dataclasses.fields(settings):
+        if field.metadata.get("applies") and getattr(settings, field.name) != field.default:
+            refuse_given(config, [field.name])

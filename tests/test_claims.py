@@ -217,3 +217,25 @@ def test_a_run_killed_with_sigkill_is_taken_over_by_the_next_sweep(tmp_path):
     assert second.returncode == 0, out
     assert "resume (running after epoch" in out and "finished (resumed)" in out
     one_finished_run_per_identity(output, 1)
+
+
+def test_a_pack_claims_what_it_can_and_leaves_the_rest_to_their_owners(tmp_path):
+    import contextlib
+
+    from config import RunConfig
+    from runner.claims import claim_available, claim_file
+    configs = [RunConfig(seed=seed, outputpath=str(tmp_path)) for seed in (1, 2)]
+    owner = hold_in_another_process(claim_file(configs[0]))
+    lines = []
+    try:
+        with contextlib.ExitStack() as held:
+            assert claim_available(held, configs, lines.append) == [configs[1]]
+            assert claims.read_owner(claim_file(configs[1])).token == claims.TOKEN
+        assert not os.path.exists(claim_file(configs[1]))
+        [line] = lines
+        assert line.startswith("The run FreePruning LeNet seed 1 ") and f"process {owner.pid}" in line
+        with contextlib.ExitStack() as held, pytest.raises(claims.RunClaimed, match="seed 1 .* being trained"):
+            claim_available(held, configs[:1], lines.append)
+    finally:
+        owner.kill()
+        owner.wait()

@@ -186,7 +186,10 @@ def continue_configs(configs, print_line=print):
 def continue_claimed(configs, print_line=print):
     """continue_configs once `configs` are claimed: what is on disk now is all there will be."""
     from runner import existing_runs
-    existing = existing_runs.scan(configs[0].outputpath)
+    existing = {}
+    for folder in sorted({config.folder() for config in configs}):  # a run's earlier attempts lie in its folder
+        if os.path.isdir(folder):
+            existing.update(existing_runs.scan(folder))
     to_resume, to_start = [], []
     for config in configs:
         action = existing_runs.decide(existing.get(config.identity_key(), []))

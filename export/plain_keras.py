@@ -31,6 +31,10 @@ class PlainLayers:
         # Computes what both of networks/pooling.py's layers compute, whichever one the run trained with.
         return keras.layers.MaxPooling2D(pool_size=2, strides=2, padding="valid", name=name)
 
+    def input_scale(self, scale, *, name):
+        # The product the run's InputScale computes (networks/input_scale.py), in a layer Keras opens on its own.
+        return keras.layers.Rescaling(scale, name=name)
+
 
 def assign(variables, values, what, nettype):
     """Sets each of `variables` ({name: variable}) to the value of the same name in `values`."""

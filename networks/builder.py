@@ -76,7 +76,7 @@ def assemble_network(nettype, input_shape, num_classes, layers, *, activation="r
     inputs = keras.Input(shape=tuple(input_shape), name="input")
     outputs = inputs
     if initializer == "binary":
-        outputs = keras.layers.Rescaling(BINARY_INPUT_SCALE[nettype], name="binary_input_scale")(outputs)
+        outputs = layers.input_scale(BINARY_INPUT_SCALE[nettype], name="binary_input_scale")(outputs)
     counters = {"conv": 0, "dense": 0}
     for index, block in enumerate(blocks):
         kind = block[0]

@@ -6,14 +6,16 @@ activations, and the order the weight layers are made in); a factory only choose
 builds with `MaskedLayers` below; Export.py builds the same description with Keras' own Conv2D and Dense
 (export/plain_keras.py), so the two cannot drift apart.
 
-A factory has three methods, each returning one Keras layer named `name`:
+A factory has four methods, each returning one Keras layer named `name`:
   convolution(filters, kernel_size, *, name, padding="same", strides=1, activation=None)   no bias
   dense(units, *, name, activation=None)                                                   no bias
   max_pooling(name)                                       2x2 maximum, stride 2, 'valid' padding
+  input_scale(scale, *, name)                             inputs * scale (the binary initializer's)
 """
 
 from initializers import get_initializer
 from masking import MaskedConv2D, MaskedDense, MaskingOptions
+from networks.input_scale import InputScale
 from networks.pooling import max_pooling_layer
 
 
@@ -41,3 +43,6 @@ class MaskedLayers:
 
     def max_pooling(self, name):
         return max_pooling_layer(name, self.xla)
+
+    def input_scale(self, scale, *, name):
+        return InputScale(scale, name=name)

@@ -86,7 +86,7 @@ def reserve_run_id(folder):
     while True:
         run_id = secrets.token_hex(4)
         try:
-            handle = os.open(run_file(folder, run_id, "logs"), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            handle = os.open(run_file(folder, run_id, "logs"), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
         except FileExistsError:
             continue
         os.close(handle)

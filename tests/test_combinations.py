@@ -24,22 +24,26 @@ GPU that the backend cannot use, and --precision tf32 for a run that trains on t
   with 16 different initializer x activation settings. (The full cross, 220 LeNet runs, passed while it was
   run, through 2026-11-22, and every initializer x activation on Conv4 and Conv6 until 2026-11-22; both were
   cut to keep the suite within its time budget.)
-- the three mask-selecting methods with --maxepochs 1 --selection-epochs 1 --kstarts 2 on LeNet, Conv2, LeNet5
-  and ResNet8;
+- the three mask-selecting methods with --maxepochs 1 --selection-epochs 1 (and --kstarts 2 for the K-starts ones)
+  on LeNet, Conv2, LeNet5 and ResNet8;
 - --device (absent, auto, cpu, gpu) x --precision (absent, float32, tf32) with every network and method, 1,260
   combinations, the other three flags taking turns through their 120 settings: each refused exactly when impossible
   here (a refusal goes as far as the run gets: a --precision refusal after the data is read), each other one valid;
   and the full runs above take turns through the device and precision values that this machine can run (on a CPU:
   absent, auto, cpu x absent, float32), so each network runs with each.
 
+tests/test_combinations_jax.py walks JAX, TensorFlow impossible to import: every initializer on every network family
+it is valid for, every method, and --pack.
+
 Measured: about 2 min on 2 quiet CPU cores, 3 to 4 min on busy ones (2026-12-04; the device and precision walk
-takes 5 s of it).
+takes 5 s of it); 4.5 min at a load of 3, 8 min at a load of 4 to 16, 310 s of CPU (2026-12-06).
 """
 
 import contextlib
 import io
 import itertools
 import json
+import re
 import shutil
 import traceback
 
@@ -66,16 +70,21 @@ ACTIVATION_NAMES = ("relu", "swish", "sigmoid", "elu", "selu")
 SELECTING_METHODS = ("KStarts", "DissipatingGradients", "KStartsDG")
 NETWORKS_WITHOUT_BINARY_SCALE = ("LeNet5", "ResNet8", "ResNet20")
 DEFAULT_SELECTION_EPOCHS = 2
+# What a mask-selecting method needs to select its mask within one epoch, quickly.
+SELECTION_FLAGS = {"KStarts": ["--selection-epochs", "1", "--kstarts", "2"],
+                   "DissipatingGradients": ["--selection-epochs", "1"],
+                   "KStartsDG": ["--selection-epochs", "1", "--kstarts", "2"]}
 DEVICE_NAMES = (None, "auto", "cpu", "gpu")  # None: --device left out
 PRECISION_NAMES = (None, "float32", "tf32")  # None: --precision left out
 PROGRAM_ERROR = "MaskTrainer.py: error: "
 
 
 def arguments_of(nettype, traintype, initializer, masktype, activation, outputpath, maxepochs=0, extra=(),
-                 device=None, precision=None):
+                 device=None, precision=None, backend="tensorflow"):
     arguments = ["--nettype", nettype, "--traintype", traintype, "--initializer", initializer,
                  "--activation", activation, "--maxepochs", str(maxepochs), "--limit", "3", "--dataset",
-                 "mnist-subset", "--xla", "off", "--seed", "5", "--outputpath", str(outputpath), *extra]
+                 "mnist-subset", "--seed", "5", "--outputpath", str(outputpath), *extra]
+    arguments += ["--xla", "off"] if backend == "tensorflow" else ["--backend", backend]
     arguments += ["--device", device] if device else []
     arguments += ["--precision", precision] if precision else []
     return arguments + (["--masktype", masktype] if masktype else [])
@@ -134,7 +143,10 @@ def run_main(arguments):
 
 def refusal_problem(arguments, flags):
     """None if the run is refused with exit 2 and one line naming one of `flags`, else what went wrong."""
-    code, stderr = run_main(arguments)
+    return refused_problem(*run_main(arguments), flags)
+
+
+def refused_problem(code, stderr, flags):
     lines = stderr.splitlines()
     if code != 2 or len(lines) != 1 or not lines[0].startswith(PROGRAM_ERROR):
         return f"expected a one-line refusal, got code {code} and stderr {stderr!r}"
@@ -148,10 +160,16 @@ def finished_run_problem(arguments, outputpath):
     code, stderr = run_main(arguments)
     logs = [json.loads(path.read_text()) for path in outputpath.rglob("*_logs.json")]
     shutil.rmtree(outputpath, ignore_errors=True)
+    return finished_problem(code, stderr, [[log["status"], log["seed"]] for log in logs], seeds=[5])
+
+
+def finished_problem(code, stderr, logs, seeds):
+    """None if the run exited 0 with one finished log ([status, seed]) per seed of `seeds`, else what went wrong."""
     if code != 0 or "Traceback" in stderr:
-        return f"expected exit 0, got code {code} and stderr {stderr!r}"
-    if [log["status"] for log in logs] != ["finished"]:
-        return f"expected one finished run log, got statuses {[log['status'] for log in logs]}"
+        raised = [line for line in stderr.splitlines() if re.match(r"[\w.]*(Error|Exception)\b", line)]
+        return f"expected exit 0, got code {code}, raising {raised[-1:]}, and stderr ending {stderr[-400:]!r}"
+    if sorted(logs, key=str) != [["finished", seed] for seed in seeds]:
+        return f"expected one finished run log for each seed of {seeds}, got [status, seed] {logs}"
     return None
 
 
@@ -276,7 +294,7 @@ def test_mask_selecting_methods_run_when_the_selection_fits_in_the_epochs(tmp_pa
         assert not expected_refusal_flags(nettype, traintype, "he", None, maxepochs=1, selection_epochs=1)
         outputpath = tmp_path / traintype
         arguments = arguments_of(nettype, traintype, "he", None, "relu", outputpath, maxepochs=1,
-                                 extra=["--selection-epochs", "1", "--kstarts", "2", "--batchsize", "2"])
+                                 extra=[*SELECTION_FLAGS[traintype], "--batchsize", "2"])
         problem = finished_run_problem(arguments, outputpath)
         if problem:
             problems.append(f"{traintype}: {problem}")

@@ -1,12 +1,15 @@
 import math
 
+import keras
 import numpy as np
 import pytest
 
 from initializers import INITIALIZERS, get_initializer
 from masking import masked_layers
-from networks import build_network
+from networks import assemble_network, build_network, layer_seeds
 from networks.architectures import BINARY_INPUT_SCALE
+from networks.factories import MaskedLayers
+from networks.input_scale import InputScale
 
 
 @pytest.mark.parametrize("shape", [(784, 300), (3, 3, 64, 128)])
@@ -78,3 +81,44 @@ def test_scores_start_uniform_between_0_01_and_0_1():
     scores = np.concatenate([np.asarray(layer.score).ravel() for layer in layers])
     assert scores.min() >= 0.01 and scores.max() <= 0.1
     assert abs(scores.mean() - 0.055) < 0.001
+
+
+class RescalingLayers(MaskedLayers):
+    """MaskedLayers with Keras' own Rescaling as the input scale, which InputScale must match bit for bit."""
+
+    def input_scale(self, scale, *, name):
+        return keras.layers.Rescaling(scale, name=name)
+
+
+@pytest.mark.parametrize("nettype, input_shape", [("LeNet", (28, 28, 1)), ("Conv2", (8, 8, 3))])
+def test_binary_input_scale_trains_as_keras_rescaling_did_bit_for_bit(nettype, input_shape):
+    import tensorflow as tf
+
+    def outputs_and_gradients(layers):
+        model = assemble_network(nettype, input_shape, 10, layers, initializer="binary")
+
+        @tf.function
+        def step(images):
+            with tf.GradientTape() as tape:
+                probabilities = model(images, training=True)
+                loss = tf.reduce_sum(probabilities * tf.range(10, dtype="float32"))
+            return probabilities, tape.gradient(loss, model.trainable_variables)
+        return step(images)
+
+    images = np.random.default_rng(4).normal(size=(3, *input_shape)).astype("float32")
+    seeds = layer_seeds(8, 5)
+    scaled = outputs_and_gradients(MaskedLayers(seeds, "binary"))
+    rescaled = outputs_and_gradients(RescalingLayers(seeds, "binary"))
+    assert np.asarray(scaled[0]).std() > 0 and all(np.abs(np.asarray(g)).max() > 0 for g in scaled[1])
+    for ours, keras_own in zip(tf.nest.flatten(scaled), tf.nest.flatten(rescaled), strict=True):
+        np.testing.assert_array_equal(np.asarray(ours), np.asarray(keras_own))
+
+
+def test_binary_network_with_its_input_scale_reloads_with_the_same_outputs(tmp_path):
+    model = build_network("Conv2", (8, 8, 3), initializer="binary", seed=6)
+    model.save(tmp_path / "binary.keras")
+    loaded = keras.saving.load_model(tmp_path / "binary.keras")
+    assert isinstance(loaded.get_layer("binary_input_scale"), InputScale)
+    assert loaded.get_layer("binary_input_scale").scale == BINARY_INPUT_SCALE["Conv2"]
+    images = np.random.default_rng(7).normal(size=(2, 8, 8, 3)).astype("float32")
+    np.testing.assert_array_equal(np.asarray(loaded(images)), np.asarray(model(images)))

@@ -1,0 +1,137 @@
+"""tests/test_combinations.py's walk on JAX, so that a combination which crashes on one backend cannot pass unseen:
+every initializer on every network family, every method, and --pack, each run either finishing or refused with one
+sentence as the TensorFlow walk judges it.
+
+One subprocess (tests/jax_combinations.py) makes many MaskTrainer.main calls on Keras' JAX backend, with TensorFlow
+impossible to import, as on the GPU machines, which have none. What is covered:
+
+- every initializer on every network family it is valid for (LeNet; Conv2, and Conv4 with its own binary scale;
+  LeNet5; ResNet8), each with one of the 15 methods, LeNet training an epoch and the others --maxepochs 0 (15 runs);
+- --pack 2 --nruns 2 with every method that packs, and --pack 3 --nruns 2 on each family, the initializers taking
+  turns, each pack ending with one finished logs file per seed (10 packs); --pack refused in one line for the 9
+  methods that cannot pack.
+
+With the binary input scale back on Keras' Rescaling (a preprocessing layer, which asks TensorFlow whether it runs
+in a tf.data graph), exactly its 6 binary runs (3 of them packed) fail, with ImportError (checked 2026-12-06).
+
+Measured (2026-12-06, 2 CPU cores shared with other suites): 110 s at a load of 3, 2 min 43 s at a load of 8 to 16;
+about 110 s of CPU, 91 s of it the subprocess's 34 runs.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from config.run_config import PACKABLE_METHODS
+from conftest import REPOSITORY
+from methods import METHOD_NAMES
+from test_combinations import (
+    ACTIVATION_NAMES,
+    INITIALIZER_NAMES,
+    SELECTION_FLAGS,
+    arguments_of,
+    expected_refusal_flags,
+    finished_problem,
+    refused_problem,
+)
+
+pytestmark = pytest.mark.slow  # a subprocess of 34 runs: not for the quick tier
+
+FAMILIES = {"LeNet": ("LeNet",), "Conv": ("Conv2", "Conv4"), "LeNet5": ("LeNet5",), "ResNet": ("ResNet8",)}
+# The methods in the order they take the cells of solo_walk, each where it costs least: the selecting methods and
+# SynFlow on LeNet, the one network that trains an epoch here (a compiled training step of the others costs seconds
+# each; they run --maxepochs 0, which still evaluates them), where SynFlow's 100 iterations cost a tenth of what they
+# cost on Conv2; Supermask, SNIP, GraSP and EdgePopup, which cost 2 to 5 times more on LeNet5 or a ResNet, on Conv2;
+# the cheap ones on the rest.
+METHOD_ORDER = ("KStarts", "DissipatingGradients", "KStartsDG", "SynFlow",  # LeNet
+                "Supermask", "SNIP", "GraSP", "EdgePopup",  # Conv2
+                "FreePruning",  # Conv4
+                "MinPruning", "FreeFlipping", "MinFlipping",  # LeNet5
+                "Baseline", "IMP", "RandomPruning")  # ResNet8
+TRAINED = ("LeNet",)
+CHEAP_FLAGS = {**SELECTION_FLAGS, "IMP": ["--rounds", "1"]}
+PACK_NETWORKS = ("Conv2", "LeNet", "LeNet5", "ResNet8")  # one of each family; EdgePopup's pack falls on LeNet
+
+
+def solo_walk():
+    """(nettype, initializer, traintype): every initializer on every network family it is valid for (Conv4, with its
+    own binary scale, binary only), each with one of the 15 methods."""
+    cells = [(nettype, initializer) for nettype in ("LeNet", "Conv2", "Conv4", "LeNet5", "ResNet8")
+             for initializer in INITIALIZER_NAMES if not expected_refusal_flags(nettype, "Baseline", initializer, None)
+             and (nettype != "Conv4" or initializer == "binary")]
+    return [(*cell, traintype) for cell, traintype in zip(cells, METHOD_ORDER, strict=True)]
+
+
+def pack_walk():
+    """(nettype, initializer, traintype, pack) of --nruns 2: every method that packs with --pack 2, and --pack 3 (more
+    than the runs: one pack of 2, whatever the method) on each family, the families and the initializers taking turns
+    (he for binary where the network has no binary scale)."""
+    packs = [(PACK_NETWORKS[index % 4], traintype, 2) for index, traintype in enumerate(PACKABLE_METHODS)]
+    packs += [(PACK_NETWORKS[(index + 1) % 4], PACKABLE_METHODS[index], 3) for index in range(4)]
+    walk = []
+    for number, (nettype, traintype, pack) in enumerate(packs):
+        initializer = INITIALIZER_NAMES[(number + 2) % 4]
+        if expected_refusal_flags(nettype, traintype, initializer, None):
+            initializer = "he"
+        walk.append((nettype, initializer, traintype, pack))
+    return walk
+
+
+def jax_arguments(nettype, initializer, traintype, number, outputpath, extra=()):
+    maxepochs = 1 if nettype in TRAINED else 0
+    assert not expected_refusal_flags(nettype, traintype, initializer, None, maxepochs, selection_epochs=1)
+    return arguments_of(nettype, traintype, initializer, None, ACTIVATION_NAMES[number % 5], outputpath, maxepochs,
+                        [*CHEAP_FLAGS.get(traintype, []), *extra], backend="jax")
+
+
+@pytest.fixture(scope="module")
+def jax_walk(tmp_path_factory):
+    """({description: (what the run gave, the check that judges it)}, the subprocess's other findings)."""
+    root = tmp_path_factory.mktemp("jax_walk")
+    checks, commands = {}, []
+    for number, (nettype, initializer, traintype) in enumerate(solo_walk()):
+        commands.append(jax_arguments(nettype, initializer, traintype, number, root / str(len(commands))))
+        checks[f"{nettype} {initializer} {traintype}"] = lambda run: finished_problem(**run, seeds=[5])
+    for number, (nettype, initializer, traintype, pack) in enumerate(pack_walk()):
+        commands.append(jax_arguments(nettype, initializer, traintype, number, root / str(len(commands)),
+                                      ["--pack", str(pack), "--nruns", "2"]))
+        checks[f"{nettype} {initializer} {traintype} --pack {pack}"] = lambda run: finished_problem(**run, seeds=[5, 6])
+    for traintype in [name for name in METHOD_NAMES if name not in PACKABLE_METHODS]:
+        commands.append(jax_arguments("LeNet", "he", traintype, 0, root / str(len(commands)),
+                                      ["--pack", "2", "--nruns", "2"]))
+        checks[f"LeNet he {traintype} --pack 2"] = lambda run: refused_problem(run["code"], run["stderr"], ["--pack"])
+    (root / "commands.json").write_text(json.dumps([[str(argument) for argument in command] for command in commands]))
+    # The walk looks for crashes and refusals, not values: XLA's CPU code generated without LLVM's optimisations
+    # differs only in speed and rounding, and compiles a third faster (measured: 91 against 138 s of CPU).
+    flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_backend_optimization_level=0".strip()
+    finished = subprocess.run([sys.executable, "tests/jax_combinations.py", str(root / "commands.json")],
+                              cwd=REPOSITORY, capture_output=True, text=True, timeout=900,
+                              env={**os.environ, "KERAS_BACKEND": "jax", "XLA_FLAGS": flags})
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    results = json.loads(finished.stdout.strip().splitlines()[-1])
+    runs = [{key: run[key] for key in ("code", "stderr", "logs")} for run in results.pop("runs")]
+    return {name: (run, check) for (name, check), run in zip(checks.items(), runs, strict=True)}, results
+
+
+def test_the_walk_meets_every_initializer_with_every_family_and_packs_every_method_that_packs():
+    solo, packed = solo_walk(), pack_walk()
+    family = {nettype: name for name, members in FAMILIES.items() for nettype in members}
+    assert {(family[nettype], initializer) for nettype, initializer, _ in solo} == {
+        (name, initializer) for name, members in FAMILIES.items() for initializer in INITIALIZER_NAMES
+        if not expected_refusal_flags(members[0], "Baseline", initializer, None)}
+    assert sorted(traintype for _, _, traintype in solo) == sorted(METHOD_NAMES)
+    assert sorted(traintype for _, _, traintype, pack in packed if pack == 2) == sorted(PACKABLE_METHODS)
+    for pack in (2, 3):
+        assert {nettype for nettype, _, _, size in packed if size == pack} == set(PACK_NETWORKS)
+    assert "binary" in {initializer for _, initializer, _, _ in packed}
+
+
+def test_every_initializer_and_method_runs_and_packs_on_jax_without_tensorflow(jax_walk):
+    runs, findings = jax_walk
+    assert findings["backend"] == "jax" and findings["tensorflow modules"] == []
+    assert findings["tensorflow"].startswith("ModuleNotFoundError: No module named 'tensorflow'")
+    problems = [f"{name}: {problem}" for name, (run, check) in runs.items() if (problem := check(run))]
+    assert len(runs) == 15 + 10 + 9 and not problems, "\n".join(problems)

@@ -12,6 +12,9 @@ import dataclasses
 from methods import FAMILIES, ConfigError
 from methods.base import flag_of
 
+# Grids cross --p1 with initializers, and a pack's runs may differ in both: refused on the command line only.
+CROSSED_IN_GRIDS = ("p1",)
+
 
 def common_fields(config_class):
     return {field.name: field for field in dataclasses.fields(config_class) if field.name != "method_settings"}
@@ -63,6 +66,8 @@ def refuse_given(config, given):
 def refuse_changed(config):
     """ConfigError for the first common setting that differs from its default and does nothing for `config`."""
     for name, field in common_fields(type(config)).items():
+        if name in CROSSED_IN_GRIDS:
+            continue
         if field.metadata.get("applies") and getattr(config, name) != field.default:
             refuse_given(config, [name])
     settings = config.method_settings

@@ -27,8 +27,7 @@ class LotterySettings:
     prune_rate_conv: float = setting(None, "IMP: the same for convolutions; default per network, as Frankle & "
                                      "Carbin: 0.15 for Conv6, 0.1 for the others", type=float,
                                      flag="--prune-rate-conv", valid=lambda value: value is None or 0 < value < 1,
-                                     requirement="must lie strictly between 0 and 1",
-                                     applies=("nettype", has_convolutions, "the networks with convolutions"))
+                                     requirement="must lie strictly between 0 and 1")
 
 
 class LotteryTickets(MethodFamily):

@@ -41,7 +41,7 @@ def applies(name, traintype, context):
     initializer = context.get("initializer") or DEFAULT_INITIALIZER.get(traintype, "he")
     nettype = context.get("nettype", "LeNet")
     if name in USED_BY:
-        return traintype in USED_BY[name] and (name != "prune_rate_conv" or nettype != "LeNet") and (
+        return traintype in USED_BY[name] and (
             name != "scale_fan" or initializer in ("he", "heconstant"))
     return {
         "momentum": context.get("optimizer") == "sgd",
@@ -106,6 +106,4 @@ def test_a_grid_may_not_set_a_value_that_does_nothing_but_may_leave_it_at_its_de
     with pytest.raises(ConfigError, match="--xla does nothing for --backend jax"):
         RunConfig(backend="jax", xla="on").validate()
     assert RunConfig(p1=0.3).validate()  # grids cross p1 with initializers; refused on the command line only
-    with pytest.raises(ConfigError, match="--prune-rate-conv does nothing for --nettype LeNet"):
-        RunConfig.from_settings({"traintype": "IMP", "prune_rate_conv": 0.2}, strict=False).validate()
     assert RunConfig(backend="jax", xla="auto", p1=0.5, momentum=0.9).validate()

@@ -12,6 +12,8 @@ the sweep starts a local instance of its own, whatever else runs on the machine.
 ray.init() joins the cluster that `ray start --head` recorded in Ray's temp folder (ray_current_cluster), even a
 head that was killed since (a stale record), and then refuses num_cpus, so address="local" is passed. A cluster
 that runs on this machine is named in the sweep's opening line, with the --address that uses it.
+
+Authentication (sweeps/ray_authentication.py): the local instance's token is in the sweep's environment only.
 """
 
 import logging
@@ -24,6 +26,7 @@ import uuid
 from devices.sharing import shared_gpu_environment, user_memory_settings
 from sweeps import ray_task
 from sweeps.execution import BAD_INPUT_CODE, TRAINER, BackendError, Executor, continue_command, uses_gpu
+from sweeps.ray_authentication import TOKEN_SOURCES, check_authentication, local_instance_token
 
 REPOSITORY = os.path.dirname(TRAINER)
 CONNECT_TIMEOUT_S = 10
@@ -158,6 +161,7 @@ class RayExecutor(Executor):
         ray.cloudpickle.register_pickle_by_value(ray_task)
         options = dict(logging_level=logging.WARNING, log_to_driver=True, include_dashboard=False)
         if self.address is None:
+            local_instance_token()
             try:  # "local": a new instance, never the cluster in RAY_ADDRESS or in Ray's record (module docstring)
                 ray.init(address="local", num_cpus=os.cpu_count(), **options)
             except (ConnectionError, RuntimeError, ValueError, OSError) as error:
@@ -165,13 +169,18 @@ class RayExecutor(Executor):
                                    f"temp folder {ray_temp_folder()} is writable (RAY_TMPDIR moves it).") from None
             return
         check_reachable(self.address, self.address_source)
+        if self.address != "auto":  # with "auto", ray.init itself turns token mode on where a token exists
+            check_authentication(self.address, self.address_source, CONNECT_TIMEOUT_S)
         options.pop("include_dashboard")
         try:
             ray.init(address=self.address, **options)
+        except ray.exceptions.AuthenticationError as error:  # RAY_AUTH_MODE=token, and no token found
+            raise BackendError(f"Ray could not join the cluster at {self.address} ({self.address_source}): "
+                               f"{error.message}; {TOKEN_SOURCES}.") from None
         except (ConnectionError, RuntimeError, ValueError) as error:
             raise BackendError(f"Could not join the Ray cluster at {self.address} ({first_line(error)}); check "
-                               f"{self.address_source}, and for a cluster with token authentication set "
-                               "RAY_AUTH_MODE=token and its token (see Ray's token-auth docs).") from None
+                               f"{self.address_source}, and for a cluster with token authentication: "
+                               f"{TOKEN_SOURCES}.") from None
 
     def check_shared_paths(self):
         """Every alive node must see --outputpath and this repository at the same paths (a shared filesystem)."""

@@ -1,9 +1,17 @@
-"""Makes the repository importable and TensorFlow quiet for every test."""
+"""Makes the repository importable and TensorFlow quiet for every test; schedules the modules on pytest-xdist's
+workers; keeps the tests' Ray state in a temporary folder and checks that the cluster modules leave nothing behind."""
 
 import os
+import shutil
+import signal
 import sys
+import tempfile
+import time
+import uuid
 from importlib.util import find_spec
 from pathlib import Path
+
+import pytest
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 SHARED_MNIST = REPOSITORY.parent / "shared" / "data" / "mnist"
@@ -19,33 +27,85 @@ import_tensorflow_quietly()
 # The quick tier (`make test-quick`, pytest -m "not slow"): every module but these, which train many runs, start
 # clusters or subprocesses, or compare backends step by step. The whole suite (`make test`) runs them all.
 SLOW_MODULES = {
-    "test_backend_jax", "test_combinations", "test_end_to_end", "test_export", "test_gpu_check", "test_lottery",
-    "test_machine_independence", "test_pack", "test_partial_batch", "test_plotter", "test_pruning_at_init_runs",
-    "test_reporting_figure_data", "test_reporting_figures", "test_reporting_paper_table", "test_reporting_runs",
-    "test_pruning_at_init_report", "test_resume", "test_slurm", "test_slurm_local", "test_sweep", "test_sweep_gpu",
-    "test_sweep_pack", "test_sweep_ray", "test_tensorboard",
+    "test_backend_jax", "test_claims", "test_combinations", "test_combinations_jax", "test_end_to_end", "test_export",
+    "test_gpu_check", "test_lottery", "test_machine_independence", "test_pack", "test_partial_batch", "test_plotter",
+    "test_pruning_at_init_report", "test_pruning_at_init_runs", "test_reporting_figure_data",
+    "test_reporting_figures", "test_reporting_paper_table", "test_reporting_runs", "test_resume", "test_slurm",
+    "test_slurm_local", "test_sweep", "test_sweep_gpu", "test_sweep_pack", "test_sweep_ray", "test_tensorboard",
 }
 
+# The modules that start a Ray or a Slurm (or Slurm's tasks), and their group: under pytest-xdist (`make test` runs
+# two workers) the modules of a group run one after another on one worker. Two Slurm modules at once would share the
+# one local Slurm, which each stops at its end; test_machine_independence reads this machine's Slurm commands, which
+# the Slurm fixture installs where they are missing, so it runs before that, in the same group. The Ray heads the
+# tests start take free ports, so the Ray group and the Slurm group (whose test_sweep_pack starts one) may run at once.
+CLUSTER_MODULES = {"test_machine_independence": "slurm", "test_slurm": "slurm", "test_sweep_pack": "slurm",
+                   "test_sweep_gpu": "ray", "test_sweep_ray": "ray", "test_slurm_local": "slurm-local"}
+# The modules that read the session's trained runs (tests/fixtures_trained.py): one worker trains them once for all.
+TRAINED_RUNS_MODULES = {"test_plotter", "test_pruning_at_init_report", "test_reporting_figure_data",
+                        "test_reporting_figures", "test_reporting_paper_table", "test_reporting_runs"}
+# What the longest units of scheduling took (seconds of one worker, two workers on the 2-core machine, 2026-12-06,
+# beside other work): the longest start first, so that none starts late and runs on alone at the end. Only their
+# order matters; a unit not named here comes after them, in pytest-xdist's order (the most tests first).
+EXPECTED_S = {
+    "tests/test_combinations.py": 540, "ray": 480, "tests/test_pack.py": 300, "tests/test_backend_jax.py": 270,
+    "tests/test_resume.py": 260, "slurm": 240, "tests/test_sweep.py": 200, "trained-runs": 190,
+    "tests/test_claims.py": 130, "tests/test_export.py": 100, "tests/test_mask_trainer.py": 75,
+    "tests/test_combinations_jax.py": 75, "tests/test_devices.py": 60, "tests/test_gpu_check.py": 45,
+    "tests/test_end_to_end.py": 35, "tests/test_resnet.py": 35, "tests/test_lottery.py": 30,
+}
 
-# The modules that start a Ray head or a Slurm: under pytest-xdist (`make test` runs two workers) they share one
-# worker, one after another, so that no two clusters compete for the same ports, daemons and state.
-CLUSTER_MODULES = {"test_machine_independence", "test_slurm", "test_slurm_local", "test_sweep_gpu", "test_sweep_pack",
-                   "test_sweep_ray"}
+# Every process a test process starts carries this variable, with a value of that test process's own, so that the
+# processes a module leaves running are found whoever became their parent.
+PROCESS_MARK = "MASKTRAINER_TEST_PROCESS"
+# The state folder of scripts/local_slurm.sh, the tests' Slurm.
+LOCAL_SLURM_FOLDER = os.environ.get("LOCAL_SLURM_DIR") or "/tmp/local-slurm"
+
+
+def module_name(nodeid_or_path):
+    return str(nodeid_or_path).split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):  # this process runs the session (pytest-xdist's workers inherit from it)
+        # JAX compiles the same programs in many of the tests' processes (runs of one network and method on tiny
+        # data); each is compiled once a session, and its executable read from this folder after that. Tracing, and
+        # everything the tests check, runs in every process.
+        config.jax_cache = tempfile.mkdtemp(prefix="jax-cache-tests-")
+        os.environ.update(JAX_COMPILATION_CACHE_DIR=config.jax_cache, JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+                          JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="-1")
+        if getattr(config.option, "numprocesses", None):
+            return  # pytest-xdist's controller: it runs no test; each worker takes a Ray folder and a mark of its own
+    from sweeps.ray_executor import ray_temp_folder
+    config.users_ray_folder = ray_temp_folder()
+    config.slurm_folder_was_there = os.path.exists(LOCAL_SLURM_FOLDER)
+    # Ray keeps each instance's sessions, sockets and logs and the record of the cluster a head started in its temp
+    # folder: the tests' Ray instances keep them in a folder of this process's own (short: Ray's socket paths must fit
+    # 107 bytes), removed at the end, never in the user's.
+    config.ray_temp_folder = tempfile.mkdtemp(prefix="ray-tests-", dir="/tmp")
+    os.environ["RAY_TMPDIR"] = config.ray_temp_folder
+    os.environ[PROCESS_MARK] = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def pytest_unconfigure(config):
+    for folder in (getattr(config, "ray_temp_folder", None), getattr(config, "jax_cache", None)):
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config, items):
-    import pytest
     for item in items:
-        if item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES or "both_backends" in item.name:
+        if module_name(item.nodeid) in SLOW_MODULES or "both_backends" in item.name:
             item.add_marker(pytest.mark.slow)
 
 
 def module_scope(nodeid):
-    """A test's unit of scheduling under pytest-xdist: its module, so that module-scoped runs are made once, or
-    'clusters' for the modules that start clusters."""
-    path = nodeid.split("::", 1)[0]
-    name = path.rsplit("/", 1)[-1].removesuffix(".py")
-    return "clusters" if name in CLUSTER_MODULES else path
+    """A test's unit of scheduling under pytest-xdist: its module, so that module-scoped runs are made once, or the
+    group its module belongs to (CLUSTER_MODULES, TRAINED_RUNS_MODULES)."""
+    name = module_name(nodeid)
+    if name in CLUSTER_MODULES:
+        return CLUSTER_MODULES[name]
+    return "trained-runs" if name in TRAINED_RUNS_MODULES else nodeid.split("::", 1)[0]
 
 
 def pytest_xdist_make_scheduler(config, log):
@@ -55,8 +115,133 @@ def pytest_xdist_make_scheduler(config, log):
         def _split_scope(self, nodeid):
             return module_scope(nodeid)
 
+        def _assign_work_unit(self, node):
+            longest = max(self.workqueue, key=lambda scope: EXPECTED_S.get(scope, 0))  # the first of equals
+            self.workqueue.move_to_end(longest, last=False)
+            super()._assign_work_unit(node)
+
     return ModuleScheduling(config, log)
 
 
 if find_spec("xdist") is None:  # only pytest-xdist declares the hook; a plain pytest would refuse it
     del pytest_xdist_make_scheduler
+
+
+# What the cluster modules leave behind ---------------------------------------------------------------------------
+class FilesSnapshot:
+    """The files and folders under some folders. Compared later by listing again only the folders whose modification
+    time changed (a new file or folder changes its parent's), so that a large home folder is walked once."""
+
+    def __init__(self, roots):
+        self.absent = [root for root in roots if not os.path.isdir(root)]
+        self.listed = {}
+        for root in roots:
+            for folder, subfolders, files in os.walk(root):
+                self.listed[folder] = (modified(folder), {*subfolders, *files})
+
+    def new_files(self):
+        """Every file, and every empty folder, that was not there when the snapshot was taken."""
+        new = [*(path for root in self.absent for path in files_under(root))]
+        for folder, (before, names) in self.listed.items():
+            if modified(folder) in (before, None):
+                continue
+            try:
+                now = set(os.listdir(folder))
+            except OSError:
+                continue
+            new += [path for name in sorted(now - names) for path in files_under(os.path.join(folder, name))]
+        return new
+
+
+def modified(path):
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+
+
+def files_under(path):
+    if not os.path.isdir(path) or os.path.islink(path):
+        return [path] if os.path.lexists(path) else []
+    found = [os.path.join(folder, name) for folder, _, files in os.walk(path) for name in files]
+    return found or [path + os.sep]
+
+
+def marked_processes(mark):
+    """{pid: command line} of the live processes other than this one whose environment holds PROCESS_MARK=mark."""
+    wanted, found = f"{PROCESS_MARK}={mark}".encode(), {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if int(entry.name) == os.getpid() or wanted not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            if (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def processes_left(running_before, grace_s=15):
+    """The processes this test process started since running_before was taken that still run after grace_s (Ray and
+    Slurm stop theirs in the background), each then killed; {pid: command line}."""
+    deadline = time.monotonic() + grace_s
+    while True:
+        left = {pid: command for pid, command in marked_processes(os.environ[PROCESS_MARK]).items()
+                if pid not in running_before}
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return left
+
+
+def remove_slurm_state(config):
+    """The local Slurm's folder, where the tests made it and no daemon runs from it (scripts/local_slurm.sh stop keeps
+    it, for a user's look at the logs). Daemons still running are the check's of processes when the tests started
+    them, and else belong to someone else's Slurm, started since."""
+    folder = LOCAL_SLURM_FOLDER
+    if config.slurm_folder_was_there or any(os.path.lexists(os.path.join(folder, name))
+                                            for name in ("slurmctld.pid", "slurmd.pid", "munged.pid")):
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def files_outside_the_tests(request):
+    """Ray's folder in the home folder (~/.ray: its token file), and the temp folder of the user's own Ray, as they
+    were before the first cluster module; and the files already reported. Not the whole home folder: on a fresh
+    machine Keras and matplotlib write their settings and caches there on first use, from whichever test comes first.
+    (The Slurm folder is not watched: a Slurm someone starts meanwhile writes there.)"""
+    return FilesSnapshot([str(Path.home() / ".ray"), request.config.users_ray_folder]), set()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cluster_modules_leave_nothing(request):
+    """After each cluster module: no process it started runs on, and no file appeared in ~/.ray or in the
+    user's Ray temp folder; otherwise the module's last test fails, naming them."""
+    if module_name(request.node.nodeid) not in CLUSTER_MODULES:
+        yield
+        return
+    snapshot, reported = request.getfixturevalue("files_outside_the_tests")
+    running_before = marked_processes(os.environ[PROCESS_MARK])
+    yield
+    module = request.node.nodeid
+    left = processes_left(running_before)
+    if CLUSTER_MODULES[module_name(module)] == "slurm":  # elsewhere, it may be the Slurm group's, starting
+        remove_slurm_state(request.config)
+    files = [path for path in snapshot.new_files() if path not in reported]
+    reported.update(files)
+    problems = []
+    if left:
+        problems.append(f"{module} left {len(left)} process(es) running, now killed: "
+                        + "; ".join(f"{pid} {command[:100].strip()}" for pid, command in sorted(left.items())))
+    if files:
+        problems.append(f"files appeared outside the tests' temporary folders while {module} ran (written by it, by "
+                        f"tests beside it or by another program): {', '.join(sorted(files))}")
+    if problems:
+        pytest.fail("; ".join(problems) + ".", pytrace=False)

@@ -161,7 +161,7 @@ def test_plotter_keeps_runs_of_the_two_backends_apart(jax_runs, tmp_path):
     import MaskTrainer
     root = tmp_path / "both"
     lenet = Path(jax_runs["FreePruning"]["logs_path"]).parents[2]
-    shutil.copytree(lenet, root / "FreePruning" / "LeNet")  # two JAX runs: seed 4 twice
+    shutil.copytree(lenet, root / "FreePruning" / "LeNet")  # two JAX runs: seed 4 twice, counted once
     tensorflow_flags = [flag for flag in jax_runs["common"] if flag not in ("--backend", "jax")]
     assert MaskTrainer.main([*tensorflow_flags, *RUNS["FreePruning"], "--seed", "5", "--outputpath", str(root)]) == 0
     finished = subprocess.run([sys.executable, "Plotter.py", str(root), "--only", "table"], cwd=REPOSITORY,
@@ -169,7 +169,8 @@ def test_plotter_keeps_runs_of_the_two_backends_apart(jax_runs, tmp_path):
     assert finished.returncode == 0, finished.stderr
     with open(root / "paper_table.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert sorted((row["backend"], row["runs"]) for row in rows) == [("jax", "2"), ("tensorflow", "1")]
+    assert sorted((row["backend"], row["runs"]) for row in rows) == [("jax", "1"), ("tensorflow", "1")]
+    assert "Counted once: 1 run(s) repeat the settings and seed of another run" in finished.stderr
 
 
 def test_a_jax_run_exports_and_its_exports_check_on_jax(jax_runs):

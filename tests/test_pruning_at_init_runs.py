@@ -12,12 +12,18 @@ from pruning_at_init import variables
 from pruning_at_init.experiment import PruningAtInitExperiment
 from pruning_at_init.fitness import select_candidate, selection_scores
 
-TINY = ["--dataset", "mnist-subset", "--limit", "100", "--batchsize", "20", "--maxepochs", "3",
-        "--selection-epochs", "2", "--kstarts", "3", "--seed", "5"]
+TINY = ["--dataset", "mnist-subset", "--limit", "100", "--batchsize", "20", "--maxepochs", "3", "--seed", "5"]
 SIZES = {"dense1": 784 * 300, "dense2": 300 * 100, "output": 100 * 10}
 COMPARED = ("trainLoss", "valLoss", "testLoss", "trainAccuracy", "valAccuracy", "testAccuracy", "remainingWeights",
             "remainingWeightsPerLayer", "maskSparsity", "maskSparsityPerLayer", "candidateFitness",
             "candidateGradient", "candidateTestAccuracy", "chosenCandidate", "config")
+
+
+def tiny(traintype):
+    """TINY plus the selection's flags where the method takes them (elsewhere they are refused as doing nothing)."""
+    selection = ["--selection-epochs", "2"] if traintype != "RandomPruning" else []
+    starts = ["--kstarts", "3"] if traintype.startswith("KStarts") else []
+    return [*TINY, "--traintype", traintype, *selection, *starts]
 
 
 def finished_run(folder):
@@ -30,7 +36,7 @@ def finished_run(folder):
     return logs_path, logs, arrays["final_masks"], arrays["final_weights"]
 
 
-def run_capturing(folder, monkeypatch, *arguments):
+def run_capturing(folder, monkeypatch, traintype, *arguments):
     """Runs MaskTrainer.main; returns the finished run and, per recorded epoch, the masks and kernels."""
     records = []
     original = PruningAtInitExperiment.record_epoch
@@ -45,7 +51,7 @@ def run_capturing(folder, monkeypatch, *arguments):
 
     with monkeypatch.context() as patch:
         patch.setattr(PruningAtInitExperiment, "record_epoch", capturing)
-        assert MaskTrainer.main([*TINY, "--outputpath", str(folder), *arguments]) == 0
+        assert MaskTrainer.main([*tiny(traintype), "--outputpath", str(folder), *arguments]) == 0
     return finished_run(folder), records
 
 
@@ -58,7 +64,7 @@ def runs(tmp_path_factory):
                                 "DissipatingGradients": ["--sparsity", "0.8"],
                                 "KStartsDG": ["--fitness", "gradient"]}.items():
             folder = tmp_path_factory.mktemp(name)
-            found[name] = run_capturing(folder, monkeypatch, "--traintype", name, *arguments)
+            found[name] = run_capturing(folder, monkeypatch, name, *arguments)
     return found
 
 
@@ -115,7 +121,7 @@ def test_k_starts_continue_the_fittest_candidate_and_log_every_candidate(runs, t
 
 @pytest.mark.parametrize("traintype", ["RandomPruning", "DissipatingGradients"])
 def test_global_scope_removes_exactly_round_s_total(tmp_path, traintype):
-    assert MaskTrainer.main([*TINY, "--traintype", traintype, "--pruning-scope", "global", "--sparsity", "0.95",
+    assert MaskTrainer.main([*tiny(traintype), "--pruning-scope", "global", "--sparsity", "0.95",
                              "--outputpath", str(tmp_path)]) == 0
     _, logs, masks, weights = finished_run(tmp_path)
     total = sum(SIZES.values())
@@ -132,7 +138,7 @@ def test_resume_mid_selection_equals_an_uninterrupted_run(tmp_path, monkeypatch,
     (_, expected, expected_masks, expected_weights), _ = runs[traintype]
     with monkeypatch.context() as patch:
         interrupt_after(patch, calls, steps_per_call=2)  # 5 steps per epoch: 3 calls
-        code = MaskTrainer.main([*TINY, "--traintype", traintype, "--fitness", fitness, "--outputpath", str(tmp_path)])
+        code = MaskTrainer.main([*tiny(traintype), "--fitness", fitness, "--outputpath", str(tmp_path)])
         assert code == 130
     (logs_path,) = tmp_path.rglob("*_logs.json")
     assert json.loads(logs_path.read_text())["status"] == "interrupted"

@@ -3,10 +3,14 @@ a free port, no dashboard, 2 CPUs) that the sweep joins with --address, and the 
 itself, of its own even while that head runs and is recorded as this machine's cluster. The tests do not depend on
 what else runs here: the head keeps its files and its record in a Ray temp folder of its own, is stopped by killing
 exactly its processes (`ray stop` would stop every Ray on the machine), and the sweeps run without the user's
-RAY_ADDRESS."""
+RAY_ADDRESS or token settings. Each head takes free ports for every server of its own (Ray's defaults are fixed, 10001
+and 52365), so that the Slurm modules' head may run beside this one. A head with token authentication, joined without
+its token, gives one sentence that says where Ray looks for the token."""
 
+import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -27,11 +31,13 @@ pytest.importorskip("ray", reason="the Ray backend's tests need Ray (pip install
 
 RAY = str(Path(sys.executable).with_name("ray"))
 CURVES = ("trainLoss", "valLoss", "testLoss", "trainAccuracy", "valAccuracy", "testAccuracy", "remainingWeights")
+USERS_RAY = ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
 
 
 def ray_environment(**variables):
-    """This environment without RAY_ADDRESS (a user's cluster; it would steer the sweeps), plus `variables`."""
-    environment = {key: value for key, value in os.environ.items() if key != "RAY_ADDRESS"}
+    """This environment without a user's cluster and token (USERS_RAY: they would steer the sweeps), plus
+    `variables`."""
+    environment = {key: value for key, value in os.environ.items() if key not in USERS_RAY}
     return {**environment, **variables}
 
 
@@ -73,20 +79,20 @@ def stop_session(session, grace_s=5):
             time.sleep(0.2)
 
 
-@pytest.fixture(scope="module")
-def ray_head():
-    """A Ray head on this machine: .address (127.0.0.1:PORT), .temp_folder (its RAY_TMPDIR, which holds the record
-    of this machine's cluster, ray_current_cluster), .recorded (the address recorded there) and .logs (its session's
-    logs, where the output of the tasks it runs goes). Started in a session of its own, so that exactly its
-    processes (its daemons and their workers) are stopped at the end."""
+@contextlib.contextmanager
+def head_on_this_machine(**variables):
+    """A Ray head on this machine, started as a user starts one with `variables` in its environment: .address
+    (127.0.0.1:PORT), .temp_folder (its RAY_TMPDIR, which holds the record of this machine's cluster,
+    ray_current_cluster), .recorded (the address recorded there) and .logs (its session's logs, where the output of
+    the tasks it runs goes). Started in a session of its own, so that exactly its processes (its daemons and their
+    workers) are stopped at the end."""
     temp_folder = tempfile.mkdtemp(prefix="ray-head-", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
     port = free_port()
-    # RAY_AUTH_MODE: a test cluster on 127.0.0.1; a real one would use its token
-    environment = ray_environment(RAY_TMPDIR=temp_folder, RAY_AUTH_MODE="disabled")
     process = subprocess.Popen([RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
-                                "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
-                               start_new_session=True)
+                                "--ray-client-server-port", str(free_port()), "--dashboard-agent-listen-port",
+                                str(free_port()), "--num-cpus", "2", "--include-dashboard", "false",
+                                "--disable-usage-stats"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=ray_environment(RAY_TMPDIR=temp_folder, **variables), start_new_session=True)
     try:
         _, error = process.communicate(timeout=120)
         assert process.returncode == 0, error
@@ -97,6 +103,13 @@ def ray_head():
     finally:
         stop_session(process.pid)
         shutil.rmtree(temp_folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def ray_head():
+    """A head without authentication: a test cluster on 127.0.0.1 (a real one would use its token)."""
+    with head_on_this_machine(RAY_AUTH_MODE="disabled") as head:
+        yield head
 
 
 def logs_mention(folder, text):
@@ -235,9 +248,9 @@ def test_cluster_flags_without_the_ray_backend_are_refused(tmp_path):
     assert result.returncode == 2 and "--executor ray" in result.stderr
 
 
-def test_a_driver_killed_with_sigkill_loses_nothing_and_the_same_command_finishes(tmp_path, ray_head):
-    grid = write_grid(tmp_path, base={**LONG, "limit": 2000, "maxepochs": 30}, grid={}, rules=[], seeds=[9])
-    assert sweep(grid, "--outputpath", tmp_path / "whole", "--workers", "1").returncode == 0
+def test_a_driver_killed_with_sigkill_loses_nothing_and_the_same_command_finishes(tmp_path, ray_head,
+                                                                                  long_grid_whole):
+    grid, whole = long_grid_whole
     output = tmp_path / "killed"
     command = [sys.executable, "Sweep.py", str(grid), "--outputpath", str(output), "--executor", "ray",
                "--address", ray_head.address]
@@ -251,5 +264,22 @@ def test_a_driver_killed_with_sigkill_loses_nothing_and_the_same_command_finishe
     assert trainer_process(output) is None
     again = subprocess.run(command, cwd=REPOSITORY, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "1 to resume" in again.stdout, again.stdout + again.stderr
-    assert_same_results(finished_runs(tmp_path / "whole"), finished_runs(output))
+    assert_same_results(whole, finished_runs(output))
     assert len(all_logs(output)) == 1
+
+
+def test_a_cluster_with_token_authentication_joined_without_its_token_says_where_ray_looks_for_it(tmp_path):
+    """The head takes its token from its environment, as the sweep's own instances do: no file in the home folder."""
+    token, output = secrets.token_hex(16), tmp_path / "Outputs"
+    grid = write_grid(tmp_path, seeds=[1], grid={}, rules=[])
+    with head_on_this_machine(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=token) as head:
+        refused = sweep_process(grid, "--outputpath", output, "--executor", "ray", "--address", head.address)
+        joined = sweep_process(grid, "--outputpath", output, "--executor", "ray", "--address", head.address,
+                               environment=ray_environment(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=token))
+    assert refused.returncode == 2 and refused.stderr.strip().splitlines() == [
+        f"Sweep.py: error: The Ray cluster at {head.address} (--address) requires an authentication token, which the "
+        "sweep did not send; Ray sends a token only with RAY_AUTH_MODE=token, and reads it from the variable "
+        "RAY_AUTH_TOKEN, else from the file that RAY_AUTH_TOKEN_PATH names, else from ~/.ray/auth_token: export "
+        "RAY_AUTH_MODE=token and the cluster's token in one of these (on the head, `ray get-auth-token` prints it), "
+        "then run the same command again."]
+    assert joined.returncode == 0 and "1 finished" in joined.stdout, joined.stdout + joined.stderr  # as it says

@@ -186,7 +186,7 @@ def ratios_and_targets(nettype, rows, ratios, floor, examples):
 
 def main(argv=None):
     args = parse_args(argv)
-    # No op determinism here (real runs enable it, runner/runs.py): with it on, Keras' fit silently drops
+    # No op determinism here (real runs enable it, runner/process.py): with it on, Keras' fit silently drops
     # jit_compile=True; for the runner it costs nothing measurable (docs/RUNS.md, "Interrupted runs").
     names = [name.strip() for name in args.only.split(",") if name.strip()]
     if args.torch_threads:

@@ -5,7 +5,7 @@ never share one): trains one warm-up epoch, then the timed epochs, and writes wh
 
 SPEC_JSON holds: framework ("jax": the project's runner, `training.loop.Experiment.train_epoch` on Keras'
 JAX backend, through bench/keras_contenders.py's Runner; "torch": the masked PyTorch peer with
-torch.compile; "pack": `pack` runs in one training.pack.PackedRuns, each epoch trained and recorded, timed apart
+torch.compile; "pack": `pack` runs in one training.driver.EpochDriver, each epoch trained and recorded, timed apart
 (bench/pack_speed.py's PackContender; 1: the solo runner); "conv_forms": Conv6's convolutions for `members`
 members at `batch_size` in five forms, `epochs` timed calls each (bench/pack_speed.py's conv_forms), network
 ("LeNet", "Conv6" or "ResNet20"), device ("gpu" or "cpu"), precision ("float32" or "tf32"), epochs (timed, after
@@ -177,7 +177,7 @@ def pack_timing(count, epochs):
 
 
 def run_pack(spec, publish):
-    """N runs in one training.pack.PackedRuns (N = 1: the solo runner, Experiment), built as MaskTrainer.py --nruns N
+    """N runs in one training.driver.EpochDriver (N = 1: the solo runner, Experiment), built as MaskTrainer.py --nruns N
     --pack N builds them; each epoch trained, then recorded (write-back, evaluation, mask statistics, logs and
     checkpoints in a temporary folder), both timed."""
     import tempfile

@@ -22,7 +22,7 @@ CONTENDERS = {
     "runner": "runner on JAX: `Experiment.train_epoch`",
     "torch": "PyTorch masked peer, `torch.compile`",
     "sweep": "runs sharing the device: `Sweep.py --workers N`",
-    "pack": "N runs packed: `PackedRuns` (N = 1: the solo runner)",
+    "pack": "N runs packed: `EpochDriver` (N = 1: a solo run)",
     "conv-forms": "Conv6's convolutions, N members in five forms",
 }
 PACKED = ("pack", "conv-forms")  # rows with tables of their own
@@ -36,7 +36,7 @@ def row_key(network, contender, precision, deterministic=True):
 def contender_label(row):
     if row["contender"] == "pack":
         return f"{row['pack']} run(s) packed: " + ("the solo runner, `Experiment`" if row["pack"] == 1
-                                                    else "`PackedRuns`")
+                                                    else "`EpochDriver`")
     if row["contender"] == "conv-forms":
         return f"Conv6's convolutions, {row.get('members')} members in five forms"
     return CONTENDERS[row["contender"]]

@@ -207,7 +207,7 @@ def print_table(rows, ratios, targets):
 
 def main(argv=None):
     args = parse_args(argv)
-    # No op determinism here (real runs enable it, runner/runs.py): with it on, Keras' fit silently drops
+    # No op determinism here (real runs enable it, runner/process.py): with it on, Keras' fit silently drops
     # jit_compile=True; for the runner it costs nothing measurable (docs/RUNS.md, "Interrupted runs").
     extra_rounds = 2 * args.epochs if args.extra_rounds is None else args.extra_rounds
     started_at = datetime.datetime.now().astimezone()

@@ -4,14 +4,15 @@ N runs train together (training/pack.py) against one run alone, on Keras' JAX ba
     .venv/bin/python bench/pack_speed.py [--nets LeNet,Conv6] [--lenet-packs 1,4,16,64] [--conv6-packs 1,2,4]
         [--data-dir ../shared/data/mnist] [--lenet-examples N] [--conv6-examples 200] [--epochs 2] [--quick]
 
-Per network, the contenders are N = 1, the solo runner (`Experiment.train_epoch`, then `Experiment.record_epoch`), and
-every N > 1: N `training.loop.Experiment`s with seeds 1..N in one `training.pack.PackedRuns` (`PackedRuns.train_epoch`,
-then `PackedRuns.record`), the code path of `MaskTrainer.py --backend jax --nruns N --pack N`. They are interleaved
+Per network, the contenders are every N, N = 1 the solo runner: N `training.loop.Experiment`s with seeds 1..N in one
+`training.driver.EpochDriver` (`EpochDriver.train_epoch`, then `EpochDriver.record`), the code path of
+`MaskTrainer.py --backend jax --nruns N --pack N` (and of a solo run for N = 1). They are interleaved
 epoch by epoch (round 0 is the warm-up: tracing and compilation; then --epochs timed rounds, medians over those).
 Each epoch is timed in two parts:
-  training   the epoch's steps of every member (for a pack: stacking the members' values, the vmapped steps)
-  record     what a run does after each epoch: the members' values written back, evaluation of the validation and
-             test splits, mask statistics, each member's logs and checkpoint written (files in a temporary folder)
+  training   the epoch's steps of every member: stacking the members' values, the (vmapped) steps, and the values
+             written back into the members' variables
+  record     what a run does after each epoch: evaluation of the validation and test splits, mask statistics, each
+             member's logs and checkpoint written (files in a temporary folder)
 Runs per hour = N x 3600 / (EPOCHS_PER_RUN x (training + record)), i.e. of 20-epoch runs, leaving out start-up,
 compilation and the untrained network's evaluation; its ratio to N = 1 does not depend on the 20. The same figures for
 training alone are given too. The memory column is training/pack_memory.py's estimate (what --pack is refused by), not
@@ -93,44 +94,33 @@ def estimated_bytes(experiments):
 
 
 class PackContender:
-    """N = 1: the solo runner (Experiment); N > 1: the members in one PackedRuns. `epoch()` trains one epoch and
-    records it, and returns {"train_s", "record_s", "loss", "accuracy"} (loss and accuracy: the members' means)."""
+    """The members (N = 1: a solo run) in one training.driver.EpochDriver, as MaskTrainer.py trains them. `epoch()`
+    trains one epoch and records it, and returns {"train_s", "record_s", "loss", "accuracy"} (loss and accuracy:
+    the members' means); the training time includes writing the values back into the members' variables."""
 
     def __init__(self, experiments):
+        from training.driver import EpochDriver
         self.experiments = experiments
         self.count = len(experiments)
         self.epochs = 0
-        self.pack = None
-        if self.count > 1:
-            from training.pack import PackedRuns
-            self.pack = PackedRuns(experiments, print_line=lambda line: None)
+        self.driver = EpochDriver(experiments, print_line=lambda line: None)
 
-    def _synchronize(self, values=None):
+    def _synchronize(self):
         import jax
-        if values is None:
-            values = [variable.value for experiment in self.experiments
-                      for variable in experiment.model.trainable_variables]
-        jax.block_until_ready(values)
+        jax.block_until_ready([variable.value for experiment in self.experiments
+                               for variable in experiment.model.trainable_variables])
 
     def epoch(self):
         self.epochs += 1
         started_wall = time.time()
         started = time.perf_counter()
-        if self.pack is None:
-            experiment = self.experiments[0]
-            result = experiment.train_epoch(self.epochs, NeverStop())
-            self._synchronize()
-            trained = time.perf_counter()
-            experiment.record_epoch(self.epochs, result, started_wall)
-            results = [result]
-        else:
-            state, by_member = self.pack.train_epoch(self.epochs, NeverStop())
-            self._synchronize(state)
-            trained = time.perf_counter()
-            self.pack.record(self.epochs, state, by_member, started_wall)
-            results = list(by_member.values())
-            if len(results) < self.count:
-                raise RuntimeError(f"{self.count - len(results)} member(s) of the pack failed (NaN loss).")
+        by_member = self.driver.train_epoch(self.epochs, NeverStop())
+        self._synchronize()
+        trained = time.perf_counter()
+        self.driver.record(self.epochs, by_member, started_wall)
+        results = list(by_member.values())
+        if len(results) < self.count:
+            raise RuntimeError(f"{self.count - len(results)} member(s) of the pack failed (NaN loss).")
         self._synchronize()
         recorded = time.perf_counter()
         return {"train_s": trained - started, "record_s": recorded - trained,

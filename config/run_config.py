@@ -22,7 +22,6 @@ from training.augmentation import AUGMENTATIONS
 from training.optimizers import DEFAULT_MOMENTUM, OPTIMIZERS
 from training.schedule import LR_SCHEDULES, NO_DROPS, RESNET_DROPS, canonical_drops, parse_drops
 
-PACKABLE_METHODS = tuple(name for family in FAMILIES if family.packable for name in family.method_names())
 # "auto" and every registered data set (datasets/registry.py), so that a new data set needs no line here.
 DATASET_CHOICES = DATASET_NAMES
 # The settings that do something only for some runs (config/applicability.py).
@@ -126,9 +125,8 @@ class RunConfig:
                              "code, and a CPU), or in TF32 on NVIDIA GPUs (faster, about 3 decimal digits; JAX's own "
                              "GPU default). Part of a run's identity", choices=PRECISIONS)
     pack: int = setting(1, "JAX: train up to this many of the --nruns seeds together, in one compiled program "
-                        "(jax.vmap); each stays a run of its own. For the methods without phases ("
-                        + ", ".join(PACKABLE_METHODS) + ")", type=int, valid=lambda value: value >= 1,
-                        requirement="must be at least 1")
+                        "(jax.vmap), every method; each stays a run of its own, its method's phases and choices its "
+                        "own", type=int, valid=lambda value: value >= 1, requirement="must be at least 1")
     tensorboard: bool = setting(False, "also write TensorBoard event files per epoch, in {id}_tensorboard/ beside "
                                 "the run's logs", type=bool)
     # The selected family's own settings (methods/<family>.py); None: that family's defaults.
@@ -246,9 +244,6 @@ class RunConfig:
         if self.pack > 1 and self.backend != "jax":
             raise ConfigError(f"--pack trains runs together through JAX (jax.vmap), and this run is a --backend "
                               f"{self.backend} run: add --backend jax, or leave --pack out.")
-        if self.pack > 1 and not self.family.packable:
-            raise ConfigError(f"--pack is for the methods ({', '.join(PACKABLE_METHODS)}); "
-                              f"--traintype {self.traintype} {self.family.unpackable_because}: leave --pack out.")
         try:
             check_network(self.nettype, self.resolved_initializer(), self.activation)
         except ValueError as error:

@@ -5,7 +5,6 @@ reference's per-epoch curves; finished rounds are kept in the logs under "rounds
 curves belong to the round in progress (so the last round's when the run ends).
 """
 
-import time
 
 import numpy as np
 
@@ -16,7 +15,7 @@ from masking import unmasked_variables
 from results import atomic
 from results.paths import round_masks_file
 from results.run_log import EPOCH_KEYS
-from training.loop import Experiment, kernels, mask_arrays
+from training.loop import NEW_PHASE, Experiment, kernels, mask_arrays
 
 
 class LotteryTicketExperiment(Experiment):
@@ -38,12 +37,14 @@ class LotteryTicketExperiment(Experiment):
             self.log.data["pairedRun"] = self.paired[1]
             for layer_index, layer in enumerate(self.layers):
                 layer.kernel.assign(self.reset_values(layer, layer_index, 0))
-            atomic.write_npz(self.path("initial_weights"), kernels(self.layers))
+            initial = kernels(self.layers)
+            self.write(lambda: atomic.write_npz(self.path("initial_weights"), initial))
 
     def next_phase(self):
         rounds = self.log.data["rounds"]
         rounds.append(self.round_summary())
-        atomic.write_npz(round_masks_file(self.folder, self.run_id, len(rounds) - 1), mask_arrays(self.layers))
+        masks, path = mask_arrays(self.layers), round_masks_file(self.folder, self.run_id, len(rounds) - 1)
+        self.write(lambda: atomic.write_npz(path, masks))
         if len(rounds) > self.settings.rounds:
             return False
         self.prune_and_reset(len(rounds))
@@ -52,9 +53,7 @@ class LotteryTicketExperiment(Experiment):
         remaining = sum(float(np.sum(layer.fixed_mask)) for layer in self.layers) / self.log.data["totalWeights"]
         self.print_line(f"Round {len(rounds)} of {self.settings.rounds}: pruned to {remaining:.2%} of the weights, "
                         f"reset the survivors ({self.settings.reset}), training again")
-        started = time.time()
-        self.record_epoch(0, self.steps.evaluate(self.dataset.x_train, self.dataset.y_train), started)
-        return True
+        return NEW_PHASE
 
     def prune_and_reset(self, round_index):
         rates = layer_prune_rates(self.layers, self.settings.prune_rate, self.settings.prune_rate_conv)

@@ -65,11 +65,11 @@ class Method:
     default_initializer: str = None  # the weights' initializer without --initializer; None: the family's
 
     def masking_options(self, masktype, settings=None):
-        """The masked layers' switches; `settings` (the family's; default: its defaults) give the mask function's
-        parameters."""
+        """The masked layers' switches; `settings` (the family's settings dataclass) give the mask function's
+        parameters, and are needed for the methods that use some (`uses`)."""
         if settings is None and self.uses:
-            from methods.registry import family_of  # the registry imports every family, and each family this module
-            settings = family_of(self.name).settings_class()
+            raise ValueError(f"{self.name}'s masking options depend on its family's settings ({', '.join(self.uses)}); "
+                             "pass them, e.g. methods.registry.family_of(name).settings_class().")
         keep_fraction = getattr(settings, "keep_fraction", None) if "keep_fraction" in (self.uses or ()) else None
         scale_fan = keep_fraction is not None and getattr(settings, "scale_fan", False)
         dynamic_scaling = "dynamic_scaling" in (self.uses or ()) and bool(getattr(settings, "dynamic_scaling", False))
@@ -88,8 +88,6 @@ class MethodFamily:
     methods = ()  # Method instances, in report order
     settings_class = NoSettings  # frozen dataclass of setting() fields: the family's own flags
     experiment_class = None  # the training.loop.Experiment subclass that runs the family's methods
-    packable = False  # whether its runs can train in a pack (training/pack.py): no phases, one schedule
-    unpackable_because = "has phases"  # completes "--traintype NAME ..." when it cannot pack
     default_initializer = "he"
 
     def method_names(self):

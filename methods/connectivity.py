@@ -29,7 +29,6 @@ class ConnectivityTraining(MethodFamily):
     title = "Connectivity training over fixed random weights (Ivan & Florian 2020)"
     experiment_class = Experiment
     settings_class = ConnectivitySettings
-    packable = True
     methods = (
         Method("Baseline", "trains the weights while the mask stays all ones", ("mask", "mask_rs", "flip"),
                "mask", "weights", "#333333", "o", uses=()),

@@ -24,8 +24,6 @@ class SupermaskTraining(MethodFamily):
     title = "Supermasks over fixed random weights (Zhou et al. 2019)"
     experiment_class = SampledMaskExperiment
     settings_class = SupermaskSettings
-    packable = False
-    unpackable_because = "evaluates by averaging sampled masks, which a pack's evaluation does not do"
     methods = (
         Method("Supermask", "samples a mask of fixed weights at every step from trained probabilities "
                "sigmoid(score)", ("sample",), "sample", "pruning", "#c49c94", "*", kernel_trainable=False,

@@ -22,7 +22,7 @@ from pruning_at_init.masks import random_masks, sparsity_of
 from pruning_at_init.selection import CandidateSelection, numbered_arrays
 from results.run_log import EPOCH_KEYS
 from training.compiled_steps import compiled_steps
-from training.loop import Experiment, TrainingFailed
+from training.loop import NEW_PHASE, SAME_CURVES, Experiment, TrainingFailed
 
 MASK_STREAM = 2  # generator of candidate k's random mask: numpy default_rng([seed, MASK_STREAM, k])
 SCORING_STREAM = 3  # generator of the examples SNIP and GraSP score: numpy default_rng([seed, SCORING_STREAM])
@@ -71,14 +71,11 @@ class PruningAtInitExperiment(Experiment):
             self.start_candidate(self.selection.candidate)
             for key in EPOCH_KEYS:
                 self.log.data[key] = []
-            started = time.time()
-            self.record_epoch(0, self.steps.evaluate(self.dataset.x_train, self.dataset.y_train), started)
-        else:
-            self.continue_fittest()
-        return True
+            return NEW_PHASE
+        self.continue_fittest()
+        return SAME_CURVES
 
-    def train_epoch(self, epoch, stop):
-        result = super().train_epoch(epoch, stop)
+    def epoch_trained(self, epoch):
         if self.dissipates and epoch <= self.settings.selection_epochs:
             masks = dissipation_masks(
                 variables.current_masks(self.layers), self.initial_kernels(),
@@ -86,12 +83,11 @@ class PruningAtInitExperiment(Experiment):
                 start_sparsity=self.start_sparsity(), sparsity=self.settings.sparsity, epoch=epoch,
                 epochs=self.settings.selection_epochs, scope=self.settings.pruning_scope)
             variables.apply_masks(self.layers, masks, self.optimizer)
-        return result
 
-    def record_epoch(self, epoch, train_result, started):
+    def record(self, epoch, train_result, evaluation, started):
         overall, per_layer = sparsity_of(variables.current_masks(self.layers))
         self.log.data.update(maskSparsity=overall, maskSparsityPerLayer=per_layer)
-        super().record_epoch(epoch, train_result, started)
+        super().record(epoch, train_result, evaluation, started)
 
     def method_state(self):
         state, arrays = {}, {}
@@ -175,4 +171,4 @@ class PruningAtInitExperiment(Experiment):
                         + ", ".join(f"{value:.4g}" for value in summary["candidateFitness"])
                         + f"); it continues from epoch {self.completed_epochs()}")
         self.save_checkpoint()
-        self.log.write(self.folder)
+        self.write_logs()

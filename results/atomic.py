@@ -6,6 +6,8 @@ import io
 import json
 import os
 import tempfile
+import zipfile
+import zlib
 
 import numpy as np
 
@@ -52,23 +54,48 @@ def write_text(path, text):
     write_bytes(path, text.encode("utf-8"))
 
 
+def json_text(obj):
+    return json.dumps(obj, indent=1, allow_nan=True) + "\n"
+
+
 def write_json(path, obj):
-    write_text(path, json.dumps(obj, indent=1, allow_nan=True) + "\n")
+    write_text(path, json_text(obj))
 
 
-def write_csv(path, header, rows):
+def csv_text(header, rows):
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
-    write_text(path, buffer.getvalue())
+    return buffer.getvalue()
+
+
+def write_csv(path, header, rows):
+    write_text(path, csv_text(header, rows))
+
+
+def compresses(array, sample_bytes=65536, ratio=0.8):
+    """Whether deflating the array pays: its first bytes shrink below `ratio` of their size. Masks and counts do
+    (16x at deflate's fastest level); trained float weights barely do (7% at its default level, for 25 times the
+    time), so they are stored as they are."""
+    sample = np.ascontiguousarray(array).reshape(-1).view(np.uint8)[:sample_bytes].tobytes()
+    return len(zlib.compress(sample, 1)) < ratio * max(len(sample), 1)
 
 
 def write_npz(path, arrays, compressed=True):
-    """Writes an .npz of plain numeric arrays (loadable with allow_pickle=False)."""
+    """Writes an .npz of plain numeric arrays (loadable with allow_pickle=False). compressed: each array that
+    compresses (see `compresses`) is deflated at the fastest level; np.load reads either."""
+    arrays = {key: np.asanyarray(value) for key, value in arrays.items()}
     for key, value in arrays.items():
-        if np.asarray(value).dtype == object:
+        if value.dtype == object:
             raise ValueError(f"Array '{key}' has dtype object, which .npz can only store as a pickle.")
     with atomic_path(path) as temporary:
-        with open(temporary, "wb") as handle:
-            (np.savez_compressed if compressed else np.savez)(handle, **arrays)
+        with open(temporary, "wb") as handle, zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED,
+                                                              compresslevel=1, allowZip64=True) as archive:
+            for key, value in arrays.items():
+                # A name takes the archive's deflate; a ZipInfo of its own stores the array as it is.
+                name = f"{key}.npy"
+                if not (compressed and value.size > 0 and compresses(value)):
+                    name = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                with archive.open(name, "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, value, allow_pickle=False)

@@ -74,9 +74,19 @@ class RunLog:
     def finish(self, status, reason=None):
         self.data.update(status=status, failureReason=reason, finishedAt=now())
 
-    def write(self, folder):
+    def encoded(self, folder):
+        """[(path, text)] of the logs and curves files as the logs are now (written later by write_encoded)."""
         run_id = self.data["runId"]
-        atomic.write_json(run_file(folder, run_id, "logs"), self.data)
         rows = [[epoch] + [self.data[key][epoch] for key in CSV_HEADER[1:]]
                 for epoch in range(len(self.data["trainLoss"]))]
-        atomic.write_csv(run_file(folder, run_id, "curves"), CSV_HEADER, rows)
+        return [(run_file(folder, run_id, "logs"), atomic.json_text(self.data)),
+                (run_file(folder, run_id, "curves"), atomic.csv_text(CSV_HEADER, rows))]
+
+    def write(self, folder):
+        write_encoded(self.encoded(folder))
+
+
+def write_encoded(files):
+    """Writes RunLog.encoded's files, each atomically, the logs first."""
+    for path, text in files:
+        atomic.write_text(path, text)

@@ -12,6 +12,8 @@ import json
 
 from results import paths
 from runner.claims import claim_available
+from runner.process import prepare_process
+from runner.resumable import read_resumable
 from training import checkpoint
 
 PACK_FILE_FORMAT = 'a JSON object {"runs": [settings, ...]}, each settings object as MaskTrainer.py\'s flags name them'
@@ -58,7 +60,6 @@ def resume_packed(logs_paths, data_dir=None, device=None, print_line=print):
     """Resumes the unfinished runs among `logs_paths` as one pack where their checkpoints allow; returns the
     logs of the runs it trained. Runs that another process is training are left to it (RunClaimed when that is
     every unfinished one)."""
-    from runner.runs import read_resumable
     with contextlib.ExitStack() as held:
         unfinished = []
         for path in logs_paths:
@@ -71,8 +72,7 @@ def resume_packed(logs_paths, data_dir=None, device=None, print_line=print):
 
 
 def resume_claimed(logs_paths, data_dir, device, print_line):
-    from runner.runs import prepare_process, read_resumable
-    from training.pack import PackedRuns
+    from training.driver import EpochDriver
     members = []
     for path in logs_paths:
         logs, config = read_resumable(path, data_dir, device)
@@ -106,7 +106,7 @@ def resume_claimed(logs_paths, data_dir, device, print_line):
         experiments = [resume(member, common) for member in together]
         print_line(f"Resuming the {len(experiments)} runs of the pack ({', '.join(e.run_id for e in experiments)}) "
                    f"after epoch {experiments[0].completed_epochs()} of {config.maxepochs}")
-        logs += PackedRuns(experiments, print_line).run()
+        logs += EpochDriver(experiments, print_line).run()
     for member in alone:
         experiment = resume(member, max(member[2]))
         print_line(f"Resuming run {experiment.run_id} alone after epoch {experiment.completed_epochs()} of "

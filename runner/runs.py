@@ -1,67 +1,19 @@
 """From a validated RunConfig to finished runs: seeds, data, one Experiment per seed; and resuming."""
 
 import contextlib
-import json
 import os
 import secrets
 
-import keras
-
-from config import ConfigError, RunConfig
-from datasets import load_dataset
-from networks import STANDARD_DATASET
-from results import paths
 from runner.claims import claim, claim_available
-
-
-class ResumeError(RuntimeError):
-    """The run to resume cannot be found or continued; one sentence."""
-
-
-def make_deterministic(config):
-    """Same seed, same machine: identical results (measured on TensorFlow: no cost on LeNet, see docs/RUNS.md). On JAX,
-    cli/keras_backend.py asks XLA for deterministic GPU kernels before JAX starts; XLA on a CPU is deterministic."""
-    if keras.backend.backend() != config.backend:
-        raise ConfigError(f"This process runs Keras on {keras.backend.backend()}, but the run is a --backend "
-                          f"{config.backend} run; start it in a new process (MaskTrainer.py selects the backend "
-                          "before loading Keras).")
-    if config.backend == "tensorflow":
-        import tensorflow as tf
-        tf.config.experimental.enable_op_determinism()
-
-
-def device_line(config):
-    """The first line of a run: where it trains and how precisely."""
-    from devices import describe_current
-    device = describe_current(config.backend)
-    line = f"Device: {device.describe()}; Keras on {config.backend}, {config.precision} products"
-    if device.platform == "gpu" and config.backend == "jax":
-        deterministic = "xla_gpu_deterministic_ops=true" in os.environ.get("XLA_FLAGS", "")
-        line += ", deterministic kernels" if deterministic else ", NON-deterministic kernels (XLA_FLAGS)"
-    return line
+from runner.packs import pack_member_paths, resume_packed
+from runner.process import prepare_process
+from runner.resumable import ResumeError, find_logs, read_resumable
 
 
 def run_seeds(config):
     """Seeds of the --nruns runs: seed, seed+1, ...; --seed 0 draws a fresh first seed."""
     first = config.seed or secrets.randbelow(2**31 - 1 - config.nruns) + 1
     return [first + offset for offset in range(config.nruns)]
-
-
-def load_data(config, print_line=print):
-    dataset = load_dataset(config.dataset, STANDARD_DATASET[config.nettype], data_dir=config.data_dir,
-                           limit=config.limit, test_normalization=config.test_normalization)
-    if dataset.warning:
-        print_line(f"Warning: {dataset.warning}")
-    print_line(f"Data set: {dataset.name} ({len(dataset.x_train)} training, {len(dataset.x_val)} validation, "
-               f"{len(dataset.x_test)} test examples) from {dataset.source}")
-    return dataset
-
-
-def prepare_process(config, print_line=print):
-    """Backend check, determinism and the device line; returns the run's data set."""
-    make_deterministic(config)
-    print_line(device_line(config))
-    return load_data(config, print_line)
 
 
 def run_all(config, print_line=print):
@@ -96,48 +48,12 @@ def start_runs(configs, dataset, print_line=print):
     if len(experiments) == 1:
         return [experiments[0].run()]
     from devices import describe_current
-    from training.pack import PackedRuns
+    from training.driver import EpochDriver
     print_line(f"Training the {len(experiments)} runs above together, in one pack")
     if describe_current(configs[0].backend).platform == "cpu":
         print_line("Note: on a CPU a pack is no faster than its runs one by one, and with convolutions about 3-4x "
                    "slower (bench/README.md, 'Packed runs'); packs are for GPUs.")
-    return PackedRuns(experiments, print_line).run()
-
-
-def find_logs(target, outputpath):
-    """A run's logs file from its path or from its run ID under outputpath."""
-    if os.path.isfile(target):
-        return target
-    if paths.is_run_id(target):
-        matches = paths.find_run(target, outputpath)
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            raise ResumeError(f"Run ID {target} appears {len(matches)} times under {outputpath}; "
-                              "pass the path of its _logs.json file to --resume.")
-    raise ResumeError(f"No run {target} found (looked for a _logs.json file, or a run ID under {outputpath}); "
-                      "pass the path of the run's _logs.json file to --resume.")
-
-
-def read_resumable(path, data_dir=None, device=None):
-    """(logs, config to resume it with) of a run's logs file; config None when the run finished already."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            logs = json.load(handle)
-        run_id, status, stored = logs["runId"], logs["status"], logs["config"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise ResumeError(f"{path} is not a readable run log; pass the _logs.json file of a run.") from None
-    if status == "finished":
-        return logs, None
-    if status == "failed":
-        raise ResumeError(f"Run {run_id} failed ({logs.get('failureReason')}); start a new run instead.")
-    try:
-        config = RunConfig.from_settings(stored, strict=False)
-    except (ConfigError, TypeError):
-        raise ResumeError(f"{path} holds settings this version cannot run; start a new run instead.") from None
-    # The outputs stay where they are, even if the folder was moved since the run started.
-    return logs, config.replace(outputpath=paths.output_root(path), data_dir=data_dir or config.data_dir,
-                                device=device or config.device)
+    return EpochDriver(experiments, print_line).run()
 
 
 def resume_run(target, outputpath, data_dir=None, print_line=print, device=None):
@@ -146,7 +62,6 @@ def resume_run(target, outputpath, data_dir=None, print_line=print, device=None)
     path = find_logs(target, outputpath)
     logs, config = read_resumable(path, data_dir, device)
     if config is not None and logs.get("pack") and config.pack > 1:
-        from runner.packs import pack_member_paths, resume_packed
         return resume_packed(pack_member_paths(logs, config.outputpath, path), data_dir, device, print_line)
     with contextlib.ExitStack() as held:
         if config is not None:
@@ -201,7 +116,6 @@ def continue_claimed(configs, print_line=print):
             to_start.append(config)
     first, logs = configs[0], []
     if len(to_resume) > 1:
-        from runner.packs import resume_packed
         logs += resume_packed(to_resume, first.data_dir, first.device, print_line)
     else:
         logs += [resume_run(path, first.outputpath, data_dir=first.data_dir, print_line=print_line,

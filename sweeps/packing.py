@@ -35,8 +35,7 @@ def pack_jobs(jobs, size, outputpath, write=True):
                            "or leave --pack out.")
     groups = {}
     for job in pending:
-        if job.config.family.packable:
-            groups.setdefault(pack_signature(job.config), []).append(job)
+        groups.setdefault(pack_signature(job.config), []).append(job)
     packed, result = {}, []
     for members in groups.values():
         for first in range(0, len(members), size):

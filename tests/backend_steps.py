@@ -47,7 +47,7 @@ def train_case(case, initial_path, result_path):
     import numpy as np
 
     from masking import masked_layers
-    from methods import get_method
+    from methods import family_of, get_method
     from networks import build_network
     from training.augmentation import draw_shifts
     from training.batches import epoch_batches
@@ -58,7 +58,8 @@ def train_case(case, initial_path, result_path):
     generator = np.random.default_rng(7)
     images = generator.normal(size=(STEPS * BATCH - 4, *input_shape)).astype("float32")
     labels = generator.integers(0, 10, size=len(images)).astype("int32")
-    model = build_network(nettype, input_shape, seed=3, masking=get_method(traintype).masking_options(masktype),
+    masking = get_method(traintype).masking_options(masktype, family_of(traintype).settings_class())
+    model = build_network(nettype, input_shape, seed=3, masking=masking,
                           xla=True)
     layers = masked_layers(model)
     if kept is not None:

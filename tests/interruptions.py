@@ -1,6 +1,6 @@
 """Simulated Ctrl-C for tests: the run 'presses' it after a given number of compiled training calls."""
 
-import training.loop
+import training.driver
 from training.steps_tensorflow import TensorFlowSteps
 
 
@@ -20,8 +20,8 @@ class StopAfterCalls:
 
 def interrupt_after(monkeypatch, calls, steps_per_call=7):
     stop = StopAfterCalls(calls)
-    monkeypatch.setattr(training.loop, "StopRequest", lambda: stop)
-    monkeypatch.setattr(training.loop, "STEPS_PER_CALL", steps_per_call)
+    monkeypatch.setattr(training.driver, "StopRequest", lambda: stop)
+    monkeypatch.setattr(training.driver, "STEPS_PER_CALL", steps_per_call)
     original = TensorFlowSteps.train_steps
 
     def counting(self, *arguments):

@@ -25,13 +25,14 @@ def member_steps(case, seed, learning_rate, images, labels):
     import numpy as np
 
     from masking import masked_layers
-    from methods import get_method
+    from methods import family_of, get_method
     from networks import build_network
     from training.compiled_steps import compiled_steps
     from training.optimizers import build_optimizer
 
     nettype, input_shape, traintype, masktype, kept, track, _, optimizer = CASES[case]
-    model = build_network(nettype, input_shape, seed=seed, masking=get_method(traintype).masking_options(masktype),
+    masking = get_method(traintype).masking_options(masktype, family_of(traintype).settings_class())
+    model = build_network(nettype, input_shape, seed=seed, masking=masking,
                           xla=True)
     layers = masked_layers(model)
     if kept is not None:

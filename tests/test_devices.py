@@ -167,10 +167,10 @@ from training.batches import epoch_batches
 from training.loop import Experiment
 dataset = load_dataset("mnist-subset", "mnist", limit=100)
 config = RunConfig(maxepochs=1, seed=1, outputpath=tempfile.mkdtemp(), backend="jax").validate()
-steps = Experiment(config, dataset, print_line=lambda line: None).steps
+pack = Experiment(config, dataset, print_line=lambda line: None).steps.pack_of_one
 indices, weights = epoch_batches(np.random.default_rng(0), 100, 25)
-program = steps._train_chunk.lower(steps._state(), steps.x_train, steps.y_train, jnp.asarray(indices),
-                                   jnp.asarray(weights), None, jnp.int32(1), count=3).compile().as_text()
+program = pack._train_chunk.lower(pack.stacked_state(), pack.x_train, pack.y_train, jnp.asarray(indices)[None],
+                                  jnp.asarray(weights)[None], None, jnp.int32(1), count=3).compile().as_text()
 print(re.findall(r'"known_trip_count":\\{"n":"(\\d+)"\\}', program))
 """
 

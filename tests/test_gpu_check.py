@@ -72,7 +72,7 @@ def test_the_check_runs_end_to_end_on_the_cpu_and_says_it_is_not_a_gpu_result(tm
     assert all(run["platform"] == "cpu" and run["status"] == "finished" for run in sweep["runs"])
     assert "--workers 1" in sweep["command"] and "--keras-backend jax" in sweep["command"]
     assert "--device cpu" in sweep["command"]
-    # One tiny pack (2 LeNet runs through PackedRuns, each epoch trained and recorded): the path of the pack rows.
+    # One tiny pack (2 LeNet runs through EpochDriver, each epoch trained and recorded): the path of the pack rows.
     pack = rows["LeNet/pack2/float32"]
     assert pack["status"] == "measured", pack
     assert pack["pack"] == 2 and pack["platform"] == "cpu" and pack["training_examples"] == 200

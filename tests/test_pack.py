@@ -61,15 +61,15 @@ for name, arguments in json.loads(sys.argv[1]).items():
 
 # A pack whose second member diverges (learning rate 1e12): it fails, the first finishes.
 from config import RunConfig
-from runner.runs import load_data
+from runner.process import load_data
 from training.loop import Experiment, TrainingFailed
-from training.pack import PackedRuns
+from training.driver import EpochDriver
 config = RunConfig(traintype="Baseline", dataset="mnist-subset", limit=120, maxepochs=2, backend="jax",
                    outputpath=sys.argv[2], pack=2).validate()
 dataset = load_data(config, print_line=lambda line: None)
 members = [Experiment(config.replace(seed=7, lr=lr), dataset, print_line=lambda line: None) for lr in (1e-3, 1e12)]
 try:
-    PackedRuns(members, print_line=lambda line: None).run()
+    EpochDriver(members, print_line=lambda line: None).run()
     results["diverging"] = "no failure"
 except TrainingFailed as failure:
     results["diverging"] = str(failure)
@@ -188,35 +188,26 @@ def test_what_cannot_pack_is_refused_in_one_sentence(tmp_path, capsys, arguments
     assert not any(tmp_path.iterdir())
 
 
-def test_every_method_either_packs_or_is_refused_with_the_reason():
-    from config import ConfigError, RunConfig
-    from methods import METHOD_NAMES, family_of
-    packable = {"FreePruning", "MinPruning", "FreeFlipping", "MinFlipping", "EdgePopup", "Baseline"}
+def test_every_method_packs_on_jax():
+    from config import RunConfig
+    from methods import METHOD_NAMES
     for traintype in METHOD_NAMES:
-        config = RunConfig(traintype=traintype, backend="jax", pack=4)
-        if traintype in packable:
-            assert config.validate().pack == 4
-        else:
-            reason = "has phases" if traintype != "Supermask" else "evaluates by averaging sampled masks"
-            with pytest.raises(ConfigError, match=f"--traintype {traintype} {reason}.*: leave --pack out."):
-                config.validate()
-            assert family_of(traintype).unpackable_because.startswith(reason)
-    assert packable < set(METHOD_NAMES)
+        assert RunConfig(traintype=traintype, backend="jax", pack=4).validate().pack == 4
 
 
 KILL_BETWEEN_SAVES = """
 import os, sys
 from cli.keras_backend import select_backend
 select_backend("jax", "auto")
-import training.loop
+import training.checkpoint
 saves = {}
-original = training.loop.Experiment.save_checkpoint
-def save_or_die(self):
-    saves[self.run_id] = saves.get(self.run_id, 0) + 1
-    if len(saves) == 2 and list(saves).index(self.run_id) == 1 and self.completed_epochs() == 2:
-        os._exit(9)  # killed after the first member saved epoch 2, before the second did
-    original(self)
-training.loop.Experiment.save_checkpoint = save_or_die
+original = training.checkpoint.write_checkpoint
+def write_or_die(folder, run_id, arrays):
+    saves[run_id] = saves.get(run_id, 0) + 1
+    if saves[run_id] == 3 and list(saves).index(run_id) == 1:
+        os._exit(9)  # killed as the second member's epoch 2 was to be saved, the first member's already on disk
+    original(folder, run_id, arrays)
+training.checkpoint.write_checkpoint = write_or_die
 import MaskTrainer
 sys.exit(MaskTrainer.main(sys.argv[1:]))
 """
@@ -261,7 +252,7 @@ def test_a_pack_killed_between_its_members_saves_resumes_to_the_uninterrupted_pa
 
 def test_a_pack_that_would_not_fit_is_refused_with_the_largest_that_would(tmp_path):
     from config import RunConfig
-    from runner.runs import load_data
+    from runner.process import load_data
     from training.loop import Experiment
     from training.pack_memory import PackTooLarge, check_pack_fits, member_bytes
     config = RunConfig(dataset="mnist-subset", limit=100, outputpath=str(tmp_path / "out")).validate()
@@ -287,7 +278,7 @@ def test_the_memory_estimate_covers_what_a_conv6_pack_took_on_an_h200(tmp_path):
     sys.path.insert(0, str(Path(REPOSITORY) / "bench"))
     from cifar_shaped import write_cifar_shaped
     from config import RunConfig
-    from runner.runs import load_data
+    from runner.process import load_data
     from training.loop import Experiment
     from training.pack_memory import FLOAT_BYTES, member_bytes
     write_cifar_shaped(str(tmp_path / "cifar"), training_examples=10, test_examples=10)

@@ -39,18 +39,18 @@ def finished_run(folder):
 def run_capturing(folder, monkeypatch, traintype, *arguments):
     """Runs MaskTrainer.main; returns the finished run and, per recorded epoch, the masks and kernels."""
     records = []
-    original = PruningAtInitExperiment.record_epoch
+    original = PruningAtInitExperiment.record
 
-    def capturing(self, epoch, train_result, started):
+    def capturing(self, epoch, train_result, evaluation, started):
         selection = self.selection
         records.append({"epoch": epoch, "candidate": selection.candidate if selection else None,
                         "finished": selection.finished if selection else True,
                         "masks": variables.current_masks(self.layers),
                         "kernels": variables.current_kernels(self.layers)})
-        return original(self, epoch, train_result, started)
+        return original(self, epoch, train_result, evaluation, started)
 
     with monkeypatch.context() as patch:
-        patch.setattr(PruningAtInitExperiment, "record_epoch", capturing)
+        patch.setattr(PruningAtInitExperiment, "record", capturing)
         assert MaskTrainer.main([*tiny(traintype), "--outputpath", str(folder), *arguments]) == 0
     return finished_run(folder), records
 

@@ -21,7 +21,7 @@ from masking import masked_layers
 from methods import get_method
 from networks import build_network
 from networks.resnet import blocks_per_stage
-from runner.runs import load_data
+from runner.process import load_data
 from test_resume import assert_same_run, finished_run, wait_for_epochs
 from training.augmentation import SHIFT_FRACTION, augment, draw_shifts
 from training.batches import epoch_batches

@@ -130,9 +130,6 @@ def test_its_defaults_identity_and_folder():
     ({"masktype": "mask"}, "--traintype Supermask samples a mask of fixed weights at every step from trained "
                            "probabilities sigmoid(score), which --masktype mask cannot do: use --masktype sample or "
                            "leave --masktype out."),
-    ({"pack": 4, "backend": "jax"}, "--pack is for the methods (Baseline, FreePruning, MinPruning, FreeFlipping, "
-                                    "MinFlipping, EdgePopup); --traintype Supermask evaluates by averaging sampled "
-                                    "masks, which a pack's evaluation does not do: leave --pack out."),
 ])
 def test_settings_that_cannot_work_are_refused_in_one_sentence(settings, message):
     with pytest.raises(ConfigError) as refusal:

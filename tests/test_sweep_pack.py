@@ -17,27 +17,30 @@ if HAS_RAY:  # test_sweep_ray skips its whole module without Ray: imported only 
 JAX_GRID = {**TINY, "limit": 60, "traintype": "FreePruning", "backend": "jax"}
 
 
-def test_a_grid_packs_the_runs_that_share_a_program_and_leaves_the_others_alone(tmp_path):
+def test_a_grid_packs_together_the_runs_that_share_a_program(tmp_path):
     output = tmp_path / "Outputs"
     grid = write_grid(tmp_path, base=JAX_GRID, grid={"lr": [0.03, 0.001], "traintype": ["FreePruning", "IMP"]},
                       rules=[{"when": {"traintype": "IMP"}, "set": {"rounds": 1}}], seeds=[1, 2])
     dry = sweep(grid, "--outputpath", output, "--pack", "8", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "8 runs: 8 to run, 0 to resume, 0 finished already (skipped); results under" in dry.stdout
-    assert "1 pack(s) of up to 8 runs" in dry.stdout and dry.stdout.count("pack of 4: ") == 1
+    assert "2 pack(s) of up to 8 runs" in dry.stdout and dry.stdout.count("pack of 4: ") == 2
     assert not (output / "packs").exists()  # a dry run writes nothing
     result = sweep(grid, "--outputpath", output, "--pack", "8")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "8 finished" in result.stdout
     logs = list(all_logs(output).values())
     assert len(logs) == 8 and all(run["status"] == "finished" for run in logs)
-    packed = [run for run in logs if run["config"]["traintype"] == "FreePruning"]
-    assert len({run["pack"]["packId"] for run in packed}) == 1  # the 4 FreePruning runs: one pack
-    assert sorted((run["config"]["lr"], run["seed"]) for run in packed) == [(0.001, 1), (0.001, 2), (0.03, 1),
-                                                                             (0.03, 2)]
-    assert all("pack" not in run for run in logs if run["config"]["traintype"] == "IMP")  # phases: alone
-    (pack_file,) = (output / "packs").glob("pack-*.json")
-    assert len(json.loads(pack_file.read_text())["runs"]) == 4
+    packs = {}
+    for run in logs:  # the 4 runs of each method, seeds and learning rates apart: one pack each
+        packs.setdefault(run["config"]["traintype"], set()).add(run["pack"]["packId"])
+        assert len(run["pack"]["runIds"]) == 4
+    assert len(packs["FreePruning"]) == len(packs["IMP"]) == 1 and packs["FreePruning"] != packs["IMP"]
+    assert sorted((run["config"]["lr"], run["seed"]) for run in logs if run["config"]["traintype"] == "IMP") == [
+        (0.001, 1), (0.001, 2), (0.03, 1), (0.03, 2)]
+    assert all(len(run["rounds"]) == 2 for run in logs if run["config"]["traintype"] == "IMP")  # its own rounds
+    pack_files = list((output / "packs").glob("pack-*.json"))
+    assert sorted(len(json.loads(path.read_text())["runs"]) for path in pack_files) == [4, 4]
     again = sweep(grid, "--outputpath", output, "--pack", "8")
     assert again.returncode == 0 and "8 finished already (skipped)" in again.stdout
 

@@ -19,15 +19,26 @@ class CheckpointError(RuntimeError):
     """No usable checkpoint; the message is one sentence."""
 
 
-def save_checkpoint(folder, run_id, model_values, optimizer_values, state, method_arrays=None):
-    current, previous = checkpoint_files(folder, run_id)
+def checkpoint_arrays(model_values, optimizer_values, state, method_arrays=None):
+    """What a checkpoint holds, as its arrays; the state (the logs among it) encoded now, so that what is written
+    later (results/writer.py) is the state of now."""
     arrays = {f"method_{key}": value for key, value in (method_arrays or {}).items()}
     arrays.update({f"model_{index}": value for index, value in enumerate(model_values)})
     arrays.update({f"optimizer_{index}": value for index, value in enumerate(optimizer_values)})
     arrays["state_json"] = np.array(json.dumps(state))
+    return arrays
+
+
+def write_checkpoint(folder, run_id, arrays):
+    """Writes checkpoint_arrays' result as the run's newest checkpoint, the one before kept as its fallback."""
+    current, previous = checkpoint_files(folder, run_id)
     if os.path.exists(current):
         os.replace(current, previous)
     atomic.write_npz(current, arrays, compressed=False)  # written every epoch: speed over size
+
+
+def save_checkpoint(folder, run_id, model_values, optimizer_values, state, method_arrays=None):
+    write_checkpoint(folder, run_id, checkpoint_arrays(model_values, optimizer_values, state, method_arrays))
 
 
 def _read(path):

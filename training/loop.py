@@ -1,4 +1,6 @@
-"""Runs one experiment: build the network, evaluate it untrained (epoch 0), train, write the results.
+"""One run: its network, optimizer, data order, logs and checkpoints, and the hooks through which its method
+trains it. training/driver.py trains it, alone (a pack of one) or in a pack: epoch 0 evaluates the untrained
+network, then epochs and phases follow, and the results are written.
 
 After every epoch the whole state goes into a checkpoint, so an interrupted run resumes exactly
 (see training/checkpoint.py); `Experiment.resume` continues one.
@@ -18,33 +20,34 @@ from networks import build_network, uses_xla
 from results import atomic
 from results.events import EpochEvents, epoch_scalars
 from results.paths import reserve_run_id, run_file
-from results.run_log import RunLog
+from results.run_log import RunLog, write_encoded
 from training import checkpoint
 from training.augmentation import draw_shifts
 from training.batches import epoch_batches
 from training.compiled_steps import compiled_steps
-from training.console import EpochProgress, epoch_line
-from training.interrupt import StopRequest
+from training.console import epoch_line
+from training.driver import (
+    NEW_PHASE,
+    SAME_CURVES,
+    STEPS_PER_CALL,
+    EpochDriver,
+    EpochPlan,
+    TrainingFailed,
+    TrainingInterrupted,
+)
 from training.optimizers import build_optimizer
 from training.schedule import learning_rate_at, parse_drops
 
-STEPS_PER_CALL = 200  # steps per compiled call: the points where a progress bar moves or Ctrl-C stops
-
-
-class TrainingFailed(RuntimeError):
-    """The run could not go on (e.g. a NaN loss); its logs are kept and marked failed."""
-
-
-class TrainingInterrupted(RuntimeError):
-    """Ctrl-C: the state was saved; the message says how to resume."""
+__all__ = ["NEW_PHASE", "SAME_CURVES", "STEPS_PER_CALL", "Experiment", "TrainingFailed", "TrainingInterrupted",
+           "kernels", "mask_arrays"]
 
 
 def kernels(layers):
-    return {layer.name: np.asarray(layer.kernel) for layer in layers}
+    return {layer.name: np.array(layer.kernel) for layer in layers}  # copies: they may be written later
 
 
 def mask_arrays(layers):
-    return {layer.name: np.asarray(layer.mask_values()) for layer in layers}
+    return {layer.name: np.array(layer.mask_values()) for layer in layers}
 
 
 class Experiment:
@@ -78,6 +81,8 @@ class Experiment:
         self.log = RunLog(self.run_id, config, dataset, self.layers)
         self.epoch_in_progress = None  # set while an epoch is cut short by Ctrl-C
         self.events = None  # TensorBoard writer while run() runs (--tensorboard)
+        self.alone = None  # the driver of this run alone, once asked for (run, train_epoch, record_epoch)
+        self.writer = None  # results/writer.py's BackgroundWriter while a driver runs; else files are written at once
 
     @classmethod
     def resume(cls, config, dataset, run_id, print_line=print, saved=None):
@@ -107,12 +112,27 @@ class Experiment:
     def completed_epochs(self):
         return len(self.log.data["testLoss"]) - 1
 
-    def save_checkpoint(self):
+    def write(self, task):
+        """Runs task() (a write of data made beforehand) in the background writer's order, or at once."""
+        if self.writer is None:
+            task()
+        else:
+            self.writer.submit(task)
+
+    def write_logs(self):
+        files = self.log.encoded(self.folder)
+        self.write(lambda: write_encoded(files))
+
+    def save_checkpoint(self, values=None):
+        """values: (model values, optimizer values) on the host, copied from the device once for a whole pack
+        (training/driver.py); else read from the variables."""
         method_state, method_arrays = self.method_state()
         state = {"generator": self.shuffle_generator.bit_generator.state,
                  "epochInProgress": self.epoch_in_progress, "log": self.log.data, "method": method_state}
-        checkpoint.save_checkpoint(self.folder, self.run_id, [np.asarray(v) for v in self.model.variables],
-                                   [np.asarray(v) for v in self.optimizer.variables], state, method_arrays)
+        model_values, optimizer_values = values or ([np.array(v) for v in self.model.variables],
+                                                    [np.array(v) for v in self.optimizer.variables])
+        arrays = checkpoint.checkpoint_arrays(model_values, optimizer_values, state, method_arrays)
+        self.write(lambda: checkpoint.write_checkpoint(self.folder, self.run_id, arrays))
 
     def open_events(self):
         """The TensorBoard writer (--tensorboard), told where a resumed run starts again; else None."""
@@ -121,32 +141,27 @@ class Experiment:
         resumed = self.completed_epochs() >= 0
         return EpochEvents(self.path("tensorboard"), self.log.data.get("recordedEpochs", 0) if resumed else None)
 
+    def driver_alone(self):
+        if self.alone is None:
+            self.alone = EpochDriver([self], self.print_line)
+        return self.alone
+
     def run(self):
-        self.events = self.open_events()
-        try:
-            with StopRequest() as stop:
-                if self.completed_epochs() < 0:
-                    atomic.write_npz(self.path("initial_weights"), kernels(self.layers))
-                    self.prepare_new_run()
-                    self.record_epoch(0, self.steps.evaluate(self.dataset.x_train, self.dataset.y_train),
-                                      time.time())
-                while True:
-                    epoch = self.completed_epochs() + 1
-                    if epoch > self.phase_epochs():
-                        if self.next_phase():
-                            continue
-                        break
-                    started = time.time()
-                    self.record_epoch(epoch, self.train_epoch(epoch, stop), started)
-                    if stop.requested:
-                        raise self.interrupted()
-        except TrainingFailed as failure:
-            self.mark_failed(failure)
-            raise
-        finally:
-            if self.events:
-                self.events.close()
-        return self.finish()
+        """Trains this run alone (a pack of one) to its end; returns its logs."""
+        return self.driver_alone().run()[0]
+
+    def train_epoch(self, epoch, stop):
+        """(mean loss, accuracy) of one epoch of this run alone (bench/ and tests time and check it)."""
+        driver = self.driver_alone()
+        results = driver.train_epoch(epoch, stop)
+        driver.raise_failure()
+        return results[0]
+
+    def record_epoch(self, epoch, train_result, started):
+        """Evaluates and records an epoch of this run alone, as its driver does."""
+        driver = self.driver_alone()
+        driver.record(epoch, {0: train_result}, started)
+        driver.raise_failure()
 
     def discard(self):
         """Removes what creating this never-started run wrote: its reserved, still empty logs file and the folders
@@ -161,17 +176,23 @@ class Experiment:
 
     def mark_failed(self, failure):
         self.log.finish("failed", str(failure))
-        self.log.write(self.folder)
-        checkpoint.remove_checkpoints(self.folder, self.run_id)  # a failed run is not resumed
+        self.write_logs()
+        self.write(lambda: checkpoint.remove_checkpoints(self.folder, self.run_id))  # a failed run is not resumed
 
     def finish(self):
         self.write_final_files()
         self.log.finish("finished")
-        self.log.write(self.folder)
-        checkpoint.remove_checkpoints(self.folder, self.run_id)
+        self.write_logs()
+        self.write(lambda: checkpoint.remove_checkpoints(self.folder, self.run_id))
         return self.log
 
-    # Hooks for methods with several phases (lottery-ticket rounds, mask selection).
+    # The hooks through which a method trains the run (training/driver.py calls them, on the run's variables).
+    def start(self):
+        """Before epoch 0 of a new run: the initial weights are written, then the method prepares."""
+        initial = kernels(self.layers)
+        self.write(lambda: atomic.write_npz(self.path("initial_weights"), initial))
+        self.prepare_new_run()
+
     def prepare_new_run(self):
         """Before epoch 0 of a new run (not called on resume); must be deterministic given the seed."""
 
@@ -180,8 +201,21 @@ class Experiment:
         return self.config.maxepochs
 
     def next_phase(self):
-        """Starts the next phase and records its epoch 0; False when the run is complete."""
+        """Starts the next phase: NEW_PHASE when its epoch 0 is to be recorded (the driver evaluates it),
+        SAME_CURVES when training goes on without one; False when the run is complete."""
         return False
+
+    def epoch_trained(self, epoch):
+        """After an epoch's steps, before it is evaluated (the variables hold the epoch's values)."""
+
+    def record(self, epoch, train_result, evaluation, started):
+        """Records an epoch from `evaluation` (training/driver.py's EpochEvaluation); train_result None at an
+        epoch 0, whose training split is evaluated instead."""
+        if train_result is None:
+            (train_result,) = evaluation.splits(self, ("train",))
+        validation, test = evaluation.splits(self, ("val", "test"))
+        self.record_evaluated_epoch(epoch, train_result, validation, test, evaluation.mask_counts(self), started,
+                                    evaluation.host_values(self))
 
     def method_state(self):
         """(JSON-able state, dict of arrays) a method needs beyond the model, optimizer and logs."""
@@ -191,12 +225,14 @@ class Experiment:
         """Inverse of `method_state`, on resume."""
 
     def write_final_files(self):
-        atomic.write_npz(self.path("final_masks"), mask_arrays(self.layers))
+        files = {"final_masks": mask_arrays(self.layers)}
         if self.method.kernel_trainable:
-            atomic.write_npz(self.path("final_weights"), kernels(self.layers))
-        others = {variable.path: np.asarray(variable) for variable in unmasked_variables(self.model, self.layers)}
+            files["final_weights"] = kernels(self.layers)
+        others = {variable.path: np.array(variable) for variable in unmasked_variables(self.model, self.layers)}
         if others:  # BatchNorm's scales, offsets and moving statistics: the rest of what the network computes with
-            atomic.write_npz(self.path("final_batchnorm"), others)
+            files["final_batchnorm"] = others
+        for kind, arrays in files.items():
+            self.write(lambda kind=kind, arrays=arrays: atomic.write_npz(self.path(kind), arrays))
 
     def reset_optimizer(self):
         """The optimizer as if new (step 0, zero moments). Assigning its variables in place, rather than making a
@@ -208,13 +244,12 @@ class Experiment:
         self.log.finish("interrupted", "stopped by Ctrl-C")
         if self.epoch_in_progress:  # between epochs, the epoch's own checkpoint already holds the state
             self.save_checkpoint()
-        self.log.write(self.folder)
+        self.write_logs()
         return TrainingInterrupted(f"Interrupted; the state is saved. Resume with: python MaskTrainer.py "
                                    f"--resume {self.path('logs')}")
 
     def epoch_plan(self, epoch):
-        """(progress, batch indices, batch weights, augmentation or None) of the epoch to train, continuing a saved
-        partial epoch; sets the epoch's learning rate."""
+        """The EpochPlan of the epoch to train, continuing a saved partial epoch; sets the epoch's learning rate."""
         progress = self.epoch_in_progress or {"epoch": epoch, "step": 0, "losses": [], "correct": [],
                                               "seconds": 0.0,
                                               "generator": self.shuffle_generator.bit_generator.state}
@@ -224,46 +259,7 @@ class Experiment:
         self.optimizer.learning_rate.assign(
             learning_rate_at(epoch, self.config.starting_learning_rate(), self.learning_rate_drops,
                              self.config.lr_schedule, self.phase_epochs()))
-        return progress, indices, weights, shifts
-
-    @staticmethod
-    def failure_of(epoch, chunk_losses):
-        """TrainingFailed when a step's loss is not finite, else None."""
-        if np.all(np.isfinite(chunk_losses)):
-            return None
-        return TrainingFailed(f"The training loss became {chunk_losses[~np.isfinite(chunk_losses)][0]} in epoch "
-                              f"{epoch}, so the run stopped and is marked failed in its logs; try a smaller --lr.")
-
-    @staticmethod
-    def epoch_result(losses, correct, weights):
-        """(mean loss, accuracy) of an epoch from its steps' mean losses and correct counts."""
-        sizes = weights.sum(axis=1, dtype=np.float64)
-        return float(np.dot(losses, sizes) / sizes.sum()), float(np.sum(correct) / sizes.sum())
-
-    def train_epoch(self, epoch, stop):
-        """(mean loss, accuracy) over the epoch's mini-batches; continues a saved partial epoch."""
-        progress, indices, weights, shifts = self.epoch_plan(epoch)
-        losses, correct = list(progress["losses"]), list(progress["correct"])
-        started = time.time() - progress["seconds"]
-        bar = EpochProgress(len(indices))
-        for start in range(progress["step"], len(indices), STEPS_PER_CALL):
-            stop_step = min(start + STEPS_PER_CALL, len(indices))
-            chunk_losses, chunk_correct = self.steps.train_steps(indices, weights, start, stop_step, shifts)
-            losses.extend(chunk_losses.tolist())
-            correct.extend(chunk_correct.tolist())
-            failure = self.failure_of(epoch, chunk_losses)
-            if failure:
-                bar.close()
-                raise failure
-            bar.update(stop_step, float(np.mean(losses)))
-            if stop.requested and stop_step < len(indices):
-                bar.close()
-                self.epoch_in_progress = {**progress, "step": stop_step, "losses": losses, "correct": correct,
-                                          "seconds": time.time() - started}
-                raise self.interrupted()
-        bar.close()
-        self.epoch_in_progress = None
-        return self.epoch_result(losses, correct, weights)
+        return EpochPlan(progress, indices, weights, shifts)
 
     def augmentation_shifts(self, batch_shape):
         """The epoch's augmentation (training/augmentation.py), or None. Drawn from the run seed and the number of
@@ -273,15 +269,9 @@ class Experiment:
         height, width = self.dataset.x_train.shape[1:3]
         return draw_shifts(self.config.seed, self.log.data.get("recordedEpochs", 0), batch_shape, height, width)
 
-    def record_epoch(self, epoch, train_result, started):
-        val_loss, val_accuracy = self.steps.evaluate(self.dataset.x_val, self.dataset.y_val)
-        test_loss, test_accuracy = self.steps.evaluate(self.dataset.x_test, self.dataset.y_test)
-        self.record_evaluated_epoch(epoch, train_result, (val_loss, val_accuracy), (test_loss, test_accuracy),
-                                    np.asarray(self.steps.mask_counts()), started)
-
-    def record_evaluated_epoch(self, epoch, train_result, validation, test, counts, started):
+    def record_evaluated_epoch(self, epoch, train_result, validation, test, counts, started, values=None):
         """Logs, TensorBoard, checkpoint and console line of an epoch whose (loss, accuracy) pairs and mask counts
-        are known."""
+        are known; values: as save_checkpoint takes them."""
         (val_loss, val_accuracy), (test_loss, test_accuracy) = validation, test
         for name, value in (("validation", val_loss), ("test", test_loss)):
             if not math.isfinite(value):
@@ -295,6 +285,6 @@ class Experiment:
             trained = "kernel" if self.method.kernel_trainable else "score"
             self.events.write(step, epoch_scalars(self.log.data, flips(self.config.resolved_masktype())),
                               {f"{trained}/{layer.name}": np.asarray(getattr(layer, trained)) for layer in self.layers})
-        self.save_checkpoint()
-        self.log.write(self.folder)
+        self.save_checkpoint(values)
+        self.write_logs()
         self.print_line(epoch_line(epoch, self.config.maxepochs, self.log, counts))

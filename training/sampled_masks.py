@@ -25,24 +25,17 @@ def set_evaluation_sample(layers, sample):
 
 
 class SampledMaskExperiment(Experiment):
-    def evaluate_splits(self):
-        """((val loss, val accuracy), (test loss, test accuracy)) of the network as it computes now."""
-        return (self.steps.evaluate(self.dataset.x_val, self.dataset.y_val),
-                self.steps.evaluate(self.dataset.x_test, self.dataset.y_test))
-
-    def record_epoch(self, epoch, train_result, started):
-        sampled, sampled_training = [], []
-        for sample in range(self.config.method_settings.mask_samples):
-            set_evaluation_sample(self.layers, sample)
-            sampled.append(self.evaluate_splits())
-            if epoch == 0:  # untrained: the training split evaluated like the others, not with the deterministic mask
-                sampled_training.append(self.steps.evaluate(self.dataset.x_train, self.dataset.y_train))
-        if sampled_training:
-            train_result = tuple(np.mean(np.asarray(sampled_training, dtype=np.float64), axis=0))
-        set_evaluation_sample(self.layers, DETERMINISTIC)
-        (val_loss, val_accuracy), (test_loss, test_accuracy) = self.evaluate_splits()
+    def record(self, epoch, train_result, evaluation, started):
+        names = ("val", "test", "train") if epoch == 0 else ("val", "test")  # untrained: the training split too
+        sampled = [evaluation.splits(self, names, ("sample", sample),
+                                     lambda member, sample=sample: set_evaluation_sample(member.layers, sample))
+                   for sample in range(self.config.method_settings.mask_samples)]
+        if epoch == 0:  # evaluated like the others, not with the deterministic mask
+            train_result = tuple(np.mean(np.asarray([splits[2] for splits in sampled], dtype=np.float64), axis=0))
+        (val_loss, val_accuracy), (test_loss, test_accuracy) = evaluation.splits(
+            self, ("val", "test"), "deterministic", lambda member: set_evaluation_sample(member.layers, DETERMINISTIC))
         for key, value in zip(DETERMINISTIC_KEYS, (val_loss, test_loss, val_accuracy, test_accuracy)):
             self.log.data.setdefault(key, []).append(float(value))
-        means = np.mean(np.asarray(sampled, dtype=np.float64), axis=0)  # (split, loss or accuracy)
+        means = np.mean(np.asarray([splits[:2] for splits in sampled], dtype=np.float64), axis=0)  # (split, value)
         self.record_evaluated_epoch(epoch, train_result, tuple(means[0]), tuple(means[1]),
-                                    np.asarray(self.steps.mask_counts()), started)
+                                    evaluation.mask_counts(self), started, evaluation.host_values(self))

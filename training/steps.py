@@ -78,18 +78,15 @@ class Steps:
         return cross_entropy, correct, extra
 
     def train_steps(self, batch_indices, batch_weights, start, stop, batch_shifts=None):
-        """numpy (losses, correct counts) of steps start..stop-1. With BatchNorm, a padded last batch trains on
-        its real examples (which come first in it) alone."""
-        real = int(np.count_nonzero(batch_weights[stop - 1])) if stop > start else 0
-        if not self.has_batchnorm or real == batch_weights.shape[1] or stop <= start:
-            return self.train_batches(batch_indices, batch_weights, start, stop, batch_shifts)
-        losses, correct = self.train_batches(batch_indices, batch_weights, start, stop - 1, batch_shifts) \
-            if stop - 1 > start else (np.zeros(0, np.float32), np.zeros(0, np.float32))
-        last_loss, last_correct = self.train_one_batch(
-            batch_indices[stop - 1][:real].astype(np.int32), batch_weights[stop - 1][:real].astype(np.float32),
-            None if batch_shifts is None else batch_shifts[stop - 1][:real])
-        return (np.append(losses, np.float32(last_loss)).astype(np.float32),
-                np.append(correct, np.float32(last_correct)).astype(np.float32))
+        """numpy (losses, correct counts) of steps start..stop-1 (training_in_two_parts says what BatchNorm changes)."""
+        def train_real(step, real):
+            return self.train_one_batch(
+                batch_indices[step][:real].astype(np.int32), batch_weights[step][:real].astype(np.float32),
+                None if batch_shifts is None else batch_shifts[step][:real])
+
+        return train_in_two_parts(
+            lambda first, last: self.train_batches(batch_indices, batch_weights, first, last, batch_shifts),
+            train_real, batch_weights, start, stop, self.has_batchnorm)
 
     def train_range(self, batch_indices, batch_weights, start, stop, batch_shifts=None):
         """(sum of loss * batch size, correct count, examples) over steps start..stop-1."""
@@ -108,6 +105,55 @@ class Steps:
                                                      batch_size or self.evaluation_batch_size)
         mean_loss = float(np.sum(losses, dtype=np.float64) / count) + float(extra)
         return mean_loss, float(np.count_nonzero(correct) / count)
+
+
+class SoloSteps:
+    """A pack's interface (training/steps_packed.py) over one run's steps that keep its values in its Keras
+    variables (TensorFlow's): no state passes in or out, and the results carry a member axis of one."""
+
+    def __init__(self, steps):
+        self.members = [steps]
+        self.steps = steps
+
+    def stacked_state(self):
+        return None
+
+    def store(self, state, members=None):
+        """Nothing to write back: the steps trained the variables themselves."""
+
+    def train_steps(self, state, batch_indices, batch_weights, start, stop, batch_shifts=None):
+        losses, correct = self.steps.train_steps(batch_indices[0], batch_weights[0], start, stop,
+                                                 None if batch_shifts is None else batch_shifts[0])
+        return None, np.asarray(losses)[None], np.asarray(correct)[None]
+
+    def evaluate(self, state, images, labels):
+        return [self.steps.evaluate(images, labels)]
+
+    def evaluate_splits(self, state, splits):
+        """([(mean loss, accuracy)] of each split, mask counts (1, layers, 6))."""
+        return [self.evaluate(state, images, labels) for images, labels in splits], self.mask_counts(state)
+
+    def mask_counts(self, state):
+        return np.asarray(self.steps.mask_counts())[None]
+
+    def host_values(self, state):
+        """None: the checkpoint reads the variables themselves."""
+        return [None]
+
+
+def train_in_two_parts(train_full, train_real, batch_weights, start, stop, has_batchnorm):
+    """(losses, correct counts) of steps start..stop-1, the step axis last. train_full(first, last) trains full-size
+    (possibly padded) batches; with BatchNorm, whose batch statistics would take in the padding, a padded last batch
+    trains on its real examples (which come first in it) alone, through train_real(step, real examples). The
+    batch_weights of a pack's members hold a leading member axis; every member has the same number of examples."""
+    weights = batch_weights.reshape(-1, *batch_weights.shape[-2:])[0]
+    real = int(np.count_nonzero(weights[stop - 1])) if stop > start else 0
+    if not has_batchnorm or stop <= start or real == weights.shape[-1]:
+        return train_full(start, stop)
+    losses, correct = train_full(start, stop - 1)
+    last_loss, last_correct = train_real(stop - 1, real)
+    return (np.concatenate([losses, np.asarray(last_loss, np.float32)[..., None]], axis=-1),
+            np.concatenate([correct, np.asarray(last_correct, np.float32)[..., None]], axis=-1))
 
 
 def evaluate_in_batches(evaluate_batch, images, labels, batch_size):

@@ -14,6 +14,7 @@ import numpy as np
 
 from masking import mask_counts
 from training.steps import Steps, has_convolutions
+from training.steps_packed import PackedJaxSteps
 
 _DEVICE_COPIES = []  # (host array, its device copy): the runs of a pack share one copy of the data set
 
@@ -29,6 +30,11 @@ def on_device(array):
 
 
 class JaxSteps(Steps):
+    """One run's steps. Its public pure functions (`train_step_function`, `train_chunk_function`,
+    `evaluate_batch_function`, `mask_counts_function`) take and return the values of the model's and optimizer's
+    variables (`state`); training/steps_packed.py maps them over a pack's members, and a solo run trains as a pack
+    of one, so that the step loop and the BatchNorm rule exist once."""
+
     def __init__(self, model, optimizer, x_train, y_train, masked_layers, jit_compile=True, track_gradients=False):
         super().__init__(model, optimizer, masked_layers, track_gradients)
         self.x_train = on_device(x_train)
@@ -38,29 +44,36 @@ class JaxSteps(Steps):
         # As on TensorFlow, XLA's CPU convolutions inside a compiled loop run far slower than the same step
         # compiled on its own (measured: Conv2, 3.4 s vs 0.09 s per step), so on a CPU they loop in Python.
         self.steps_in_python = has_convolutions(masked_layers) and jax.default_backend() == "cpu"
-        self._epoch_batches = None  # (host arrays, device arrays) of the epoch being trained
-        self._train_chunk = jax.jit(self._train_chunk_function, donate_argnums=0, static_argnames="count")
-        self._train_step = jax.jit(self._train_step_function, donate_argnums=0)
-        self._evaluate_batch = jax.jit(self._evaluate_batch_function)
-        self._mask_counts = jax.jit(self._mask_counts_function)
+        self._evaluate_batch = jax.jit(self.evaluate_batch_function)
+        self._mask_counts = jax.jit(self.mask_counts_function)
+        self.pack_of_one = PackedJaxSteps([self])
+        self._member_axis = None  # (host arrays, the same with a member axis) of the epoch being trained
 
     # The variables' values in and out of compiled calls ---------------------------------------
-    def _model_values(self):
+    def model_values(self):
         return [variable.value for variable in self.trainable], [variable.value for variable in self.non_trainable]
 
-    def _state(self):
-        trainable, non_trainable = self._model_values()
+    def state(self):
+        trainable, non_trainable = self.model_values()
         return trainable, non_trainable, [variable.value for variable in self.optimizer.variables], self.gradient_sums
 
-    def _store(self, state):
+    def store(self, state):
         trainable, non_trainable, optimizer_values, self.gradient_sums = state
         for variables, values in ((self.trainable, trainable), (self.non_trainable, non_trainable),
                                   (self.optimizer.variables, optimizer_values)):
             for variable, value in zip(variables, values, strict=True):
                 variable.assign(value)
 
-    # Compiled functions -----------------------------------------------------------------------
-    def _train_step_function(self, state, x_train, y_train, indices, weights, shifts):
+    def checkpoint_values(self, state):
+        """(model values in model.variables' order, optimizer values) of a state on the host."""
+        trainable, non_trainable, optimizer_values, _ = state
+        by_variable = {id(variable): value for variables, values in ((self.trainable, trainable),
+                                                                     (self.non_trainable, non_trainable))
+                       for variable, value in zip(variables, values, strict=True)}
+        return [by_variable[id(variable)] for variable in self.model.variables], list(optimizer_values)
+
+    # Pure functions ---------------------------------------------------------------------------
+    def train_step_function(self, state, x_train, y_train, indices, weights, shifts):
         trainable, non_trainable, optimizer_values, sums = state
         images = self.training_images(jnp.take(x_train, indices, axis=0), shifts)
         labels = jnp.take(y_train, indices, axis=0)
@@ -77,15 +90,14 @@ class JaxSteps(Steps):
         trainable, optimizer_values = self.optimizer.stateless_apply(optimizer_values, gradients, trainable)
         return (trainable, non_trainable, optimizer_values, sums), loss, correct
 
-    def _train_chunk_function(self, state, x_train, y_train, batch_indices, batch_weights, batch_shifts, start,
-                              count):
+    def train_chunk_function(self, state, x_train, y_train, batch_indices, batch_weights, batch_shifts, start, count):
         """`count` steps from step `start`, and each step's (mean loss, correct count). The trip count is static
         (one compilation per chunk size: a full chunk and the epoch's remainder), because a GPU runs a loop of
         unknown length by asking the host after every step whether to go on; `start` is traced."""
         def body(offset, carry):
             state, losses, correct = carry
             step = start + offset
-            state, loss, step_correct = self._train_step_function(
+            state, loss, step_correct = self.train_step_function(
                 state, x_train, y_train, batch_indices[step], batch_weights[step],
                 None if batch_shifts is None else batch_shifts[step])
             return state, losses.at[offset].set(loss), correct.at[offset].set(step_correct)
@@ -93,55 +105,34 @@ class JaxSteps(Steps):
         zeros = jnp.zeros((count,), "float32")
         return jax.lax.fori_loop(0, count, body, (state, zeros, zeros))
 
-    def _evaluate_batch_function(self, trainable, non_trainable, images, labels):
+    def evaluate_batch_function(self, trainable, non_trainable, images, labels):
         probabilities, _, model_losses = self.model.stateless_call(trainable, non_trainable, images,
                                                                    training=False, return_losses=True)
         return self.evaluation_outputs(probabilities, labels, model_losses)
 
-    def _mask_counts_function(self, trainable, non_trainable):
+    def mask_counts_function(self, trainable, non_trainable):
         mapping = list(zip(self.trainable, trainable)) + list(zip(self.non_trainable, non_trainable))
         with keras.StatelessScope(state_mapping=mapping):
             return mask_counts(self.masked_layers)
 
     # The interface of training.steps.Steps ----------------------------------------------------
-    def _device_batches(self, *host_arrays):
-        """The epoch's batches (indices, weights, shifts or None) on the device, sent once per epoch rather than
-        once per call."""
-        cached = self._epoch_batches
-        if cached is None or any(old is not new for old, new in zip(cached[0], host_arrays, strict=True)):
-            device = tuple(None if array is None else jnp.asarray(array) for array in host_arrays)
-            self._epoch_batches = cached = (host_arrays, device)
-        return cached[1]
-
-    def train_one_batch(self, indices, weights, shifts=None):
-        state, loss, correct = self._train_step(self._state(), self.x_train, self.y_train, jnp.asarray(indices),
-                                                jnp.asarray(weights), None if shifts is None else jnp.asarray(shifts))
-        self._store(state)
-        return float(loss), float(correct)
-
-    def train_batches(self, batch_indices, batch_weights, start, stop, batch_shifts=None):
-        """numpy (losses, correct counts) of steps start..stop-1."""
-        indices, weights, shifts = self._device_batches(batch_indices.astype(np.int32, copy=False),
-                                                        batch_weights.astype(np.float32, copy=False), batch_shifts)
-        if self.steps_in_python:
-            state, results = self._state(), []
-            for step in range(start, stop):
-                state, loss, correct = self._train_step(state, self.x_train, self.y_train, indices[step],
-                                                        weights[step], None if shifts is None else shifts[step])
-                results.append((loss, correct))
-            self._store(state)
-            return (np.array([float(loss) for loss, _ in results], dtype=np.float32),
-                    np.array([float(correct) for _, correct in results], dtype=np.float32))
-        state, losses, correct = self._train_chunk(self._state(), self.x_train, self.y_train, indices, weights,
-                                                   shifts, jnp.int32(start), count=stop - start)
-        self._store(state)
-        return np.asarray(losses), np.asarray(correct)
+    def train_steps(self, batch_indices, batch_weights, start, stop, batch_shifts=None):
+        """numpy (losses, correct counts) of steps start..stop-1, trained as a pack of one."""
+        cached = self._member_axis
+        host = (batch_indices, batch_weights, batch_shifts)
+        if cached is None or any(old is not new for old, new in zip(cached[0], host, strict=True)):
+            # The same arrays with a member axis, kept for the epoch: the pack sends them to the device once.
+            self._member_axis = cached = (host, tuple(None if array is None else array[None] for array in host))
+        pack = self.pack_of_one
+        state, losses, correct = pack.train_steps(pack.stacked_state(), *cached[1][:2], start, stop, cached[1][2])
+        pack.store(state)
+        return losses[0], correct[0]
 
     def evaluate_batch(self, images, labels):
-        return self._evaluate_batch(*self._model_values(), images, labels)
+        return self._evaluate_batch(*self.model_values(), images, labels)
 
     def mask_counts(self):
-        return self._mask_counts(*self._model_values())
+        return self._mask_counts(*self.model_values())
 
     def gradient_values(self):
         """numpy copies of the gradient sums, one per masked layer whose kernel trains."""

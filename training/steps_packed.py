@@ -1,11 +1,11 @@
-"""The steps of a pack: N runs of one network trained together, one compiled program for all (`jax.vmap`).
+"""The steps of a pack: N >= 1 runs of one network trained together, one compiled program for all.
 
-Every member has its own JaxSteps (training/steps_jax.py) over its own model and optimizer; the pack takes
-the first member's compiled functions as the template and maps them over the members' values stacked along
-a new leading axis: weights, scores, BatchNorm statistics, Adam's moments, step count and learning rate.
-The data set is shared; each member brings its own batches (its own shuffle, its own augmentation draws).
-A member's computations never mix with another's, so a member whose loss becomes NaN leaves the others as
-they were; the pack then ignores it.
+Every member has its own JaxSteps (training/steps_jax.py) over its own model and optimizer; the pack maps the first
+member's pure functions over the members' values stacked along a new leading axis: weights, scores, BatchNorm
+statistics, Adam's moments, step count and learning rate. Several members are mapped with `jax.vmap`; a single
+one (a solo run) by indexing, so that its program is the run's own. The data set is shared; each member brings its
+own batches (its own shuffle, its own augmentation draws). A member's computations never mix with another's, so a
+member whose loss becomes NaN leaves the others as they were; the pack then ignores it.
 
 The members' Keras variables are written back from the stacked values at the end of every epoch (and when a
 stop is requested), so that checkpoints, masks and final files are each member's own, as for a solo run.
@@ -15,7 +15,41 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from training.steps import evaluate_in_batches
+from training.steps import train_in_two_parts
+
+_PADDED_SPLITS = []  # ((images, labels, batch size), device copy): a split padded once for all the runs of a process
+
+
+def member_map(function, members):
+    """`function` of one member's values, applied to every member's: the arguments and results carry a leading
+    member axis (None arguments pass through)."""
+    if members > 1:
+        return jax.vmap(function)
+
+    def single(*arguments):
+        results = function(*jax.tree.map(lambda leaf: leaf[0], arguments))
+        return jax.tree.map(lambda leaf: leaf[None], results)
+    return single
+
+
+def split_on_device(images, labels, batch_size):
+    """(images (batches, batch, ...), labels (batches, batch), example count) of a split on the device, in whole
+    batches: the last one padded with copies of the first example, whose results are dropped. Sent once: the
+    validation and test sets stay on the device."""
+    for (known_images, known_labels, known_size), device in _PADDED_SPLITS:
+        if known_images is images and known_labels is labels and known_size == batch_size:
+            return device
+    count = len(images)
+    batch_size = min(batch_size, count)
+    batches = -(-count // batch_size)
+    padding = batches * batch_size - count
+    padded_images = np.concatenate([images, np.repeat(images[:1], padding, axis=0)]) if padding else images
+    padded_labels = np.concatenate([labels, np.repeat(labels[:1], padding)]) if padding else labels
+    device = (jnp.asarray(padded_images.reshape(batches, batch_size, *images.shape[1:])),
+              jnp.asarray(padded_labels.astype(np.int32).reshape(batches, batch_size)), count)
+    # The host arrays are kept alive with their copy, so that their ids stay their own.
+    _PADDED_SPLITS[:] = [*_PADDED_SPLITS[-5:], ((images, labels, batch_size), device)]
+    return device
 
 
 class PackedJaxSteps:
@@ -27,52 +61,97 @@ class PackedJaxSteps:
         self.evaluation_batch_size = template.evaluation_batch_size
         self.steps_in_python = template.steps_in_python
         self._train_chunk = jax.jit(self._train_chunk_function, donate_argnums=0, static_argnames="count")
-        self._train_step = jax.jit(jax.vmap(template._train_step_function, in_axes=(0, None, None, 0, 0, 0)),
-                                   donate_argnums=0)
-        self._evaluate_batch = jax.jit(jax.vmap(template._evaluate_batch_function, in_axes=(0, 0, None, None)))
-        self._mask_counts = jax.jit(jax.vmap(template._mask_counts_function))
+        self._train_step = jax.jit(self._train_step_function, donate_argnums=0)
+        self._evaluate_batch = jax.jit(self._evaluate_batch_function)
+        self._mask_counts_function = member_map(template.mask_counts_function, len(self.members))
+        self._mask_counts = jax.jit(self._mask_counts_function)
+        self._evaluate_splits = jax.jit(self._evaluate_splits_function)
+        self._epoch_batches = None  # (host arrays, device arrays) of the epoch being trained
 
     def _train_chunk_function(self, state, x_train, y_train, batch_indices, batch_weights, batch_shifts, start,
                               count):
         def member_chunk(member_state, indices, weights, shifts):
-            return self.template._train_chunk_function(member_state, x_train, y_train, indices, weights, shifts,
-                                                       start, count)
-        return jax.vmap(member_chunk)(state, batch_indices, batch_weights, batch_shifts)
+            return self.template.train_chunk_function(member_state, x_train, y_train, indices, weights, shifts,
+                                                      start, count)
+        return member_map(member_chunk, len(self.members))(state, batch_indices, batch_weights, batch_shifts)
+
+    def _train_step_function(self, state, x_train, y_train, indices, weights, shifts):
+        def member_step(member_state, member_indices, member_weights, member_shifts):
+            return self.template.train_step_function(member_state, x_train, y_train, member_indices, member_weights,
+                                                     member_shifts)
+        return member_map(member_step, len(self.members))(state, indices, weights, shifts)
+
+    def _evaluate_batch_function(self, trainable, non_trainable, images, labels):
+        def member_evaluation(member_trainable, member_non_trainable):
+            return self.template.evaluate_batch_function(member_trainable, member_non_trainable, images, labels)
+        return member_map(member_evaluation, len(self.members))(trainable, non_trainable)
+
+    def _evaluate_splits_function(self, trainable, non_trainable, splits):
+        """Per split (batched images and labels), every member's per-example losses and correct flags (members,
+        examples) and its layers' own losses; and the mask counts: one program for a whole epoch's evaluation."""
+        def evaluate_split(images, labels):
+            def batch(carry, batch_data):
+                return carry, self._evaluate_batch_function(trainable, non_trainable, *batch_data)
+            _, (losses, correct, extra) = jax.lax.scan(batch, None, (images, labels))
+            members = losses.shape[1]  # (batches, members, batch) to (members, examples)
+            return (jnp.moveaxis(losses, 1, 0).reshape(members, -1),
+                    jnp.moveaxis(correct, 1, 0).reshape(members, -1), extra[-1])
+        return ([evaluate_split(images, labels) for images, labels in splits],
+                self._mask_counts_function(trainable, non_trainable))
 
     # The members' values, stacked and back --------------------------------------------------------
     def stacked_state(self):
-        states = [member._state() for member in self.members]
+        states = [member.state() for member in self.members]
         return jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
+
+    def host_values(self, state):
+        """Every member's (model values, optimizer values) on the host, from one copy of the stacked state."""
+        host = jax.device_get(state)
+        return [member.checkpoint_values(jax.tree.map(lambda leaf, index=index: leaf[index], host))
+                for index, member in enumerate(self.members)]
 
     def store(self, state, members=None):
         """Writes member i's slice of `state` into its Keras variables, for i in `members` (default: all)."""
         for index in range(len(self.members)) if members is None else members:
-            self.members[index]._store(jax.tree.map(lambda leaf: leaf[index], state))
+            self.members[index].store(jax.tree.map(lambda leaf: leaf[index], state))
 
     # Training ---------------------------------------------------------------------------------------
     def train_steps(self, state, batch_indices, batch_weights, start, stop, batch_shifts=None):
         """(state, losses (members, steps), correct counts (members, steps)) after steps start..stop-1; the batch
-        arrays hold one leading row per member. With BatchNorm a padded last batch trains on its real examples
-        alone, as in training/steps.py (every member has the same number of them)."""
-        real = int(np.count_nonzero(batch_weights[0, stop - 1]))
-        if self.has_batchnorm and real < batch_weights.shape[2]:
-            state, losses, correct = self._train_full(state, batch_indices, batch_weights, start, stop - 1,
-                                                      batch_shifts)
-            last = (batch_indices[:, stop - 1, :real], batch_weights[:, stop - 1, :real],
-                    None if batch_shifts is None else batch_shifts[:, stop - 1, :real])
-            state, last_loss, last_correct = self._train_step(state, self.x_train, self.y_train,
-                                                              *(None if a is None else jnp.asarray(a) for a in last))
-            return (state, np.concatenate([losses, np.asarray(last_loss)[:, None]], axis=1),
-                    np.concatenate([correct, np.asarray(last_correct)[:, None]], axis=1))
-        return self._train_full(state, batch_indices, batch_weights, start, stop, batch_shifts)
+        arrays hold one leading row per member."""
+        indices, weights, shifts = self._device_batches(batch_indices, batch_weights, batch_shifts)
+        results = {}
 
-    def _train_full(self, state, batch_indices, batch_weights, start, stop, batch_shifts):
+        def train_full(first, last):
+            results["state"], losses, correct = self._train_full(results.get("state", state), indices, weights,
+                                                                 shifts, first, last)
+            return losses, correct
+
+        def train_real(step, real):
+            results["state"], loss, correct = self._train_step(
+                results.get("state", state), self.x_train, self.y_train, indices[:, step, :real],
+                weights[:, step, :real], None if shifts is None else shifts[:, step, :real])
+            return np.asarray(loss), np.asarray(correct)
+
+        losses, correct = train_in_two_parts(train_full, train_real, batch_weights, start, stop, self.has_batchnorm)
+        return results.get("state", state), losses, correct
+
+    def _device_batches(self, *host_arrays):
+        """The epoch's batches (indices, weights, shifts or None) on the device, sent once per epoch rather than
+        once per call."""
+        cached = self._epoch_batches
+        if cached is None or any(old is not new for old, new in zip(cached[0], host_arrays, strict=True)):
+            indices, weights, shifts = host_arrays
+            device = (jnp.asarray(indices.astype(np.int32, copy=False)),
+                      jnp.asarray(weights.astype(np.float32, copy=False)),
+                      None if shifts is None else jnp.asarray(shifts))
+            self._epoch_batches = cached = (host_arrays, device)
+        return cached[1]
+
+    def _train_full(self, state, indices, weights, shifts, start, stop):
         members = len(self.members)
         if stop <= start:
             return state, np.zeros((members, 0), np.float32), np.zeros((members, 0), np.float32)
-        indices = jnp.asarray(batch_indices.astype(np.int32, copy=False))
-        weights = jnp.asarray(batch_weights.astype(np.float32, copy=False))
-        shifts = None if batch_shifts is None else jnp.asarray(batch_shifts)
         if self.steps_in_python:  # convolutions on a CPU: one compiled step per call (see steps_jax.py)
             results = []
             for step in range(start, stop):
@@ -86,16 +165,23 @@ class PackedJaxSteps:
         return state, np.asarray(losses), np.asarray(correct)
 
     # Evaluation -------------------------------------------------------------------------------------
-    def evaluate(self, state, images, labels, batch_size=None):
-        """[(mean loss, accuracy)] of every member over a whole split, computed as Steps.evaluate does."""
-        trainable, non_trainable = state[0], state[1]
-        losses, correct, extra = evaluate_in_batches(
-            lambda batch_images, batch_labels: self._evaluate_batch(trainable, non_trainable, batch_images,
-                                                                    batch_labels),
-            images, labels, batch_size or self.evaluation_batch_size)
-        count = len(images)
-        return [(float(np.sum(losses[member], dtype=np.float64) / count) + float(extra[member]),
-                 float(np.count_nonzero(correct[member]) / count)) for member in range(len(self.members))]
+    def evaluate_splits(self, state, splits):
+        """([(mean loss, accuracy) of every member] for each split of `splits` ((images, labels) on the host), the
+        mask counts (members, layers, 6)): one compiled call, one transfer back. As Steps.evaluate computes them:
+        per-example losses summed in float64 in example order."""
+        device = [split_on_device(images, labels, self.evaluation_batch_size) for images, labels in splits]
+        batched = tuple(split[:2] for split in device)
+        results, counts = jax.device_get(self._evaluate_splits(state[0], state[1], batched))
+        evaluations = []
+        for (losses, correct, extra), (_, _, count) in zip(results, device, strict=True):
+            evaluations.append([(float(np.sum(losses[member, :count], dtype=np.float64) / count) + float(extra[member]),
+                                 float(np.count_nonzero(correct[member, :count]) / count))
+                                for member in range(len(self.members))])
+        return evaluations, np.asarray(counts)
+
+    def evaluate(self, state, images, labels):
+        """[(mean loss, accuracy)] of every member over a whole split."""
+        return self.evaluate_splits(state, [(images, labels)])[0][0]
 
     def mask_counts(self, state):
         """(members, layers, 6) mask counts, as masking.mask_counts gives them for one run."""

@@ -1,0 +1,50 @@
+"""What every run of a process needs before it trains: the backend's check, determinism, the device line and the
+data set."""
+
+import os
+
+import keras
+
+from config import ConfigError
+from datasets import load_dataset
+from networks import STANDARD_DATASET
+
+
+def make_deterministic(config):
+    """Same seed, same machine: identical results (measured on TensorFlow: no cost on LeNet, see docs/RUNS.md). On JAX,
+    cli/keras_backend.py asks XLA for deterministic GPU kernels before JAX starts; XLA on a CPU is deterministic."""
+    if keras.backend.backend() != config.backend:
+        raise ConfigError(f"This process runs Keras on {keras.backend.backend()}, but the run is a --backend "
+                          f"{config.backend} run; start it in a new process (MaskTrainer.py selects the backend "
+                          "before loading Keras).")
+    if config.backend == "tensorflow":
+        import tensorflow as tf
+        tf.config.experimental.enable_op_determinism()
+
+
+def device_line(config):
+    """The first line of a run: where it trains and how precisely."""
+    from devices import describe_current
+    device = describe_current(config.backend)
+    line = f"Device: {device.describe()}; Keras on {config.backend}, {config.precision} products"
+    if device.platform == "gpu" and config.backend == "jax":
+        deterministic = "xla_gpu_deterministic_ops=true" in os.environ.get("XLA_FLAGS", "")
+        line += ", deterministic kernels" if deterministic else ", NON-deterministic kernels (XLA_FLAGS)"
+    return line
+
+
+def load_data(config, print_line=print):
+    dataset = load_dataset(config.dataset, STANDARD_DATASET[config.nettype], data_dir=config.data_dir,
+                           limit=config.limit, test_normalization=config.test_normalization)
+    if dataset.warning:
+        print_line(f"Warning: {dataset.warning}")
+    print_line(f"Data set: {dataset.name} ({len(dataset.x_train)} training, {len(dataset.x_val)} validation, "
+               f"{len(dataset.x_test)} test examples) from {dataset.source}")
+    return dataset
+
+
+def prepare_process(config, print_line=print):
+    """Backend check, determinism and the device line; returns the run's data set."""
+    make_deterministic(config)
+    print_line(device_line(config))
+    return load_data(config, print_line)

@@ -71,13 +71,9 @@ RUNS = {  # name: MaskTrainer.py flags, on the MNIST subset's first 100 examples
 }
 DRIVER = """
 import contextlib, io, json, sys
-import MaskTrainer
-results = {}
-for name, arguments in json.loads(sys.argv[1]).items():
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output):
-        code = MaskTrainer.main(arguments)
-    results[name] = {"code": code, "output": output.getvalue()}
+sys.path.insert(0, "tests")
+from main_calls import main_calls
+results = main_calls(json.loads(sys.argv[1]))
 results["tensorflow imported"] = sys.modules.get("tensorflow") is not None
 import Export, re
 run_id = re.search(r"^Run ([0-9a-f]{8}):", results["FreePruning"]["output"], re.MULTILINE).group(1)

@@ -51,13 +51,9 @@ def test_a_packed_step_gives_every_member_its_solo_step(packed_steps_folder, cas
 
 PACK_DRIVER = """
 import contextlib, io, json, sys
-import MaskTrainer
-results = {}
-for name, arguments in json.loads(sys.argv[1]).items():
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output):
-        code = MaskTrainer.main(arguments)
-    results[name] = {"code": code, "output": output.getvalue()}
+sys.path.insert(0, "tests")
+from main_calls import main_calls
+results = main_calls(json.loads(sys.argv[1]))
 
 # A pack whose second member diverges (learning rate 1e12): it fails, the first finishes.
 from config import RunConfig

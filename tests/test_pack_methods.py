@@ -16,6 +16,7 @@ import pytest
 
 from conftest import REPOSITORY
 from methods import METHOD_NAMES
+from test_pack import by_seed, run_logs
 
 pytestmark = pytest.mark.slow  # 45 tiny runs in a subprocess
 
@@ -32,25 +33,6 @@ COMPARED = ("trainLoss", "valLoss", "testLoss", "trainAccuracy", "valAccuracy", 
             "candidateMagnitude", "candidateGradient", "candidateTestAccuracy", "chosenCandidate",
             "valLossDeterministic", "testLossDeterministic", "valAccuracyDeterministic", "testAccuracyDeterministic")
 
-DRIVER = """
-import contextlib, io, json, sys
-import MaskTrainer
-results = {}
-for name, arguments in json.loads(sys.argv[1]).items():
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output):
-        code = MaskTrainer.main(arguments)
-    results[name] = {"code": code, "output": output.getvalue()}
-print(json.dumps(results))
-"""
-
-
-def logs_by_seed(folder):
-    found = {}
-    for path in folder.rglob("*_logs.json"):
-        logs = json.loads(path.read_text())
-        found[logs["seed"]] = logs
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -61,13 +43,13 @@ def methods_packed_and_solo(tmp_path_factory):
         flags = [*COMMON, "--traintype", traintype, *OWN_FLAGS.get(traintype, [])]
         arguments[f"{traintype} packed"] = [*flags, "--pack", "2", "--outputpath", str(root / traintype / "packed")]
         arguments[f"{traintype} solo"] = [*flags, "--outputpath", str(root / traintype / "solo")]
-    finished = subprocess.run([sys.executable, "-c", DRIVER, json.dumps(arguments)], cwd=REPOSITORY,
+    finished = subprocess.run([sys.executable, "tests/main_calls.py", json.dumps(arguments)], cwd=REPOSITORY,
                               capture_output=True, text=True, timeout=1200)
     assert finished.returncode == 0, finished.stderr[-3000:]
     results = json.loads(finished.stdout.strip().splitlines()[-1])
     for traintype in METHOD_NAMES:
         for form in ("packed", "solo"):
-            results[f"{traintype} {form}"]["logs"] = logs_by_seed(root / traintype / form)
+            results[f"{traintype} {form}"]["logs"] = by_seed(run_logs(root / traintype / form))
     return results
 
 

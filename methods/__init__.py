@@ -1,4 +1,4 @@
-"""Training methods, one module per family (connectivity, lottery_tickets, pruning_at_initialisation),
+"""Training methods, one module per family (connectivity, supermask, lottery_tickets, pruning_at_initialisation),
 and the registry that maps each --traintype name to its method and family."""
 
 from methods.base import ConfigError, Method, MethodFamily, NoSettings, setting

@@ -135,43 +135,11 @@ if find_spec("xdist") is None:  # only pytest-xdist declares the hook; a plain p
 
 
 # What the cluster modules leave behind ---------------------------------------------------------------------------
-class FilesSnapshot:
-    """The files and folders under some folders. Compared later by listing again only the folders whose modification
-    time changed (a new file or folder changes its parent's), so that a large home folder is walked once."""
-
-    def __init__(self, roots):
-        self.absent = [root for root in roots if not os.path.isdir(root)]
-        self.listed = {}
-        for root in roots:
-            for folder, subfolders, files in os.walk(root):
-                self.listed[folder] = (modified(folder), {*subfolders, *files})
-
-    def new_files(self):
-        """Every file, and every empty folder, that was not there when the snapshot was taken."""
-        new = [*(path for root in self.absent for path in files_under(root))]
-        for folder, (before, names) in self.listed.items():
-            if modified(folder) in (before, None):
-                continue
-            try:
-                now = set(os.listdir(folder))
-            except OSError:
-                continue
-            new += [path for name in sorted(now - names) for path in files_under(os.path.join(folder, name))]
-        return new
-
-
-def modified(path):
-    try:
-        return os.stat(path).st_mtime_ns
-    except OSError:
-        return None
-
-
-def files_under(path):
-    if not os.path.isdir(path) or os.path.islink(path):
-        return [path] if os.path.lexists(path) else []
-    found = [os.path.join(folder, name) for folder, _, files in os.walk(path) for name in files]
-    return found or [path + os.sep]
+def paths_under(roots):
+    """The folders `roots` that exist, and every file and folder under them."""
+    return {root for root in roots if os.path.lexists(root)} | {
+        os.path.join(folder, name) for root in roots for folder, folders, files in os.walk(root)
+        for name in (*folders, *files)}
 
 
 def marked_processes(mark):
@@ -224,7 +192,8 @@ def files_outside_the_tests(request):
     were before the first cluster module; and the files already reported. Not the whole home folder: on a fresh
     machine Keras and matplotlib write their settings and caches there on first use, from whichever test comes first.
     (The Slurm folder is not watched: a Slurm someone starts meanwhile writes there.)"""
-    return FilesSnapshot([str(Path.home() / ".ray"), request.config.users_ray_folder]), set()
+    roots = [str(Path.home() / ".ray"), request.config.users_ray_folder]
+    return roots, paths_under(roots)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -234,15 +203,15 @@ def cluster_modules_leave_nothing(request):
     if module_name(request.node.nodeid) not in CLUSTER_MODULES:
         yield
         return
-    snapshot, reported = request.getfixturevalue("files_outside_the_tests")
+    roots, known = request.getfixturevalue("files_outside_the_tests")
     running_before = marked_processes(os.environ[PROCESS_MARK])
     yield
     module = request.node.nodeid
     left = processes_left(running_before)
     if CLUSTER_MODULES[module_name(module)] == "slurm":  # elsewhere, it may be the Slurm group's, starting
         remove_slurm_state(request.config)
-    files = [path for path in snapshot.new_files() if path not in reported]
-    reported.update(files)
+    files = sorted(paths_under(roots) - known)
+    known.update(files)  # reported once
     problems = []
     if left:
         problems.append(f"{module} left {len(left)} process(es) running, now killed: "

@@ -158,8 +158,8 @@ def train_in_two_parts(train_full, train_real, batch_weights, start, stop, has_b
 
 def evaluate_in_batches(evaluate_batch, images, labels, batch_size):
     """(per-example losses, per-example correct flags, the layers' own losses of the last batch) of a whole split,
-    evaluated in fixed-size batches (the last one padded, its padding dropped); the example axis comes last, so a
-    pack's leading member axis passes through."""
+    evaluated in fixed-size batches (the last one padded, its padding dropped). A pack evaluates on the device
+    instead (training/steps_packed.py, split_on_device)."""
     count = len(images)
     batch_size = min(batch_size, count)
     losses, correct = [], []

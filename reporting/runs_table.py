@@ -170,6 +170,8 @@ def read_run(path):
             # MaskTrainer reserves a run ID by creating its empty logs file first.
             return None, f"Left out {shown}: empty logs file (a run that is just starting).", "running"
         logs = json.loads(text)
+        if isinstance(logs, dict) and logs.get("status") == "running" and logs.get("testAccuracy") == []:
+            return None, f"Left out {shown}: a run that is just starting (no epoch recorded yet).", "running"
         return parse_run(path, logs), None, None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         return None, f"Skipped {shown}: cannot parse it ({type(error).__name__}: {error}).", "unreadable"

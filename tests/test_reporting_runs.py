@@ -179,6 +179,17 @@ def test_a_just_reserved_empty_logs_file_is_left_out_quietly(trained_runs, tmp_p
     assert "12345678_logs.json" in loaded.attrs["notes"][0]
 
 
+def test_a_started_run_with_no_epoch_yet_is_left_out_as_just_starting(trained_runs, tmp_path):
+    [kept, started] = read_logs(trained_runs, traintype="Baseline")
+    copy_runs(trained_runs, tmp_path, traintype="Baseline", seed=kept["seed"])
+    write_edited_copy(started, tmp_path, "0badf00d", epochs=0, status="running")
+    for include_unfinished in (False, True):
+        loaded = load_runs([str(tmp_path)], include_unfinished=include_unfinished)
+        assert loaded["seed"].tolist() == [kept["seed"]] and loaded.attrs["left_out"] == {"running": 1}
+        [note] = loaded.attrs["notes"]
+        assert "0badf00d" in note and "just starting" in note
+
+
 def test_a_configuration_is_every_identity_setting_but_seed_and_where_it_was_written(trained_runs, tmp_path):
     [logs, _] = read_logs(trained_runs, traintype="Baseline")
     write_edited_copy(logs, tmp_path / "a", "00000001", seed=1, config={"nruns": 3, "data_dir": "/data"})

@@ -156,6 +156,36 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, request, bac
     assert_events_match_logs(logs_path)  # no epoch missing or repeated in TensorBoard's view
 
 
+KILL_AFTER_FIRST_CHECKPOINT = """
+import os, sys
+import training.loop
+written = []
+original = training.loop.write_encoded
+def write_or_die(files):
+    written.append(files)
+    if len(written) == 2:
+        os._exit(9)  # killed as epoch 0's logs were to be written, its checkpoint already on disk
+    original(files)
+training.loop.write_encoded = write_or_die
+import MaskTrainer
+sys.exit(MaskTrainer.main(sys.argv[1:]))
+"""
+
+
+def test_a_run_killed_between_its_first_checkpoint_and_its_logs_is_found_and_resumed(tmp_path, capsys,
+                                                                                      uninterrupted):
+    """The logs are written as the run starts, so there is no moment with a checkpoint beside an empty logs file
+    (which a sweep or --continue cannot read, and so would start the run again beside the orphan)."""
+    killed = subprocess.run([sys.executable, "-c", KILL_AFTER_FIRST_CHECKPOINT, *ARGUMENTS, "--outputpath",
+                             str(tmp_path)], cwd=REPOSITORY, capture_output=True, text=True, timeout=300)
+    assert killed.returncode == 9, killed.stderr
+    (logs_path,) = tmp_path.rglob("*_logs.json")
+    assert json.loads(logs_path.read_text())["testLoss"] == [] and list(tmp_path.rglob("*_checkpoint.npz"))
+    assert MaskTrainer.main([*ARGUMENTS, "--outputpath", str(tmp_path), "--continue"]) == 0
+    assert "Resuming run" in capsys.readouterr().out
+    assert_same_run(uninterrupted, finished_run(tmp_path))
+
+
 def test_sigint_saves_the_state_and_says_how_to_resume_and_the_resume_matches(tmp_path, backend):
     backend, uninterrupted = backend
     process = start_trainer(tmp_path, backend=backend)

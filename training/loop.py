@@ -188,7 +188,10 @@ class Experiment:
 
     # The hooks through which a method trains the run (training/driver.py calls them, on the run's variables).
     def start(self):
-        """Before epoch 0 of a new run: the initial weights are written, then the method prepares."""
+        """Before epoch 0 of a new run: the logs (so that a run killed at any moment after its first checkpoint has
+        a readable logs file to be found and resumed by) and the initial weights are written, then the method
+        prepares."""
+        self.write_logs()
         initial = kernels(self.layers)
         self.write(lambda: atomic.write_npz(self.path("initial_weights"), initial))
         self.prepare_new_run()

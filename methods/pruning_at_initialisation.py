@@ -5,16 +5,16 @@ them; pruning_at_init/criteria/)."""
 import dataclasses
 
 from methods.base import ConfigError, Method, MethodFamily, setting
+from pruning_at_init.criteria import RANDOM, criterion_named
 from pruning_at_init.experiment import PruningAtInitExperiment
 
-# Which settings a method uses: every method the mask's, plus those of the steps it takes and of its criterion.
+# Which settings a method uses: every method the mask's, plus those of the steps it takes and of its criterion (its
+# declaration in pruning_at_init/criteria/__init__.py).
 MASK = ("sparsity", "pruning_scope")
 K_STARTS = ("kstarts", "selection_epochs", "fitness")
 DISSIPATION = ("selection_epochs", "dissipation")
-CRITERION_SETTINGS = {"random": (), "snip": ("scoring_examples",), "grasp": ("scoring_examples", "grasp_temperature"),
-                      "synflow": ("synflow_iterations",)}
-# The criteria's papers and Synaptic-Flow prune over all weights together; Haroon 2022 layer by layer.
-DEFAULT_SCOPE = {"random": "layerwise", "snip": "global", "grasp": "global", "synflow": "global"}
+# How a criterion's setting names a folder when not at its default (_N30); a setting without a letter, by its name.
+FOLDER_LETTERS = {"scoring_examples": "N", "grasp_temperature": "T", "synflow_iterations": "I"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,11 +22,16 @@ class PruningAtInitMethod(Method):
     k_starts: bool = False  # K candidate masks train briefly; the fittest goes on
     dissipates: bool = False  # weights that barely move in the selection epochs are removed
     start_fraction: float = 1.0  # the starting mask's sparsity, as a fraction of --sparsity
-    criterion: str = "random"  # how the starting mask is chosen: at random, or pruning_at_init/criteria/
+    criterion: str = RANDOM  # how the starting mask is chosen: a name in pruning_at_init/criteria's CRITERIA
 
     def __post_init__(self):
-        uses = (MASK + (K_STARTS if self.k_starts else ()) + (DISSIPATION if self.dissipates else ())
-                + CRITERION_SETTINGS[self.criterion])
+        settings = criterion_named(self.criterion).settings
+        known = {field.name for field in dataclasses.fields(PruningAtInitSettings)}
+        unknown = [name for name in settings if name not in known]
+        if unknown:
+            raise ValueError(f"The '{self.criterion}' criterion reads {', '.join(unknown)}, which "
+                             "PruningAtInitSettings (methods/pruning_at_initialisation.py) does not have.")
+        uses = (MASK + (K_STARTS if self.k_starts else ()) + (DISSIPATION if self.dissipates else ()) + settings)
         object.__setattr__(self, "uses", uses)
 
     @property
@@ -94,16 +99,17 @@ class PruningAtInitialisation(MethodFamily):
     def resolved_settings(self, config):
         settings = config.method_settings
         if settings.pruning_scope is None:
-            settings = dataclasses.replace(settings, pruning_scope=DEFAULT_SCOPE[config.method.criterion])
+            settings = dataclasses.replace(settings,
+                                           pruning_scope=criterion_named(config.method.criterion).default_scope)
         return settings
 
     def folder_suffix(self, config):
         settings, method = self.resolved_settings(config), config.method
         suffix = f"_S{settings.sparsity}" + ("_global" if settings.pruning_scope == "global" else "")
         defaults = PruningAtInitSettings()
-        for name, letter in (("scoring_examples", "N"), ("grasp_temperature", "T"), ("synflow_iterations", "I")):
-            if name in method.uses and getattr(settings, name) != getattr(defaults, name):
-                suffix += f"_{letter}{getattr(settings, name)}"
+        for name in criterion_named(method.criterion).settings:
+            if getattr(settings, name) != getattr(defaults, name):
+                suffix += f"_{FOLDER_LETTERS.get(name, name)}{getattr(settings, name)}"
         if method.k_starts:
             suffix += f"_K{settings.kstarts}_{settings.fitness}"
         if method.selects_mask:

@@ -1,6 +1,7 @@
-"""The Experiment that runs RandomPruning, KStarts, DissipatingGradients and KStartsDG.
+"""The Experiment that runs the seven pruning-at-initialisation methods.
 
 - RandomPruning: one random mask at sparsity S (seeded by the run seed), fixed from epoch 0.
+- SNIP, GraSP, SynFlow: the mask their criterion chooses (pruning_at_init/criteria/), fixed from epoch 0.
 - DissipatingGradients: dense start; after each of the first E epochs weights that barely moved are
   removed (dissipation.py) until the sparsity is exactly S after epoch E; then the mask stays fixed.
 - KStarts / KStartsDG: K candidates, each from the same initial weights, a fresh Adam and the same data
@@ -15,7 +16,8 @@ import time
 import numpy as np
 
 from pruning_at_init import variables
-from pruning_at_init.criteria import CriterionError, ScoringContext, criterion_masks
+from pruning_at_init.criteria import CRITERIA, criterion_masks
+from pruning_at_init.criteria.scoring import CriterionError, ScoringContext
 from pruning_at_init.dissipation import dissipation_masks
 from pruning_at_init.fitness import gradient_fitness, magnitude_fitness
 from pruning_at_init.masks import random_masks, sparsity_of
@@ -127,7 +129,7 @@ class PruningAtInitExperiment(Experiment):
 
     def starting_masks(self, index):
         """Candidate `index`'s random mask, or the mask the method's criterion chooses (one candidate)."""
-        if self.method.criterion == "random":
+        if CRITERIA[self.method.criterion].at_random:
             generator = np.random.default_rng([self.config.seed, MASK_STREAM, index])
             shapes = [tuple(layer.kernel.shape) for layer in self.layers]
             return random_masks(shapes, self.start_sparsity(), self.settings.pruning_scope, generator)

@@ -19,7 +19,7 @@ import numpy as np
 import keras
 from masking import MaskedDense, masked_layers
 from methods.pruning_at_initialisation import PruningAtInitSettings
-from pruning_at_init.criteria import ScoringContext
+from pruning_at_init.criteria.scoring import ScoringContext
 
 
 def tiny_context(sparsity=0.5, scope="global", **settings):
@@ -124,8 +124,7 @@ def test_masks_remove_the_lowest_scores_exactly_and_of_ties_the_later_ones():
 
 
 def test_a_mask_that_cuts_every_path_is_refused_and_non_finite_scores_too():
-    from pruning_at_init.criteria import CriterionError
-    from pruning_at_init.criteria.scoring import check_connected, masks_from_scores
+    from pruning_at_init.criteria.scoring import CriterionError, check_connected, masks_from_scores
     context = tiny_context(sparsity=0.9)  # noqa: F821
     # No layer is empty, yet no path is left: the input reaches hidden unit 0 only, the output hears unit 1 only.
     first, second = np.zeros((6, 4), "float32"), np.zeros((4, 3), "float32")
@@ -183,6 +182,40 @@ def test_the_criteria_prune_globally_by_default_and_say_so_in_the_folder():
                                          "synflow_iterations": 10}).validate()
     assert layerwise.folder().endswith("_S0.9_I10")
     assert "grasp_temperature" not in snip_run.identity() and "synflow_iterations" not in snip_run.identity()
+
+
+def test_a_criterion_without_settings_needs_only_its_line_in_criteria_and_its_method(monkeypatch):
+    """docs/EXTENDING.md's criterion recipe: a criterion declared in CRITERIA with no settings, named by one
+    PruningAtInitMethod, is accepted and validated, uses the mask's settings only and prunes globally."""
+    from methods import registry
+    from methods.pruning_at_initialisation import FAMILY, FIXED_MASK, PruningAtInitMethod
+    from pruning_at_init.criteria import CRITERIA, Criterion
+
+    monkeypatch.setitem(CRITERIA, "throwaway", Criterion())
+    method = PruningAtInitMethod("Throwaway", "trains the weights under the throwaway criterion's mask",
+                                 color="#000000", criterion="throwaway", **FIXED_MASK)
+    monkeypatch.setattr(FAMILY, "methods", (*FAMILY.methods, method))
+    monkeypatch.setitem(registry.METHODS, method.name, method)
+    monkeypatch.setitem(registry.FAMILY_OF, method.name, FAMILY)
+    assert method.uses == ("sparsity", "pruning_scope")
+    config = RunConfig.from_settings({"traintype": "Throwaway", "sparsity": 0.8}).validate()
+    assert config.identity()["pruning_scope"] == "global" and config.folder().endswith("_S0.8_global")
+    assert not {"scoring_examples", "grasp_temperature", "synflow_iterations"} & set(config.identity())
+    with pytest.raises(ConfigError, match=r"^--scoring-examples does nothing for --traintype Throwaway"):
+        RunConfig.from_settings({"traintype": "Throwaway", "scoring_examples": 30}, given=["scoring_examples"])
+    layerwise = RunConfig.from_settings({"traintype": "Throwaway", "pruning_scope": "layerwise"}).validate()
+    assert layerwise.identity()["pruning_scope"] == "layerwise" and layerwise.folder().endswith("_S0.9")
+
+
+def test_a_method_naming_an_undeclared_criterion_or_setting_is_refused_where_it_is_declared(monkeypatch):
+    from methods.pruning_at_initialisation import FIXED_MASK, PruningAtInitMethod
+    from pruning_at_init.criteria import CRITERIA, Criterion
+
+    with pytest.raises(ValueError, match=r"^Unknown pruning criterion 'absent'; choose one of random, snip, grasp, "):
+        PruningAtInitMethod("Absent", "trains", color="#000000", criterion="absent", **FIXED_MASK)
+    monkeypatch.setitem(CRITERIA, "throwaway", Criterion(settings=("throwaway_depth",)))
+    with pytest.raises(ValueError, match=r"^The 'throwaway' criterion reads throwaway_depth, which Pruning"):
+        PruningAtInitMethod("Throwaway", "trains", color="#000000", criterion="throwaway", **FIXED_MASK)
 
 
 @pytest.mark.parametrize("traintype", ["SNIP", "GraSP", "SynFlow"])

@@ -1,7 +1,9 @@
-"""DataSet: what one data set declares, so that the loader, the command line and the checks need nothing else.
+"""DatasetDefinition: what one data set declares, so that the loader, the command line and the checks need nothing
+else. Not the data: a definition finds and reads the official files, and preprocess() gives the loaded arrays, a
+datasets.dataset.Dataset.
 
-A data set is one module in datasets/ holding a DataSet subclass (its name, official files, how to find and
-read them, its image shape and classes) and one line in datasets/registry.py. docs/EXTENDING.md has the recipe.
+A data set is one module in datasets/ holding a DatasetDefinition subclass (its name, official files, how to find
+and read them, its image shape and classes) and one line in datasets/registry.py. docs/EXTENDING.md has the recipe.
 """
 
 import abc
@@ -15,8 +17,9 @@ from datasets.errors import DatasetError
 from datasets.preprocessing import normalise, pixel_statistics
 
 
-class DataSet(abc.ABC):
-    """One data set. Subclasses set the class attributes and implement read_folder; the rest has defaults."""
+class DatasetDefinition(abc.ABC):
+    """One data set's definition. Subclasses set the class attributes and implement read_folder; the rest has
+    defaults."""
 
     name = None  # the --dataset value
     display_name = None  # how messages name it, e.g. "Fashion-MNIST"

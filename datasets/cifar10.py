@@ -1,6 +1,6 @@
 """CIFAR-10 (Krizhevsky 2009): the official python batches, in cifar-10-python.tar.gz or extracted."""
 
-from datasets.base import DataSet
+from datasets.base import DatasetDefinition
 from datasets.cifar_batches import OFFICIAL_PAGE, PythonBatches
 
 ARCHIVE_NAME = "cifar-10-python.tar.gz"
@@ -15,7 +15,7 @@ def read_cifar10_folder(folder):
     return BATCHES.read_extracted(folder)
 
 
-class CIFAR10(DataSet):
+class CIFAR10(DatasetDefinition):
     name = "cifar10"
     display_name = "CIFAR-10"
     image_shape = (32, 32, 3)

@@ -3,7 +3,7 @@ its extracted cifar-100-python/ folder (files train, test and meta; meta names t
 
 import types
 
-from datasets.base import DataSet
+from datasets.base import DatasetDefinition
 from datasets.cifar_batches import OFFICIAL_PAGE, PythonBatches
 
 ARCHIVE_NAME = "cifar-100-python.tar.gz"
@@ -11,7 +11,7 @@ FOLDER_NAME = "cifar-100-python"
 BATCHES = PythonBatches("CIFAR-100", ARCHIVE_NAME, FOLDER_NAME, ("train",), "test", b"fine_labels", 100)
 
 
-class CIFAR100(DataSet):
+class CIFAR100(DatasetDefinition):
     name = "cifar100"
     display_name = "CIFAR-100"
     image_shape = (32, 32, 3)

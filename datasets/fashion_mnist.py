@@ -3,7 +3,7 @@ files, which have MNIST's names and format (so they are told apart by their labe
 
 import os
 
-from datasets.base import DataSet
+from datasets.base import DatasetDefinition
 from datasets.idx import OFFICIAL_NAMES, IdxFiles
 
 OFFICIAL_PAGE = "https://github.com/zalandoresearch/fashion-mnist"
@@ -12,7 +12,7 @@ FILES = IdxFiles("Fashion-MNIST", f"download it again from {OFFICIAL_PAGE} or po
                                   "holding the four official Fashion-MNIST files")
 
 
-class FashionMNIST(DataSet):
+class FashionMNIST(DatasetDefinition):
     name = "fashion-mnist"
     display_name = "Fashion-MNIST"
     image_shape = (28, 28, 1)

@@ -6,7 +6,7 @@ import zlib
 
 import numpy as np
 
-from datasets.base import DataSet
+from datasets.base import DatasetDefinition
 from datasets.dataset import RawData
 from datasets.idx import OFFICIAL_FILES, OFFICIAL_NAMES, IdxFiles
 
@@ -37,7 +37,7 @@ def read_mnist_archive(path):
     return RawData(source=path, **read_npz(path))
 
 
-class MNIST(DataSet):
+class MNIST(DatasetDefinition):
     name = "mnist"
     display_name = "MNIST"
     image_shape = (28, 28, 1)

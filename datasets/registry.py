@@ -1,6 +1,7 @@
 """The registered data sets, and load_dataset: picks one, finds its files, checks them, splits and normalises.
 
-Adding a data set: one module in datasets/ with a DataSet subclass (datasets/base.py), and one line in REGISTRY.
+Adding a data set: one module in datasets/ with a DatasetDefinition subclass (datasets/base.py), and one line in
+REGISTRY.
 """
 
 from datasets import cifar10, cifar100, fashion_mnist, mnist, subset

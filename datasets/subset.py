@@ -2,7 +2,7 @@
 
 import os
 
-from datasets.base import DataSet
+from datasets.base import DatasetDefinition
 from datasets.dataset import RawData
 from datasets.errors import DatasetError
 from datasets.mnist import read_npz
@@ -21,7 +21,7 @@ def read_mnist_subset(path=SUBSET_FILE):
     return RawData(source=path, **read_npz(path, fix=SUBSET_FIX))
 
 
-class MNISTSubset(DataSet):
+class MNISTSubset(DatasetDefinition):
     name = "mnist-subset"
     display_name = "MNIST subset"
     description = "committed 6,000-image MNIST subset"

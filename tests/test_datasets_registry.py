@@ -1,6 +1,6 @@
-"""The data-set registry: a data set is one module with a DataSet subclass and one line in datasets/registry.py;
-every registered one is offered by --dataset, refuses a folder without its files, builds every network, and is
-never replaced by another data set."""
+"""The data-set registry: a data set is one module with a DatasetDefinition subclass and one line in
+datasets/registry.py; every registered one is offered by --dataset, refuses a folder without its files, builds every
+network, and is never replaced by another data set."""
 
 import ast
 import hashlib
@@ -14,7 +14,7 @@ import pytest
 import datasets
 from config.run_config import DATASET_CHOICES
 from datasets import DatasetError, load_dataset, registry
-from datasets.base import DataSet
+from datasets.base import DatasetDefinition
 from networks import NETWORK_NAMES, build_network
 from test_datasets import SHARED_MNIST, needs_shared_mnist, tiny_mnist, write_idx_folder
 
@@ -30,12 +30,14 @@ def isolated_sources(tmp_path, monkeypatch):
 
 
 def data_set_classes_defined_in_the_package():
-    """{module name: DataSet subclasses defined in it} over every module of datasets/, found by reading them."""
+    """{module name: DatasetDefinition subclasses defined in it} over every module of datasets/, found by reading
+    them."""
     found = {}
     for path in sorted(PACKAGE.glob("*.py")):
         module = importlib.import_module(f"datasets.{path.stem}")
-        classes = [value for value in vars(module).values() if inspect.isclass(value) and issubclass(value, DataSet)
-                   and value is not DataSet and value.__module__ == module.__name__]
+        classes = [value for value in vars(module).values()
+                   if inspect.isclass(value) and issubclass(value, DatasetDefinition)
+                   and value is not DatasetDefinition and value.__module__ == module.__name__]
         if classes:
             found[path.stem] = classes
     return found
@@ -68,14 +70,14 @@ def test_every_data_set_declares_what_the_loader_needs(name):
     assert data_set.display_name and data_set.num_classes >= 2
     assert len(data_set.image_shape) == 3
     assert data_set.validation_size is None or data_set.validation_size >= 1
-    if type(data_set).find_raw_data is DataSet.find_raw_data:  # found in --data-dir, Keras' cache, a download
+    if type(data_set).find_raw_data is DatasetDefinition.find_raw_data:  # found in --data-dir, Keras' cache, a download
         assert data_set.expected_in_data_dir and data_set.how_to_get and "--data-dir" in data_set.how_to_get
     if data_set.fallback is not None:
         assert data_set.fallback in registry.REGISTRY and registry.REGISTRY[data_set.fallback].description
 
 
 @pytest.mark.parametrize("name", [name for name, data_set in registry.REGISTRY.items()
-                                  if type(data_set).find_raw_data is DataSet.find_raw_data])
+                                  if type(data_set).find_raw_data is DatasetDefinition.find_raw_data])
 def test_a_folder_without_the_files_is_refused_in_one_sentence(tmp_path, name):
     display_name = registry.REGISTRY[name].display_name
     for arguments in ({"data_dir": str(tmp_path)}, {}):
@@ -86,7 +88,8 @@ def test_a_folder_without_the_files_is_refused_in_one_sentence(tmp_path, name):
 
 
 def test_an_unknown_name_is_refused_and_never_becomes_cifar10(monkeypatch):
-    monkeypatch.setattr(DataSet, "find_raw_data", lambda self, *arguments: pytest.fail(f"looked for {self.name}"))
+    monkeypatch.setattr(DatasetDefinition, "find_raw_data",
+                        lambda self, *arguments: pytest.fail(f"looked for {self.name}"))
     for name in ("imagenet", "cifar-10", "fashion_mnist", "CIFAR100", ""):
         with pytest.raises(DatasetError, match="Unknown data set"):
             load_dataset(name, "cifar10")

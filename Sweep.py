@@ -175,7 +175,7 @@ def run_jobs(jobs, arguments, outputpath, total):
     from results.claims import CLAIMED_CODE
     from runner import existing_runs
     from runner.claims import holder
-    from sweeps.execution import INTERRUPTED_CODES, BackendError
+    from sweeps.execution import INTERRUPTED_CODES, ExecutorError
     from sweeps.progress import Progress
     progress = Progress(total, sum(job.action.kind == "skip" for job in jobs),
                         [(job.label, job.action.note) for job in jobs if job.action.kind == "busy"])
@@ -223,7 +223,7 @@ def run_jobs(jobs, arguments, outputpath, total):
     try:
         executor = backends.make_executor(arguments, on_start, on_end)
         executor.run([job for job in jobs if job.action.executes])
-    except BackendError as error:
+    except ExecutorError as error:
         return fail(error, 2)
     if getattr(executor, "detached", False):
         return 0  # --no-wait: submitted; a later call reports

@@ -130,7 +130,7 @@ def slurm_details(arguments):
 
 
 def make_executor(arguments, on_start, on_end):
-    """The executor that --executor names; a BackendError (one sentence) when it cannot be used."""
+    """The executor that --executor names; an ExecutorError (one sentence) when it cannot be used."""
     from sweeps.execution import LocalExecutor
     if arguments.backend == "local":
         return LocalExecutor(arguments.workers, on_start, on_end)
@@ -153,11 +153,11 @@ def dry_run_notes(arguments, jobs):
     """{job number: note} for --dry-run (on Slurm: the runs in Slurm already), and a closing line or None."""
     if arguments.backend != "slurm":
         return {}, None
-    from sweeps.execution import BackendError
+    from sweeps.execution import ExecutorError
     opening = f"On Slurm ({slurm_details(arguments)}): "
     try:
         in_slurm = make_executor(arguments, None, None).in_slurm(jobs)
-    except BackendError as error:
+    except ExecutorError as error:
         return {}, f"{opening}the runs to run or resume would be submitted as one job array ({error})"
     notes = {number: f"in Slurm already as task {task_id}: followed, not submitted again"
              for number, task_id in in_slurm.items()}

@@ -1,9 +1,9 @@
-"""The executor interface of a sweep, and the local backend: MaskTrainer.py processes in worker threads.
+"""The executor interface of a sweep, and the local executor: MaskTrainer.py processes in worker threads.
 
 An executor's run(jobs) runs every job, calls on_start(job) when one starts and on_end(job, code, seconds,
 last_lines) when it ends, and leaves `stop_requests` (Ctrl-C, SIGTERM, SIGHUP received) and `bad_input`
 (the message of a run that refused its input, after which nothing more starts) for Sweep.py's summary.
-Backends: LocalExecutor below, RayExecutor (sweeps/ray_executor.py), SlurmExecutor (sweeps/slurm_executor.py).
+Executors: LocalExecutor below, RayExecutor (sweeps/ray_executor.py), SlurmExecutor (sweeps/slurm_executor.py).
 
 Locally, each run is its own process group, so a Ctrl-C at the terminal reaches only the sweep, which passes
 exactly one SIGINT to every running MaskTrainer.py: they save their state and exit 130. A second
@@ -46,8 +46,9 @@ class Job:
     pack_file: str = None  # the pack's MaskTrainer.py --pack-file
 
 
-class BackendError(RuntimeError):
-    """The backend cannot be used as asked (one sentence; Sweep.py exits 2)."""
+class ExecutorError(RuntimeError):
+    """The executor (--executor local, ray or slurm) cannot be used as asked: Ray or Slurm missing, unreachable or
+    refusing (one sentence; Sweep.py exits 2). Not cli.keras_backend.BackendError, which is about Keras' backend."""
 
 
 def trainer_command(config, action, pack_file=None):
@@ -95,7 +96,7 @@ def die_with_parent():
 
 
 class Executor:
-    """What every backend shares: the callbacks, the stop and bad-input state, and the stop signals."""
+    """What every executor shares: the callbacks, the stop and bad-input state, and the stop signals."""
 
     def __init__(self, on_start, on_end, print_line=print):
         self.on_start, self.on_end, self.print_line = on_start, on_end, print_line

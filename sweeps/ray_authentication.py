@@ -9,7 +9,7 @@ and ends in 'Failed to connect'."""
 import os
 import secrets
 
-from sweeps.execution import BackendError
+from sweeps.execution import ExecutorError
 
 DEFAULT_TOKEN_FILE = os.path.join("~", ".ray", "auth_token")
 TOKEN_SOURCES = ("Ray sends a token only with RAY_AUTH_MODE=token, and reads it from the variable RAY_AUTH_TOKEN, else "
@@ -49,7 +49,7 @@ def check_authentication(address, source, timeout_s):
         sending = get_authentication_mode() == AuthenticationMode.TOKEN and loader.has_token()
         metadata = tuple(loader.get_token_for_http_header().items()) if sending else ()
     except AuthenticationError as error:  # e.g. RAY_AUTH_TOKEN_PATH names no file
-        raise BackendError(f"Ray could not read the token to join the cluster at {address} ({source}): "
+        raise ExecutorError(f"Ray could not read the token to join the cluster at {address} ({source}): "
                            f"{error.message}; {TOKEN_SOURCES}.") from None
     with grpc.insecure_channel(address) as channel:
         try:
@@ -57,4 +57,4 @@ def check_authentication(address, source, timeout_s):
                 gcs_service_pb2.GetClusterIdRequest(), timeout=timeout_s, metadata=metadata)
         except grpc.RpcError as error:
             if error.code() == grpc.StatusCode.UNAUTHENTICATED:
-                raise BackendError(authentication_problem(address, source, sending)) from None
+                raise ExecutorError(authentication_problem(address, source, sending)) from None

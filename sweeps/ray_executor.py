@@ -1,4 +1,4 @@
-"""The Ray backend of Sweep.py: each run a Ray task (sweeps/ray_task.py) on a local Ray instance or on a
+"""The Ray executor of Sweep.py: each run a Ray task (sweeps/ray_task.py) on a local Ray instance or on a
 cluster joined with --address. Every run is its own MaskTrainer.py process started by its task, so no
 TensorFlow or JAX state passes from one run to the next in a long-lived Ray worker.
 
@@ -25,7 +25,7 @@ import uuid
 
 from devices.sharing import shared_gpu_environment, user_memory_settings
 from sweeps import ray_task
-from sweeps.execution import BAD_INPUT_CODE, TRAINER, BackendError, Executor, continue_command, uses_gpu
+from sweeps.execution import BAD_INPUT_CODE, TRAINER, Executor, ExecutorError, continue_command, uses_gpu
 from sweeps.ray_authentication import TOKEN_SOURCES, check_authentication, local_instance_token
 
 REPOSITORY = os.path.dirname(TRAINER)
@@ -88,7 +88,7 @@ def import_ray(address=None):
     try:
         import ray
     except ImportError:
-        raise BackendError(f"--executor ray needs Ray, which is not installed; install it with: {INSTALL} "
+        raise ExecutorError(f"--executor ray needs Ray, which is not installed; install it with: {INSTALL} "
                            "(or use --executor local).") from None
     return ray
 
@@ -109,13 +109,13 @@ def check_reachable(address, source="--address"):
             return
     host, _, port = address.rpartition(":")
     if "://" in address or not host or not port.isdigit():
-        raise BackendError(f"The Ray address {address} ({source}) is not HOST:PORT (e.g. 127.0.0.1:6379), 'auto' or "
+        raise ExecutorError(f"The Ray address {address} ({source}) is not HOST:PORT (e.g. 127.0.0.1:6379), 'auto' or "
                            "'local' (Ray Client addresses, ray://, are not supported); give the address of the "
                            "cluster's head.")
     try:
         socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
     except OSError as error:
-        raise BackendError(f"No Ray cluster answers at {address} ({source}: {error.strerror or error}); start its "
+        raise ExecutorError(f"No Ray cluster answers at {address} ({source}: {error.strerror or error}); start its "
                            f"head with `ray start --head --port PORT`, or {fix}.") from None
 
 
@@ -165,7 +165,7 @@ class RayExecutor(Executor):
             try:  # "local": a new instance, never the cluster in RAY_ADDRESS or in Ray's record (module docstring)
                 ray.init(address="local", num_cpus=os.cpu_count(), **options)
             except (ConnectionError, RuntimeError, ValueError, OSError) as error:
-                raise BackendError(f"Could not start a local Ray instance ({first_line(error)}); check that Ray's "
+                raise ExecutorError(f"Could not start a local Ray instance ({first_line(error)}); check that Ray's "
                                    f"temp folder {ray_temp_folder()} is writable (RAY_TMPDIR moves it).") from None
             return
         check_reachable(self.address, self.address_source)
@@ -175,10 +175,10 @@ class RayExecutor(Executor):
         try:
             ray.init(address=self.address, **options)
         except ray.exceptions.AuthenticationError as error:  # RAY_AUTH_MODE=token, and no token found
-            raise BackendError(f"Ray could not join the cluster at {self.address} ({self.address_source}): "
+            raise ExecutorError(f"Ray could not join the cluster at {self.address} ({self.address_source}): "
                                f"{error.message}; {TOKEN_SOURCES}.") from None
         except (ConnectionError, RuntimeError, ValueError) as error:
-            raise BackendError(f"Could not join the Ray cluster at {self.address} ({first_line(error)}); check "
+            raise ExecutorError(f"Could not join the Ray cluster at {self.address} ({first_line(error)}); check "
                                f"{self.address_source}, and for a cluster with token authentication: "
                                f"{TOKEN_SOURCES}.") from None
 
@@ -198,7 +198,7 @@ class RayExecutor(Executor):
             os.remove(marker)
         for host, missing in answers:
             if missing:
-                raise BackendError(
+                raise ExecutorError(
                     f"The Ray node {host} cannot see {', '.join(missing)}; on a cluster of several machines, "
                     "--outputpath, this repository and its Python must be on a shared filesystem at the same "
                     "paths on every node.")
@@ -212,7 +212,7 @@ class RayExecutor(Executor):
             problem = unreserved_gpus_problem(ray.cluster_resources().get("GPU", 0), self.gpus_per_run,
                                               [job.config for job in jobs])
             if problem:
-                raise BackendError(problem)
+                raise ExecutorError(problem)
             self.check_shared_paths()
             self.control = ray.remote(num_cpus=0)(ray_task.SweepControl).remote()
             task = ray.remote(num_cpus=self.cpus_per_run, num_gpus=self.gpus_per_run,

@@ -1,4 +1,4 @@
-"""The Slurm backend of Sweep.py: the grid's pending runs as one Slurm job array submitted through submitit
+"""The Slurm executor of Sweep.py: the grid's pending runs as one Slurm job array submitted through submitit
 (sweeps/slurm_queue.py), each task one `MaskTrainer.py --continue` process (sweeps/slurm_task.py), so that a
 requeued task, or the next sweep, resumes its run.
 
@@ -19,7 +19,7 @@ import signal
 import time
 import uuid
 
-from sweeps.execution import BAD_INPUT_CODE, INTERRUPTED_CODES, BackendError, Executor, continue_command
+from sweeps.execution import BAD_INPUT_CODE, INTERRUPTED_CODES, Executor, ExecutorError, continue_command
 from sweeps.slurm_queue import REPOSITORY
 from sweeps.slurm_task import SlurmTask, read_record
 
@@ -67,7 +67,7 @@ class SubmissionRecord:
         except FileNotFoundError:
             return {}
         except (OSError, ValueError, KeyError, TypeError):
-            raise BackendError(f"{self.path} is not a readable submission record; if no task of this grid is in "
+            raise ExecutorError(f"{self.path} is not a readable submission record; if no task of this grid is in "
                                "Slurm (squeue --me), delete it and run the same command again.") from None
 
     def save(self):
@@ -152,7 +152,7 @@ class SlurmExecutor(Executor):
         try:
             task_ids = self.queue.submit([SlurmTask(self.command_of(job), REPOSITORY, entry["task_record"])
                                           for job, entry in zip(jobs, entries.values())], job_name)
-        except BackendError:
+        except ExecutorError:
             for key in entries:
                 del record.runs[key]
             record.save()
@@ -202,7 +202,7 @@ class SlurmExecutor(Executor):
         record of its end, missed twice in a row (records on a shared filesystem may show late), is reported."""
         try:
             states = dict(self.queue.queued().values())
-        except BackendError as error:
+        except ExecutorError as error:
             self.print_line(f"Could not ask Slurm which tasks are left ({error}); asking again.")
             return
         for task_id in list(pending):
@@ -277,5 +277,5 @@ class SlurmExecutor(Executor):
     def cancel(self, task_ids, **how):
         try:
             self.queue.cancel(task_ids, **how)
-        except BackendError as error:
+        except ExecutorError as error:
             self.print_line(f"Could not cancel the tasks: {error}")

@@ -1,5 +1,5 @@
 """Slurm as the sweep uses it: tasks submitted as one job array through submitit, which of them are still in
-Slurm (squeue), and cancelling them (scancel). Every failure to reach Slurm is a BackendError in one sentence.
+Slurm (squeue), and cancelling them (scancel). Every failure to reach Slurm is an ExecutorError in one sentence.
 
 Slurm's commands find their cluster through a configuration: SLURM_CONF, else slurm.conf at the path compiled into
 Slurm (/etc/slurm/slurm.conf in Debian's slurm-wlm and most packages; /etc/slurm-llnl/ in old Debian releases), else
@@ -17,7 +17,7 @@ import shlex
 import shutil
 import subprocess
 
-from sweeps.execution import TRAINER, BackendError
+from sweeps.execution import TRAINER, ExecutorError
 
 REPOSITORY = os.path.dirname(TRAINER)
 COMMAND_TIMEOUT_S = 60
@@ -57,14 +57,14 @@ def run_slurm_command(command):
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S, check=False)
     except OSError as error:
-        raise BackendError(NO_SLURM.format(command=command[0]) if isinstance(error, FileNotFoundError)
+        raise ExecutorError(NO_SLURM.format(command=command[0]) if isinstance(error, FileNotFoundError)
                            else f"Could not run {command[0]} ({error}).") from None
     except subprocess.TimeoutExpired:
-        raise BackendError(f"Slurm did not answer `{shlex.join(command)}` within {COMMAND_TIMEOUT_S} s; "
+        raise ExecutorError(f"Slurm did not answer `{shlex.join(command)}` within {COMMAND_TIMEOUT_S} s; "
                            "check that its controller is up (sinfo).") from None
     if result.returncode != 0:
         output = result.stderr or result.stdout
-        raise BackendError(NOT_CONFIGURED if NO_CONFIGURATION_SOURCE in output
+        raise ExecutorError(NOT_CONFIGURED if NO_CONFIGURATION_SOURCE in output
                            else f"`{command[0]}` failed: {slurm_reason(output)}.")
     return result.stdout
 
@@ -75,17 +75,17 @@ class SlurmQueue:
     def __init__(self, folder, partition=None, time_min=60, cpus_per_run=1, gpus_per_run=0, array_parallelism=None):
         for command in ("sbatch", "squeue", "scancel", "srun"):
             if shutil.which(command) is None:
-                raise BackendError(NO_SLURM.format(command=command))
+                raise ExecutorError(NO_SLURM.format(command=command))
         problem = configuration_problem(os.environ)
         if problem:
-            raise BackendError(problem)
+            raise ExecutorError(problem)
         # Finds the configuration as every Slurm command does, without asking the controller: a Slurm without one
         # is reported here, before the sweep writes anything.
         run_slurm_command(["sbatch", "--version"])
         try:
             import submitit  # noqa: F401
         except ImportError:
-            raise BackendError("--executor slurm submits through submitit, which is not installed; install it with: "
+            raise ExecutorError("--executor slurm submits through submitit, which is not installed; install it with: "
                                "pip install submitit (it comes with requirements.txt).") from None
         self.folder = os.path.abspath(folder)
         parameters = {"time": time_min, "cpus_per_task": cpus_per_run, "stderr_to_stdout": True,
@@ -95,7 +95,7 @@ class SlurmQueue:
             parameters["partition"] = partition
         if gpus_per_run:
             # Whole GPUs, one run per task: Slurm sets the task's CUDA_VISIBLE_DEVICES, and a run alone on its GPUs
-            # keeps JAX's own memory defaults (sharing one GPU between runs is for the Ray and local backends).
+            # keeps JAX's own memory defaults (sharing one GPU between runs is for the Ray and local executors).
             parameters["gpus_per_node"] = gpus_per_run
         if array_parallelism:
             parameters["array_parallelism"] = array_parallelism
@@ -107,7 +107,7 @@ class SlurmQueue:
         return str(JobPaths(os.path.join(self.folder, "%j"), job_id=task_id).stdout)
 
     def submit(self, tasks, job_name):
-        """Submits the callables `tasks` as one job array named job_name; their task ids, or BackendError with
+        """Submits the callables `tasks` as one job array named job_name; their task ids, or ExecutorError with
         Slurm's reason (then nothing was submitted, and submitit's files for it are removed)."""
         import submitit
         from submitit.core.utils import FailedJobError
@@ -124,8 +124,8 @@ class SlurmQueue:
                 if os.path.islink(path) or os.path.isfile(path):
                     os.remove(path)
             if NO_CONFIGURATION_SOURCE in str(error):
-                raise BackendError(NOT_CONFIGURED) from None
-            raise BackendError(f"Slurm refused the submission: {slurm_reason(error)}; nothing was submitted.") \
+                raise ExecutorError(NOT_CONFIGURED) from None
+            raise ExecutorError(f"Slurm refused the submission: {slurm_reason(error)}; nothing was submitted.") \
                 from None
         return [job.job_id for job in jobs]
 

@@ -21,7 +21,7 @@ import pytest
 
 from conftest import REPOSITORY
 from sweeps import backends, ray_executor
-from sweeps.execution import BackendError
+from sweeps.execution import ExecutorError
 from test_sweep import sweep, write_grid
 
 # What Slurm 22.05's commands print when they find no configuration (Debian 12's slurm-wlm, SLURM_CONF unset, no
@@ -112,7 +112,7 @@ def test_which_ray_the_sweep_uses(flag, variable, address, source):
 
 
 def test_a_ray_client_address_is_refused_in_one_sentence():
-    with pytest.raises(BackendError, match=r"^The Ray address ray://10.0.0.1:10001 \(RAY_ADDRESS\) is not HOST:PORT"):
+    with pytest.raises(ExecutorError, match=r"^The Ray address ray://10.0.0.1:10001 \(RAY_ADDRESS\) is not HOST:PORT"):
         ray_executor.check_reachable("ray://10.0.0.1:10001", "RAY_ADDRESS")
 
 

@@ -57,9 +57,7 @@ def comparison_figure(family, fields, members):
     seen = {}
     for c in members:
         method = c.get("traintype")
-        count = seen.get(method, 0)
-        seen[method] = count + 1
-        linestyle = style.SERIES_STYLES[count % len(style.SERIES_STYLES)]
+        linestyle = style.series_linestyle(seen, method)
         label = f"{method} ({style.describe(c.fields, extra + own_varying_settings(method, members))}; " \
                 f"{len(c.runs)} run{'s' * (len(c.runs) > 1)})"
         x = np.arange(c.epochs)
@@ -76,10 +74,8 @@ def comparison_figure(family, fields, members):
     right.set_ylim(bottom=0)
     left.set_title("Test accuracy", fontsize=10)
     right.set_title("Connections changed from the initial network", fontsize=10)
-    if len(members) > LEGEND_INSIDE_AT_MOST:
-        style.legend_beneath(figure, left, ncol=2 if len(members) > 2 * LEGEND_INSIDE_AT_MOST else 1)
-    else:
-        left.legend(loc="best", fontsize=7)
+    style.legend(figure, left, beneath=len(members) > LEGEND_INSIDE_AT_MOST,
+                 ncol=2 if len(members) > 2 * LEGEND_INSIDE_AT_MOST else 1)
     figure.suptitle(f"{family.capitalize()} vs Baseline: {style.title_of(fields)} "
                     "(mean, band: min-max over runs)", fontsize=11)
     return figure

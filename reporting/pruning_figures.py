@@ -46,7 +46,6 @@ def sparsity_figure(network, dataset, series_list, baselines):
     seen = {}
     for group in series_list:
         method = group[0].get("traintype")
-        seen[method] = seen.get(method, 0) + 1  # a method's second series (another recipe) gets its own line style
         peaks = [peak_of(c) for c in group]
         x = 100 * np.array([float(c.get("sparsity")) for c in group])
         mean, low, high = (100 * np.array([getattr(p, name) for p in peaks], dtype=float)
@@ -55,17 +54,14 @@ def sparsity_figure(network, dataset, series_list, baselines):
         label = method + (f" ({style.describe(group[0].fields, varying)})" if varying else "")
         ax.errorbar(x, mean, yerr=errors, color=style.method_color(method), marker=style.method_marker(method),
                     capsize=3, markersize=5, linewidth=1.6, label=label,
-                    linestyle=style.SERIES_STYLES[(seen[method] - 1) % len(style.SERIES_STYLES)])
+                    linestyle=style.series_linestyle(seen, method))
     for baseline in baselines:
         runs = len(baseline.runs)
         ax.axhline(100 * peak_of(baseline).mean, color=style.method_color(style.BASELINE), linestyle="--",
                    linewidth=1.0, label=f"Baseline, dense ({runs} run{'s' * (runs != 1)})")
     ax.set_xlabel("sparsity: weights removed (%)")
     ax.set_ylabel("peak test accuracy (%)")
-    if varying:  # the entries name their settings: long
-        style.legend_beneath(figure, ax)
-    else:
-        ax.legend(loc="best", fontsize=7)
+    style.legend(figure, ax, beneath=bool(varying))  # entries that name their settings are long
     ax.set_title(f"Pruning at initialisation: {network}, {dataset}\n"
                  "peak of the mean test accuracy over seeds (bars: min-max over seeds)", fontsize=10)
     return figure

@@ -113,9 +113,21 @@ def new_figure(width=11.0, height=4.2, ncols=2):
     return figure, list(axes)
 
 
-def legend_beneath(figure, ax, ncol=1):
-    """The legend of `ax` beneath the figure's panels, the figure grown by its rows: long entries there do not
-    squeeze the axes or cover the curves."""
+def series_linestyle(seen, method):
+    """The line style of `method`'s next series in a figure: its first solid, each later one (another recipe of the
+    same method, drawn in the method's one colour) its own. `seen` counts each method's series so far."""
+    count = seen.get(method, 0)
+    seen[method] = count + 1
+    return SERIES_STYLES[count % len(SERIES_STYLES)]
+
+
+def legend(figure, ax, beneath, ncol=1):
+    """The legend of `ax`: inside the panel, where it covers least; or, when `beneath` (many or long entries, which
+    would squeeze the axes or cover the curves), beneath the figure's panels in `ncol` columns, the figure grown by
+    its rows."""
+    if not beneath:
+        ax.legend(loc="best", fontsize=7)
+        return
     handles, labels = ax.get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside lower center", fontsize=7, ncol=ncol)
     figure.set_figheight(figure.get_figheight() + 0.17 * -(-len(labels) // ncol))

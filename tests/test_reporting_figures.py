@@ -105,3 +105,17 @@ def test_figure_colours_are_fixed_per_method():
     assert len({method.color for method in everyone}) == len(everyone)
     assert len({(method.color, method.marker) for method in everyone}) == len(everyone)
     assert style.method_color("NoSuchMethod") == style.OTHER_COLOR
+
+
+def test_a_methods_later_series_get_their_own_line_styles_and_long_legends_go_beneath():
+    seen = {}
+    styles = [style.series_linestyle(seen, method) for method in ("SNIP", "SNIP", "GraSP", "SNIP")]
+    assert styles == ["-", "--", "-", ":"]
+    for beneath in (False, True):
+        figure, (ax,) = style.new_figure(ncols=1)
+        for index in range(6):
+            ax.plot([0, 1], [index, index], label=f"series {index}")
+        height = figure.get_figheight()
+        style.legend(figure, ax, beneath=beneath, ncol=2)
+        assert (ax.get_legend() is None, len(figure.legends)) == ((True, 1) if beneath else (False, 0))
+        assert figure.get_figheight() == pytest.approx(height + (0.17 * 3 if beneath else 0))

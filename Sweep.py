@@ -20,7 +20,8 @@ from devices import DEFAULT_DEVICE, DEVICES
 from sweeps import backends
 
 PROGRAM = "Sweep.py"
-OLD_EXECUTOR_NOTICE = f"{PROGRAM}: --backend is now --executor (the old spelling still works, for now)."
+OLD_EXECUTOR_NOTICE = (f"{PROGRAM}: --backend still works, but use --executor, which says what it chooses "
+                       "(--keras-backend chooses Keras' backend).")
 
 
 def fail(message, code):

@@ -92,7 +92,7 @@ def die_with_parent():
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
     except (OSError, AttributeError):
-        pass  # not Linux: runs outlive a killed sweep, as before
+        pass  # not Linux, no PR_SET_PDEATHSIG: a run outlives a sweep killed with SIGKILL
 
 
 class Executor:

@@ -271,7 +271,8 @@ def test_executor_names_where_runs_execute():
     assert parser.parse_args(["grid.json", "--keras-backend", "jax"]).keras_backend == "jax"
 
 
-OLD_SPELLING_NOTICE = "Sweep.py: --backend is now --executor (the old spelling still works, for now).\n"
+OLD_SPELLING_NOTICE = ("Sweep.py: --backend still works, but use --executor, which says what it chooses "
+                       "(--keras-backend chooses Keras' backend).\n")
 
 
 def test_the_old_spelling_backend_still_works_with_a_one_line_notice(tmp_path):

@@ -5,19 +5,12 @@ Keras vs. PyTorch vs. the arithmetic floor, side by side in one process.
     .venv/bin/python bench/conv_speed.py [--nets Conv2,Conv4,Conv6] [--examples 2000] [--epochs 3] [--quick]
     .venv/bin/python bench/conv_speed.py --nets ResNet20 --output bench/results/conv_speed_resnet20.json
 
-Per network, contenders interleaved epoch by epoch (as in bench/lenet_speed.py; round 0 is the warm-up):
-  runner          training.loop.Experiment.train_epoch (masked, FreePruning), then its record_epoch
-                  (evaluation of 5,000 validation + 10,000 test images, mask statistics, log + checkpoint)
-  keras_fit       the same network unmasked in plain Keras layers, model.fit at Keras' defaults
-  keras_fit_best  the same with fit's fastest (jit_compile, steps_per_execution), picked in this run
-  torch           the masked network in PyTorch, torch.compile (bench/torch_conv.py)
-and the arithmetic floor (bench/arithmetic_floor.py), measured in the same run. Also: evaluation time per
-batch size (what training/steps.py's EVALUATION_BATCH_SIZE rests on). The data are random images written
-in CIFAR-10's official format (bench/cifar_shaped.py) and read by the project's loader.
-ResNets (networks/resnet.py) train as a real run does, with BatchNorm and the shift-flip augmentation inside
-the step; their plain Keras rows add Keras' own augmentation layers (keras_contenders.plain_resnet), their
-PyTorch peer is bench/torch_resnet.py, and their floor counts only the masked convolutions and the dense output.
-Results: bench/results/conv_speed.json (bench/conv_report.py renders the README tables).
+Per network, contenders interleaved epoch by epoch as in bench/lenet_speed.py (runner, keras_fit, keras_fit_best,
+torch), with the arithmetic floor (arithmetic_floor.py) measured as one more; then evaluation time per batch size
+(what training/steps.py's EVALUATION_BATCH_SIZE rests on). The data are random images written in CIFAR-10's format
+(cifar_shaped.py), read by the product's reader. A network whose runs augment (the ResNets) trains as a real run
+does, the shift-flip augmentation inside the step, and its plain Keras rows add Keras' own augmentation layers.
+Results: bench/results/conv_speed.json, rendered by bench/report.py; bench/README.md says how to read them.
 """
 
 import argparse
@@ -29,36 +22,32 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [REPO, os.path.dirname(os.path.abspath(__file__))]
 
 from quiet_tensorflow import import_tensorflow_quietly  # noqa: E402
 
 import_tensorflow_quietly()
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 import torch  # noqa: E402
 
 import machine  # noqa: E402
+import report  # noqa: E402
 from arithmetic_floor import ArithmeticFloor  # noqa: E402
 from cifar_shaped import write_cifar_shaped  # noqa: E402
 from datasets import load_dataset  # noqa: E402
-from keras_contenders import PlainFit, Runner, best_fit_setting, fit_settings, setting_label  # noqa: E402
+from keras_contenders import PlainFit, augments, best_fit_setting, fit_settings  # noqa: E402
 from lenet_speed import run_rounds, summarise  # noqa: E402
-from networks import RESNET_DEPTHS  # noqa: E402
 from results import atomic  # noqa: E402
-from torch_conv import TorchConvPeer  # noqa: E402
-from torch_resnet import TorchResNetPeer  # noqa: E402
+from runs import Runs  # noqa: E402
+from torch_peers import TorchPeer  # noqa: E402
 from training.steps import EVALUATION_BATCH_SIZE  # noqa: E402
 
 RESULTS = os.path.join(REPO, "bench", "results", "conv_speed.json")
 CIFAR10_TRAINING_EXAMPLES = 45_000  # 50,000 minus the 5,000 validation images
 TARGET_FLOOR = {"Conv2": 1.5, "Conv4": 1.2, "Conv6": 1.2}
 TARGET_EVAL_SHARE = 0.15
-# What the ResNet rows include and leave out; stored with the results, rendered by conv_report.py.
-RESNET_LABELS = {
+# What the rows of a network whose runs augment include and leave out; stored with the results.
+AUGMENTED_LABELS = {
     "runner": "runner: `Experiment.train_epoch` (masked; BatchNorm, shift-flip augmentation in the step)",
     "keras_fit": "plain Keras, unmasked, `model.fit` (defaults; BatchNorm, `RandomTranslation` + `RandomFlip`)",
     "keras_fit_best": "plain Keras, unmasked, `model.fit` at its fastest setting (BatchNorm, `RandomTranslation` + "
@@ -99,16 +88,9 @@ def parse_args(argv=None):
     return args
 
 
-def fit_examples(setting, quick):
-    """Examples each fit setting is timed on: XLA's CPU convolutions take ~0.2 s per image, so fewer."""
-    if quick:
-        return 50
-    return 100 if setting["jit_compile"] else 500
-
-
 def evaluation_batch_sizes(runner, sizes):
     """Seconds per 1,000 validation images at each batch size, and whether the accuracy stayed the same."""
-    data, steps = runner.experiment.dataset, runner.experiment.steps
+    data, steps = runner.experiments[0].dataset, runner.experiments[0].steps
     seconds, accuracies = {}, set()
     for size in sizes:
         steps.evaluate(data.x_val, data.y_val, batch_size=size)  # compiles this shape
@@ -126,17 +108,17 @@ def bench_network(nettype, dataset, args, names):
     result = {}
     factories = {
         "floor": lambda: ArithmeticFloor(nettype, dataset.x_train.shape[1:], len(dataset.x_train)),
-        "runner": lambda: Runner(dataset, nettype=nettype),
+        "runner": lambda: Runs(dataset, nettype=nettype),
         "keras_fit": lambda: PlainFit(dataset, nettype=nettype),
-        "torch": lambda: (TorchResNetPeer if nettype in RESNET_DEPTHS else TorchConvPeer)(
-            nettype, dataset.x_train, dataset.y_train),
+        "torch": lambda: TorchPeer(nettype, dataset.x_train, dataset.y_train),
     }
-    if nettype in RESNET_DEPTHS:
-        result["labels"] = RESNET_LABELS
+    if augments(nettype):
+        result["labels"] = AUGMENTED_LABELS
     if "keras_fit_best" in names:
-        settings = fit_settings(nettype)
+        # XLA's CPU convolutions take about 0.2 s per image: its settings are timed on fewer.
         best, tried = best_fit_setting(lambda **setting: PlainFit(dataset, nettype=nettype, **setting),
-                                       {setting_label(s): fit_examples(s, args.quick) for s in settings}, settings)
+                                       lambda setting: 50 if args.quick else 100 if setting["jit_compile"] else 500,
+                                       fit_settings(nettype))
         result["fit_settings_s_per_1000"], result["fit_best_setting"] = tried, best
         factories["keras_fit_best"] = lambda: PlainFit(dataset, nettype=nettype, **best)
     contenders = {name: factories[name]() for name in ["floor", *names]}
@@ -206,19 +188,14 @@ def main(argv=None):
         "evaluation_batch_size": EVALUATION_BATCH_SIZE,
         "machine": {"nproc": os.cpu_count(), "cpu_model": machine.cpu_model(), "load_average_at_start": load_at_start,
                     "load_average_at_end": machine.load_average(), "busy_cores_threshold": args.busy_cores},
-        "threads": {"torch_num_threads": torch.get_num_threads(),
-                    "tf_intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
-                    "tf_inter_op": tf.config.threading.get_inter_op_parallelism_threads()},
-        "versions": {"python": sys.version.split()[0], "tensorflow": tf.__version__, "keras": keras.__version__,
-                     "torch": torch.__version__, "numpy": np.__version__},
+        **machine.framework_facts(),
         "command": shlex.join([".venv/bin/python", "bench/conv_speed.py",
                                *(argv if argv is not None else sys.argv[1:])]),
         "networks": networks,
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     atomic.write_json(args.output, result)
-    from conv_report import markdown
-    print("\n" + markdown(result) + f"\n\nwrote {os.path.relpath(args.output)}")
+    print("\n" + report.markdown(result) + f"\n\nwrote {os.path.relpath(args.output)}")
 
 
 if __name__ == "__main__":

@@ -18,9 +18,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 class JaxRunner:
     name = "runner on JAX (masked, Experiment.train_epoch)"
 
-    def __init__(self, data_dir, limit=None, batch_size=25, lr=1e-3, seed=1, nettype="LeNet"):
-        settings = {"data_dir": data_dir, "limit": limit, "batch_size": batch_size, "lr": lr, "seed": seed,
-                    "nettype": nettype}
+    def __init__(self, data_dir, limit=None, nettype="LeNet"):
+        settings = {"data_dir": data_dir, "limit": limit, "nettype": nettype}
         self.process = subprocess.Popen([sys.executable, os.path.abspath(__file__), json.dumps(settings)],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO)
         ready = json.loads(self._read_line())
@@ -48,39 +47,30 @@ class JaxRunner:
 
 
 def child(settings):
-    sys.path.insert(0, REPO)
+    sys.path[:0] = [REPO, os.path.dirname(os.path.abspath(__file__))]
     from cli.keras_backend import select_backend
     select_backend("jax")
-    import tempfile
-
     import jax
     import keras
 
-    from config import RunConfig
     from datasets import load_dataset
-    from training.loop import Experiment
-
-    class NeverStop:
-        requested = False
+    from runs import Runs
 
     dataset = load_dataset("mnist", "mnist", data_dir=settings["data_dir"], limit=settings["limit"])
-    with tempfile.TemporaryDirectory(prefix="speed-jax-") as output:
-        config = RunConfig(nettype=settings["nettype"], traintype="FreePruning", batchsize=settings["batch_size"],
-                           lr=settings["lr"], seed=settings["seed"], maxepochs=1000, outputpath=output,
-                           backend="jax").validate()
-        experiment = Experiment(config, dataset, print_line=lambda line: None)
-        if sys.modules.get("tensorflow") is not None:
-            raise RuntimeError("the JAX runner imported TensorFlow")
-        print(json.dumps({"versions": {"jax": jax.__version__, "keras": keras.__version__}}), flush=True)
-        epoch = 0
+    runs = Runs(dataset, nettype=settings["nettype"], backend="jax")
+    if sys.modules.get("tensorflow") is not None:
+        raise RuntimeError("the JAX runner imported TensorFlow")
+    print(json.dumps({"versions": {"jax": jax.__version__, "keras": keras.__version__}}), flush=True)
+    try:
         for request in sys.stdin:
             if request.strip() != "epoch":
                 break
-            epoch += 1
             cpu_before = time.process_time()
-            loss, accuracy = experiment.train_epoch(epoch, NeverStop())
+            loss, accuracy = runs.train_epoch()
             print(json.dumps({"loss": loss, "accuracy": accuracy, "cpu_seconds": time.process_time() - cpu_before}),
                   flush=True)
+    finally:
+        runs.close()
 
 
 if __name__ == "__main__":

@@ -3,18 +3,15 @@
     .venv/bin/pip install -r bench/requirements.txt
     .venv/bin/python bench/lenet_speed.py --data-dir ../shared/data/mnist [--epochs 3] [--quick]
 
-Contenders, interleaved epoch by epoch in one process (A, B, C, D, A, B, C, D, ...):
-  runner        training.loop.Experiment.train_epoch (masked LeNet, compiled-steps, XLA)
-  keras_steps   unmasked Keras Dense LeNet in the same compiled-steps loop, same batches
-  keras_fit     the same unmasked model with stock model.fit(batch_size=25, epochs=1)
-  keras_fit_best  the same with fit's fastest (jit_compile, steps_per_execution), picked in this run
-  torch         the masked LeNet in PyTorch, torch.compile
-  runner_jax    the runner on Keras' JAX backend (a child process: one backend per process; jax_contender.py)
-Round 0 is a warm-up (compilation) and is not in the medians. After each runner epoch, its
-per-epoch evaluation (val + test), mask statistics and log write (Experiment.record_epoch) are
-timed on their own. An epoch during which other processes kept more than --busy-cores CPU cores
-busy is not counted, and rounds go on (at most --extra-rounds more) until each contender has
---epochs quiet ones. Results: bench/results/lenet_speed.json (bench/report.py renders the table).
+Contenders, interleaved epoch by epoch in one process (round 0, the warm-up, is not in the medians):
+  runner          the product's run (runs.py), its record (evaluation, mask statistics, logs) timed after it
+  runner_jax      the same on Keras' JAX backend, in a child process (jax_contender.py)
+  keras_steps     unmasked Keras LeNet in the product's compiled steps, the same batches (keras_contenders.py)
+  keras_fit       the same with stock model.fit; keras_fit_best: at fit's fastest setting, picked in this run
+  torch           the masked LeNet in PyTorch, torch.compile (torch_peers.py)
+An epoch during which other processes kept more than --busy-cores cores busy is not counted; rounds go on (at most
+--extra-rounds more) until each contender has --epochs quiet ones. Results: bench/results/lenet_speed.json, rendered
+by bench/report.py; bench/README.md says how to read them.
 """
 
 import argparse
@@ -25,24 +22,20 @@ import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [REPO, os.path.dirname(os.path.abspath(__file__))]
 
 from quiet_tensorflow import import_tensorflow_quietly  # noqa: E402
 
 import_tensorflow_quietly()
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-import torch  # noqa: E402
-
 import machine  # noqa: E402
+import report  # noqa: E402
 from datasets import load_dataset  # noqa: E402
 from jax_contender import JaxRunner  # noqa: E402
-from keras_contenders import FIT_SETTINGS, PlainCompiledSteps, PlainFit, Runner, best_fit_setting, setting_label  # noqa: E402
+from keras_contenders import PlainFit, PlainSteps, best_fit_setting  # noqa: E402
 from results import atomic  # noqa: E402
-from torch_lenet import TorchPeer  # noqa: E402
+from runs import Runs  # noqa: E402
+from torch_peers import TorchPeer  # noqa: E402
 
 RESULTS = os.path.join(REPO, "bench", "results", "lenet_speed.json")
 QUICK_EXAMPLES = 5000
@@ -72,26 +65,17 @@ def parse_args(argv=None):
     return args
 
 
-FIT_BEST = {}  # the setting best_fit_setting picked, and what it measured
+def make_contenders(names, dataset, data_dir, limit, fit_best):
+    def fastest_fit():
+        best, tried = best_fit_setting(lambda **setting: PlainFit(dataset, **setting),
+                                       lambda setting: min(5000, len(dataset.x_train)))
+        fit_best.update(setting=best, tried_s_per_1000=tried)
+        return PlainFit(dataset, **best)
 
-
-def fastest_fit(dataset):
-    best, tried = best_fit_setting(lambda **setting: PlainFit(dataset, **setting),
-                                   {setting_label(setting): min(5000, len(dataset.x_train))
-                                    for setting in FIT_SETTINGS})
-    FIT_BEST.update(setting=best, tried_s_per_1000=tried)
-    return PlainFit(dataset, **best)
-
-
-def make_contenders(names, dataset, data_dir, limit):
-    factories = {
-        "runner_jax": lambda: JaxRunner(data_dir, limit),
-        "keras_fit_best": lambda: fastest_fit(dataset),
-        "runner": lambda: Runner(dataset),
-        "keras_steps": lambda: PlainCompiledSteps(dataset),
-        "keras_fit": lambda: PlainFit(dataset),
-        "torch": lambda: TorchPeer(dataset.x_train, dataset.y_train, compile=True),
-    }
+    factories = {"runner_jax": lambda: JaxRunner(data_dir, limit), "keras_fit_best": fastest_fit,
+                 "runner": lambda: Runs(dataset), "keras_steps": lambda: PlainSteps(dataset),
+                 "keras_fit": lambda: PlainFit(dataset),
+                 "torch": lambda: TorchPeer("LeNet", dataset.x_train, dataset.y_train)}
     unknown = [name for name in names if name not in factories]
     if unknown:
         raise SystemExit(f"Unknown contender(s) {', '.join(unknown)}; choose from {', '.join(factories)}.")
@@ -177,34 +161,6 @@ def summarise(timings, rounds, quiet, busy_cores):
     return rows, ratios, targets
 
 
-LABELS = {
-    "runner": "runner: Experiment.train_epoch (masked)",
-    "runner_eval_stats": "runner: record_epoch (eval val+test, mask stats, log+ckpt)",
-    "runner_eval_val": "  of which: evaluate val (timed again on its own)",
-    "runner_eval_test": "  of which: evaluate test (timed again on its own)",
-    "runner_mask_counts": "  of which: mask statistics (timed again on its own)",
-    "keras_steps": "unmasked Keras, same compiled-steps loop",
-    "keras_fit": "unmasked Keras, model.fit",
-    "keras_fit_best": "unmasked Keras, model.fit, fastest setting",
-    "torch": "PyTorch masked, torch.compile",
-    "runner_jax": "runner on JAX: Experiment.train_epoch (masked)",
-}
-
-
-def print_table(rows, ratios, targets):
-    print(f"\n{'contender':58s} {'s/epoch':>8s} {'min':>7s} {'max':>7s} {'quiet':>5s} {'1st ep':>7s} {'compile':>8s}")
-    for name, row in rows.items():
-        print(f"{LABELS.get(name, name):58s} {row['median_s_per_epoch']:8.3f} {row['min_s']:7.3f} "
-              f"{row['max_s']:7.3f} {row['quiet_epochs']:5d} {row['first_epoch_s']:7.2f} "
-              f"{row['compile_s_estimate']:8.2f}{'' if row['warm_up_quiet'] else ' (warm-up disturbed)'}")
-    print("(quiet: timed epochs with other processes under --busy-cores; the median is over those, or over all "
-          "timed epochs where there are none)")
-    for name, value in ratios.items():
-        print(f"{name}: {value}")
-    for name, passed in targets.items():
-        print(f"target {name}: {'MET' if passed else 'MISSED'}")
-
-
 def main(argv=None):
     args = parse_args(argv)
     # No op determinism here (real runs enable it, runner/process.py): with it on, Keras' fit silently drops
@@ -213,27 +169,25 @@ def main(argv=None):
     started_at = datetime.datetime.now().astimezone()
     load_before_wait = machine.load_average()
     load_at_start = machine.wait_for_quiet(1.0, args.wait_quiet)
-    dataset = load_dataset("mnist", "mnist", data_dir=args.data_dir,
-                           limit=QUICK_EXAMPLES if args.quick else None)
-    print(f"{len(dataset.x_train)} training examples from {dataset.source}; torch threads "
-          f"{torch.get_num_threads()}, TF intra/inter-op threads "
-          f"{tf.config.threading.get_intra_op_parallelism_threads()}"
-          f"/{tf.config.threading.get_inter_op_parallelism_threads()} (0 = TF default); load {load_at_start}",
-          flush=True)
+    limit = QUICK_EXAMPLES if args.quick else None
+    dataset = load_dataset("mnist", "mnist", data_dir=args.data_dir, limit=limit)
+    facts = machine.framework_facts()
+    print(f"{len(dataset.x_train)} training examples from {dataset.source}; threads {facts['threads']}; "
+          f"load {load_at_start}", flush=True)
+    fit_best = {}  # the setting best_fit_setting picked, and what it measured
     contenders = make_contenders([name.strip() for name in args.only.split(",") if name.strip()], dataset,
-                                 args.data_dir, QUICK_EXAMPLES if args.quick else None)
+                                 args.data_dir, limit, fit_best)
     try:
         timings, rounds, quiet = run_rounds(contenders, args.epochs, args.busy_cores, extra_rounds)
     finally:
         for contender in contenders.values():
             contender.close()
     rows, ratios, targets = summarise(timings, rounds, quiet, args.busy_cores)
-    print_table(rows, ratios, targets)
     others = [value for r in rounds for value in r["other_processes_cores"].values() if value is not None]
     all_quiet = all(rows[name]["quiet_epochs"] >= args.epochs for name in contenders)
+    facts["versions"].update({"jax": contenders["runner_jax"].versions["jax"]} if "runner_jax" in contenders else {})
     result = {
-        "date": started_at.isoformat(timespec="seconds"),
-        "quick": args.quick,
+        "date": started_at.isoformat(timespec="seconds"), "quick": args.quick,
         "training_examples": len(dataset.x_train),
         "batch_size": 25, "learning_rate": 1e-3, "network": "LeNet-300-100", "method": "FreePruning",
         "machine": {"nproc": os.cpu_count(), "cpu_model": machine.cpu_model(),
@@ -241,22 +195,14 @@ def main(argv=None):
                     "load_average_at_end": machine.load_average(),
                     "other_processes_cores_max": max(others) if others else None,
                     "busy_cores_threshold": args.busy_cores, "quiet": all_quiet},
-        "threads": {"torch_num_threads": torch.get_num_threads(),
-                    "tf_intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
-                    "tf_inter_op": tf.config.threading.get_inter_op_parallelism_threads()},
-        "versions": {"python": sys.version.split()[0], "tensorflow": tf.__version__,
-                     "keras": keras.__version__, "torch": torch.__version__, "numpy": np.__version__,
-                     **({"jax": contenders["runner_jax"].versions["jax"]} if "runner_jax" in contenders else {})},
+        **facts,
         "keras_fit_jit_compile": contenders["keras_fit"].jit_compile if "keras_fit" in contenders else None,
-        "keras_fit_best": FIT_BEST,
-        "stdout_is_terminal": sys.stdout.isatty(),
+        "keras_fit_best": fit_best, "stdout_is_terminal": sys.stdout.isatty(),
         "seconds_per_epoch": rows, "ratios": ratios, "targets": targets, "rounds": rounds,
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     atomic.write_json(args.output, result)
-    print(f"\nwrote {os.path.relpath(args.output)}; other processes used at most "
-          f"{result['machine']['other_processes_cores_max']} cores during the epochs"
-          f"{'' if all_quiet else '; the machine stayed busy: fewer quiet epochs than asked'}")
+    print("\n" + report.markdown(result) + f"\n\nwrote {os.path.relpath(args.output)}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""What the machine is and how busy it is: CPU model, load average, CPU used by other processes."""
+"""What the machine is and how busy it is: CPU model, load average, CPU used by other processes; the frameworks' threads
+and versions."""
 
 import os
 import platform
@@ -63,3 +64,16 @@ def wait_for_quiet(threshold, max_wait, print_line=print):
         print_line(f"load average {load_average()} >= {threshold}: waiting for the machine to calm down")
         time.sleep(min(30, max(1, deadline - time.monotonic())))
     return load_average()
+
+
+def framework_facts():
+    """The threads and versions the CPU benchmarks (TensorFlow, Keras, torch) record."""
+    import keras
+    import numpy
+    import tensorflow as tf
+    import torch
+    return {"threads": {"torch_num_threads": torch.get_num_threads(),
+                        "tf_intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+                        "tf_inter_op": tf.config.threading.get_inter_op_parallelism_threads()},
+            "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
+                         "keras": keras.__version__, "torch": torch.__version__, "numpy": numpy.__version__}}

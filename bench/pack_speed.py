@@ -1,31 +1,17 @@
-"""Speed of packed runs (`--pack N`, issue 26): runs per hour of LeNet-300-100 and Conv6 FreePruning at batch 25 when
-N runs train together (training/pack.py) against one run alone, on Keras' JAX backend, side by side in one process.
+"""Speed of packed runs (`--pack N`): runs per hour of LeNet-300-100 and Conv6 FreePruning at batch 25 when N runs
+train together against one run alone, on Keras' JAX backend, side by side in one process.
 
     .venv/bin/python bench/pack_speed.py [--nets LeNet,Conv6] [--lenet-packs 1,4,16,64] [--conv6-packs 1,2,4]
         [--data-dir ../shared/data/mnist] [--lenet-examples N] [--conv6-examples 200] [--epochs 2] [--quick]
 
-Per network, the contenders are every N, N = 1 the solo runner: N `training.loop.Experiment`s with seeds 1..N in one
-`training.driver.EpochDriver` (`EpochDriver.train_epoch`, then `EpochDriver.record`), the code path of
-`MaskTrainer.py --backend jax --nruns N --pack N` (and of a solo run for N = 1). They are interleaved
-epoch by epoch (round 0 is the warm-up: tracing and compilation; then --epochs timed rounds, medians over those).
-Each epoch is timed in two parts:
-  training   the epoch's steps of every member: stacking the members' values, the (vmapped) steps, and the values
-             written back into the members' variables
-  record     what a run does after each epoch: evaluation of the validation and test splits, mask statistics, each
-             member's logs and checkpoint written (files in a temporary folder)
-Runs per hour = N x 3600 / (EPOCHS_PER_RUN x (training + record)), i.e. of 20-epoch runs, leaving out start-up,
-compilation and the untrained network's evaluation; its ratio to N = 1 does not depend on the 20. The same figures for
-training alone are given too. The memory column is training/pack_memory.py's estimate (what --pack is refused by), not
-a measurement: one process holds every contender.
-
-Also, `--conv-forms N`: one training step (forward + backward) of Conv6's six convolutions (relu, max-pooling, plain
-kernels: no masks, no optimizer) for N members in four forms, timed on their own (bench-only code, no product path):
-  loop      each member's step compiled alone, called N times from Python (what N solo runs cost)
-  vmap      jax.vmap over the members (what PackedJaxSteps does: XLA gets grouped convolutions)
-  folded    the members folded into the channel dimension by hand (feature_group_count=N)
-  lax.map   the members one after another inside one compiled program (a loop in XLA)
-  unrolled  the same, unrolled: a Python loop over the members inside jax.jit
-Results: bench/results/pack_speed.json and .md. bench/gpu_check.py's `pack` rows reuse this file's pieces on a GPU.
+Per network, the contenders are the pack sizes N (runs.py: N runs in one training.driver.EpochDriver, the code path
+of `MaskTrainer.py --backend jax --nruns N --pack N`; N = 1 is a solo run), interleaved epoch by epoch (round 0 is
+the warm-up, then --epochs timed rounds, medians over those). Each epoch is timed in two parts, training and record
+(evaluation, mask statistics, every member's logs and checkpoint). Runs per hour = N x 3600 / (EPOCHS_PER_RUN x
+(training + record)), and the same for training alone; the memory column is training/pack_memory.py's estimate.
+`--conv-forms N`: one training step of Conv6's convolutions for N members in five forms (bench/README.md).
+Results: bench/results/pack_speed.json and .md (bench/report.py renders the JSON). The GPU check's pack rows
+(bench/gpu/) reuse this file's pieces.
 """
 
 import argparse
@@ -33,6 +19,7 @@ import datetime
 import os
 import platform
 import shlex
+import shutil
 import statistics
 import sys
 import tempfile
@@ -40,14 +27,12 @@ import time
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
-for _path in (BENCH, REPO):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
+sys.path[:0] = [path for path in (BENCH, REPO) if path not in sys.path]
+
+from runs import BATCH_SIZE, LEARNING_RATE, Runs  # noqa: E402
 
 RESULTS = os.path.join(REPO, "bench", "results", "pack_speed.json")
 EPOCHS_PER_RUN = 20  # RunConfig's default --maxepochs: runs per hour are of runs this long
-BATCH_SIZE = 25
-LEARNING_RATE = 1e-3
 DEFAULTS = {"lenet_examples": None, "conv6_examples": 200, "lenet_packs": "1,4,16,64", "conv6_packs": "1,2,4",
             "conv_forms": 4, "epochs": 2}
 QUICK = {"lenet_examples": 2_000, "conv6_examples": 50, "lenet_packs": "1,4", "conv6_packs": "1,2", "conv_forms": 2,
@@ -55,81 +40,11 @@ QUICK = {"lenet_examples": 2_000, "conv6_examples": 50, "lenet_packs": "1,4", "c
 # Conv6: the six convolutions' channels (3 in), max-pooling after every second one, 32x32 images.
 CONV6_CHANNELS = (3, 64, 64, 128, 128, 256, 256)
 CONV_FORMS = ("loop", "vmap", "folded", "lax.map", "unrolled")
-CONV_FORM_LABELS = {
-    "loop": "each member's step compiled alone, N calls from Python (N solo runs)",
-    "vmap": "jax.vmap over the members (PackedJaxSteps' form: grouped convolutions)",
-    "folded": "members folded into the channels by hand (feature_group_count=N)",
-    "lax.map": "members one after another in one compiled program (lax.map)",
-    "unrolled": "members one after another in one compiled program (unrolled Python loop in jax.jit)",
-}
 
 
-class NeverStop:
-    """Stands in for the Ctrl-C StopRequest that train_epoch polls."""
-
-    requested = False
-
-
-# The contenders (also used by bench/gpu_contender.py's pack rows) -----------------------------------------------
-def make_experiments(dataset, nettype, count, output, precision=None, device=None, print_line=lambda line: None):
-    """`count` FreePruning Experiments of `nettype` at batch 25, lr 1e-3, seeds 1..count, as `MaskTrainer.py --backend
-    jax --nruns count --pack count` builds them (runner/runs.py)."""
-    from config.run_config import RunConfig
-    from training.loop import Experiment
-    settings = {name: value for name, value in (("precision", precision), ("device", device)) if value is not None}
-    config = RunConfig(nettype=nettype, traintype="FreePruning", batchsize=BATCH_SIZE, lr=LEARNING_RATE, seed=1,
-                       maxepochs=1000, outputpath=output, backend="jax", nruns=count, pack=count,
-                       **settings).validate()
-    return [Experiment(config.replace(seed=seed), dataset, print_line) for seed in range(1, count + 1)]
-
-
-def estimated_bytes(experiments):
-    """training/pack_memory.py's estimate for this pack: per member times N, plus the data set held once."""
-    import numpy as np
-
-    from training.pack_memory import FLOAT_BYTES, member_bytes
-    first = experiments[0]
-    shared = FLOAT_BYTES * (np.asarray(first.dataset.x_train).size + len(first.dataset.y_train))
-    return member_bytes(first.model, first.optimizer, first.config.batchsize) * len(experiments) + shared
-
-
-class PackContender:
-    """The members (N = 1: a solo run) in one training.driver.EpochDriver, as MaskTrainer.py trains them. `epoch()`
-    trains one epoch and records it, and returns {"train_s", "record_s", "loss", "accuracy"} (loss and accuracy:
-    the members' means); the training time includes writing the values back into the members' variables."""
-
-    def __init__(self, experiments):
-        from training.driver import EpochDriver
-        self.experiments = experiments
-        self.count = len(experiments)
-        self.epochs = 0
-        self.driver = EpochDriver(experiments, print_line=lambda line: None)
-
-    def _synchronize(self):
-        import jax
-        jax.block_until_ready([variable.value for experiment in self.experiments
-                               for variable in experiment.model.trainable_variables])
-
-    def epoch(self):
-        self.epochs += 1
-        started_wall = time.time()
-        started = time.perf_counter()
-        by_member = self.driver.train_epoch(self.epochs, NeverStop())
-        self._synchronize()
-        trained = time.perf_counter()
-        self.driver.record(self.epochs, by_member, started_wall)
-        results = list(by_member.values())
-        if len(results) < self.count:
-            raise RuntimeError(f"{self.count - len(results)} member(s) of the pack failed (NaN loss).")
-        self._synchronize()
-        recorded = time.perf_counter()
-        return {"train_s": trained - started, "record_s": recorded - trained,
-                "loss": statistics.fmean(loss for loss, _ in results),
-                "accuracy": statistics.fmean(accuracy for _, accuracy in results)}
-
-
-def runs_per_hour(count, epoch_seconds, epochs_per_run=EPOCHS_PER_RUN):
-    return count * 3600 / (epochs_per_run * epoch_seconds)
+# The figures (also the GPU check's pack rows') --------------------------------------------------------------------
+def runs_per_hour(count, epoch_seconds):
+    return count * 3600 / (EPOCHS_PER_RUN * epoch_seconds)
 
 
 def summarise_epochs(count, epochs):
@@ -164,7 +79,8 @@ def conv_forms(members, batch_size=BATCH_SIZE, repetitions=1, forms=CONV_FORMS, 
                after_form=lambda results: None):
     """Seconds per training step of all `members` together (forward + backward of Conv6's convolutions, loss = sum of
     squares of the last feature map) in each form; the first call of each form (compilation) is not timed, the median
-    of `repetitions` calls is. {form: {"seconds", "per_member_s", "over_loop", "compile_s"}}."""
+    of `repetitions` calls is. {form: {"seconds", "per_member_s", "over_loop", "compile_s"}}. Bench-only code: the
+    product packs with `vmap` alone."""
     import jax
     import jax.numpy as jnp
     from jax import lax
@@ -251,9 +167,7 @@ def parse_args(argv=None):
     parser.add_argument("--output", default=RESULTS, help="JSON results file (the Markdown table beside it, .md)")
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
-    # Flags given win over --quick's and the defaults.
-    defaults = QUICK if args.quick else DEFAULTS
-    for name, value in defaults.items():
+    for name, value in (QUICK if args.quick else DEFAULTS).items():  # flags given win over --quick's and the defaults
         if getattr(args, name) is None:
             setattr(args, name, value)
     args.nets = [name.strip() for name in args.nets.split(",") if name.strip()]
@@ -278,8 +192,8 @@ def parse_sizes(parser, text):
 def load_network_data(network, args, folder):
     from datasets import load_dataset
     if network == "LeNet":
-        if os.path.isfile(os.path.join(args.data_dir, "train-images-idx3-ubyte.gz")) or \
-                os.path.isfile(os.path.join(args.data_dir, "train-images-idx3-ubyte")):
+        if any(os.path.isfile(os.path.join(args.data_dir, name))
+               for name in ("train-images-idx3-ubyte.gz", "train-images-idx3-ubyte")):
             return load_dataset("mnist", "mnist", data_dir=args.data_dir, limit=args.lenet_examples,
                                 allow_download=False)
         return load_dataset("mnist-subset", "mnist", limit=args.lenet_examples)
@@ -298,16 +212,15 @@ def measure_network(network, args, folder):
     contenders, built = {}, {}
     for count in args.packs[network]:
         started = time.perf_counter()
-        experiments = make_experiments(dataset, network, count, os.path.join(folder, f"{network}-{count}"))
-        contenders[count] = PackContender(experiments)
+        contenders[count] = Runs(dataset, network, count, backend="jax")
         built[count] = {"build_s": round(time.perf_counter() - started, 2),
-                        "estimated_memory_bytes": estimated_bytes(experiments)}
+                        "estimated_memory_bytes": contenders[count].estimated_memory_bytes()}
         print(f"  built N={count} in {built[count]['build_s']:.1f} s", flush=True)
     epochs = {count: [] for count in contenders}
     for round_index in range(args.epochs + 1):
         for count, contender in contenders.items():
             meter = machine.LoadMeter()
-            measured = contender.epoch()
+            measured = contender.timed_epoch()
             measured["other_processes_cores"] = meter.others_cores()
             measured["load_average"] = machine.load_average()
             epochs[count].append({key: round(value, 4) if isinstance(value, float) else value
@@ -316,58 +229,12 @@ def measure_network(network, args, folder):
                   f"{measured['train_s']:8.2f} s, record {measured['record_s']:7.2f} s, per run "
                   f"{(measured['train_s'] + measured['record_s']) / count:7.3f} s; loss {measured['loss']:.4f}; "
                   f"other processes {measured['other_processes_cores']} cores", flush=True)
+    for contender in contenders.values():
+        contender.close()
     summaries = add_ratios({count: {**summarise_epochs(count, epochs[count]), **built[count]} for count in contenders})
     return {"dataset": dataset.name, "source": dataset.source, "training_examples": len(dataset.x_train),
             "validation_examples": len(dataset.x_val), "test_examples": len(dataset.x_test),
             "packs": {str(count): summary for count, summary in summaries.items()}}
-
-
-def mebibytes(count):
-    return f"{count / 2**20:,.0f}"
-
-
-def markdown(result):
-    machine = result["machine"]
-    lines = [f"# Packed runs (`--pack N`) on {machine['cpu_model']}: runs per hour against N", "",
-             f"- date: {result['date']}; {machine['nproc']} cores; load average {machine['load_average_at_start']} at "
-             f"the start, {machine['load_average_at_end']} at the end; other processes kept up to "
-             f"{machine['other_processes_cores_max']} cores busy during an epoch",
-             "- versions: " + ", ".join(f"{name} {value}" for name, value in result["versions"].items()),
-             f"- command: `{result['command']}`",
-             f"- FreePruning, batch {BATCH_SIZE}, Adam lr {LEARNING_RATE:g}, JAX backend, {result['device']}; one "
-             f"warm-up epoch, then the median of {result['epochs']} timed epoch(s), contenders interleaved epoch by "
-             "epoch",
-             f"- runs per hour: N x 3600 / ({EPOCHS_PER_RUN} x s per epoch), epoch = training + record (write-back, "
-             "evaluation of validation and test, mask statistics, logs and checkpoints); start-up, compilation and "
-             "epoch 0 left out; x solo = runs per hour / the solo runner's (N = 1)", ""]
-    for network, measured in result["networks"].items():
-        lines += [f"**{network}**: {measured['training_examples']:,} training, {measured['validation_examples']:,} "
-                  f"validation, {measured['test_examples']:,} test images ({measured['dataset']})", "",
-                  "| N | training s/epoch | record s/epoch | epoch s | per run s | runs per hour | x solo | "
-                  "x solo, training only | first epoch s | estimated memory MiB |",
-                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-        for count, summary in measured["packs"].items():
-            if summary.get("median_epoch_s") is None:
-                continue
-            warm = summary["warm_up"]
-            lines.append(f"| {count}{' (solo runner)' if count == '1' else ''} | {summary['median_train_s']:.3f} | "
-                         f"{summary['median_record_s']:.3f} | {summary['median_epoch_s']:.3f} | "
-                         f"{summary['median_epoch_s'] / int(count):.3f} | {summary['runs_per_hour']:,.1f} | "
-                         f"{summary.get('ratio_to_solo', float('nan')):.2f} | "
-                         f"{summary.get('ratio_to_solo_training_only', float('nan')):.2f} | "
-                         f"{warm['train_s'] + warm['record_s']:.1f} | {mebibytes(summary['estimated_memory_bytes'])} |")
-        lines.append("")
-    forms = result.get("conv_forms")
-    if forms:
-        lines += [f"**Conv6's convolutions, one training step of {forms['members']} members** (batch "
-                  f"{forms['batch_size']}, forward + backward, plain kernels), s per step of all members:", "",
-                  "| form | s | per member s | x the loop | compile s |", "| --- | ---: | ---: | ---: | ---: |"]
-        for form, figures in forms["forms"].items():
-            lines.append(f"| `{form}`: {CONV_FORM_LABELS[form]} | {figures['seconds']:.4f} | "
-                         f"{figures['per_member_s']:.4f} | {figures.get('over_loop', 1.0):.2f} | "
-                         f"{figures['compile_s']:.1f} |")
-        lines.append("")
-    return "\n".join(lines)
 
 
 def main(argv=None):
@@ -380,6 +247,7 @@ def main(argv=None):
     import numpy
 
     import machine
+    import report
     from results import atomic
     started_at = datetime.datetime.now().astimezone()
     load_at_start = machine.load_average()
@@ -394,9 +262,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="pack-speed-") as folder:
         for network in args.nets:
             result["networks"][network] = measure_network(network, args, folder)
-            import shutil
-            for name in os.listdir(folder):  # the runs' checkpoints: gone before the next network
-                shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
+            shutil.rmtree(os.path.join(folder, "cifar"), ignore_errors=True)
     if args.conv_forms:
         print(f"\nconv forms: {args.conv_forms} members", flush=True)
         result["conv_forms"] = {"members": args.conv_forms, "batch_size": BATCH_SIZE,
@@ -408,7 +274,7 @@ def main(argv=None):
     result["machine"] = {"nproc": os.cpu_count(), "cpu_model": machine.cpu_model(),
                          "load_average_at_start": load_at_start, "load_average_at_end": machine.load_average(),
                          "other_processes_cores_max": max(others) if others else None}
-    text = markdown(result)
+    text = report.markdown(result)
     print("\n" + text)
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     atomic.write_json(args.output, result)

@@ -1,4 +1,4 @@
-"""bench/gpu_check.sh, the one-command GPU check: end to end on the CPU (a smoke run, marked not a GPU result), and
+"""bench/gpu/check.sh, the one-command GPU check: end to end on the CPU (a smoke run, marked not a GPU result), and
 its plan, report and targets on hand-made results.
 
 CI installs no torch (requirements-dev.txt): there the PyTorch rows are skipped by the pre-flight, with the reason in
@@ -16,13 +16,13 @@ import pytest
 from conftest import REPOSITORY
 
 BENCH = REPOSITORY / "bench"
-sys.path.insert(0, str(BENCH))
+sys.path[:0] = [str(BENCH / "gpu"), str(BENCH)]
 
 import gpu_check  # noqa: E402
 import gpu_report  # noqa: E402
 import gpu_sweep  # noqa: E402
+from gpu_check import plan_rows  # noqa: E402
 from gpu_report import row_key  # noqa: E402
-from gpu_rows import plan_rows  # noqa: E402
 
 TORCH_INSTALLED = importlib.util.find_spec("torch") is not None
 
@@ -31,7 +31,7 @@ def test_the_check_runs_end_to_end_on_the_cpu_and_says_it_is_not_a_gpu_result(tm
     environment = {name: value for name, value in os.environ.items() if name not in ("OUT", "GPU_CHECK_STARTED")}
     environment.update(PYTHON=sys.executable, OUT=str(tmp_path / "out"))
     completed = subprocess.run(
-        ["bash", "bench/gpu_check.sh", "--quick", "--networks", "LeNet", "--rows", "float32,determinism,sweep,pack",
+        ["bash", "bench/gpu/check.sh", "--quick", "--networks", "LeNet", "--rows", "float32,determinism,sweep,pack",
          "--lenet-examples", "200", "--sweep-examples", "200", "--sweep-runs", "1", "--lenet-packs", "2",
          "--output-dir", str(tmp_path / "report"), "--budget-s", "360"],
         cwd=REPOSITORY, env=environment, capture_output=True, text=True, timeout=460)
@@ -242,7 +242,7 @@ def test_the_pack_rows_have_tables_of_their_own():
 def report_of(rows, smoke):
     return {"smoke": smoke, "complete": False, "device_asked": "cpu" if smoke else "gpu",
             "devices": ["NVIDIA H200 (gpu)"],
-            "nvidia_smi": None, "date": "2026-12-04T00:00:00+00:00", "command": "bash bench/gpu_check.sh",
+            "nvidia_smi": None, "date": "2026-12-04T00:00:00+00:00", "command": "bash bench/gpu/check.sh",
             "budget_s": 270, "elapsed_s": 265.2, "child_timeout_s": 90, "epochs": 2,
             "versions": {"jax": "0.11.2", "torch": "2.11.0+cu130"},
             "preflight": {"jax": {"ok": True, "details": {"jax": "0.11.2"}},
@@ -271,20 +271,18 @@ def test_the_markdown_report_lists_every_row_with_its_status():
     assert smoke.count(gpu_report.SMOKE_BANNER) == 2 and "| met" not in smoke
 
 
-def test_the_sharing_row_reads_run_logs_defensively(tmp_path):
-    older = tmp_path / "a_logs.json"  # logs from before the "devices" record: versions.device only
-    older.write_text(json.dumps({"seed": 2, "status": "finished", "versions": {"device": "gpu", "jax": "0.11.2"},
-                                 "epochSeconds": [1.5], "dataset": {"trainExamples": 55_000}}))
-    newer = tmp_path / "b_logs.json"
-    newer.write_text(json.dumps({"seed": 1, "status": "failed", "failureReason": "Out of memory.", "devices": [
-        {"platform": "gpu", "name": "NVIDIA H200", "precision": "float32"}], "versions": {}}))
-    broken = tmp_path / "c_logs.json"
-    broken.write_text("{")
-    runs = [gpu_sweep.read_run(str(path)) for path in (older, newer, broken)]
-    assert runs[0]["device"] == "gpu" and runs[0]["platform"] == "gpu" and runs[0]["training_examples"] == 55_000
-    assert runs[1]["device"] == "NVIDIA H200 (gpu)" and runs[1]["precision"] == "float32"
-    assert runs[2]["status"] == "unreadable logs"
-    row = {"runs": runs[:2], "runs_asked": 2, "finished": 1, "all_on_gpu": True}
+def test_the_sharing_row_reads_what_each_run_logged(tmp_path):
+    logs = {"seed": 1, "status": "failed", "failureReason": "Out of memory.", "epochSeconds": [1.5],
+            "startedAt": "2026-12-04T17:50:28+00:00", "finishedAt": None, "dataset": {"trainExamples": 55_000},
+            "versions": {"jax": "0.11.2"}, "devices": [{"platform": "cpu", "name": "cpu", "precision": "float32"},
+                                                       {"platform": "gpu", "name": "NVIDIA H200", "precision": "tf32"}]}
+    (tmp_path / "a_logs.json").write_text(json.dumps(logs))
+    (tmp_path / "b_logs.json").write_text("")  # reserved, not yet written
+    run, unreadable = (gpu_sweep.read_run(str(tmp_path / name)) for name in ("a_logs.json", "b_logs.json"))
+    assert run["device"] == "NVIDIA H200 (gpu)" and run["platform"] == "gpu" and run["precision"] == "tf32"
+    assert run["training_examples"] == 55_000 and run["epoch_s"] == [1.5]
+    assert unreadable["status"] == "unreadable logs"
+    row = {"runs": [run, {**run, "seed": 2, "status": "finished"}], "runs_asked": 2, "finished": 1, "all_on_gpu": True}
     assert gpu_sweep.sweep_status(row, "gpu", 1, 60, "its timeout") == {
         "status": "failed", "reason": "Sweep.py exited with code 1 and 1 of 2 runs finished (seed 1: Out of memory.)."}
     assert gpu_sweep.sweep_status(row, "gpu", None, 60, "the budget")["reason"].startswith(
@@ -294,15 +292,15 @@ def test_the_sharing_row_reads_run_logs_defensively(tmp_path):
 NO_KERAS_DRIVER = """
 import sys
 sys.modules.update(keras=None, tensorflow=None, jax=None)  # the GPU machine has no TensorFlow; torch rows need none
-sys.path[:0] = [sys.argv[1], sys.argv[2]]
+sys.path[:0] = [sys.argv[1] + "/gpu", sys.argv[1], sys.argv[2]]
 import gpu_contender
 from cifar_shaped import write_cifar_shaped
+from torch_peers import TorchPeer
 write_cifar_shaped(sys.argv[3], training_examples=20, test_examples=10)
 for network in ("Conv6", "ResNet8"):
     spec = {"network": network, "cifar_folder": sys.argv[3], "limit": 20}
     data = gpu_contender.load_data(spec)
-    peer = gpu_contender.torch_peer_class(network)(network, data.x_train, data.y_train, compile=False, device="cpu",
-                                                   precision="float32")
+    peer = TorchPeer(network, data.x_train, data.y_train, compile=False, device="cpu", precision="float32")
     loss, accuracy = peer.train_epoch()
     peer.close()
     print(network, len(data.x_train), loss == loss)

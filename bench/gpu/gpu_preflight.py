@@ -1,13 +1,11 @@
-"""Pre-flight of bench/gpu_check.py: can this Python train the runner on JAX, and can torch.compile build here?
+"""Pre-flight of the GPU check: can this Python train the runner on JAX, and can torch.compile build here?
 
-Each probe runs in its own short-lived process (a hung GPU initialisation or compiler cannot hang the check), the two
-side by side, and prints one JSON line: {"ok": bool, "reason": one sentence when not ok, "details": {...}}.
+    python bench/gpu/gpu_preflight.py jax gpu|cpu      # Keras' own requirements, Keras on JAX, the device
+    python bench/gpu/gpu_preflight.py torch gpu|cpu    # torch, CUDA, a C compiler, one tiny torch.compile
 
-    python bench/gpu_preflight.py jax gpu|cpu      # Keras' own requirements, Keras on JAX, the device
-    python bench/gpu_preflight.py torch gpu|cpu    # torch, CUDA, a C compiler, one tiny torch.compile
-
-A failed JAX probe skips the runner's rows and the 4-run sweep; a failed torch probe skips the PyTorch rows; neither
-ends the check.
+Each probe runs in its own short-lived process (a hung GPU initialisation or compiler cannot hang the check), side by
+side, and prints one JSON line: {"ok": bool, "reason": one sentence when not ok, "details": {...}}. A failed probe
+skips its framework's rows (the JAX one: the runner's, the packs and the sweep); neither ends the check.
 """
 
 import importlib
@@ -18,18 +16,14 @@ import shutil
 import subprocess
 import sys
 
-BENCH = os.path.dirname(os.path.abspath(__file__))
+GPU = os.path.dirname(os.path.abspath(__file__))
+BENCH = os.path.dirname(GPU)
 REPO = os.path.dirname(BENCH)
 # Keras' own requirements (its wheel's Requires-Dist), then Keras and JAX: what the GPU machine may lack.
 KERAS_REQUIREMENTS = ("absl", "rich", "optree", "ml_dtypes", "namex", "h5py", "packaging", "numpy")
 DISTRIBUTIONS = ("keras", "jax", "jaxlib", "jax-cuda13-plugin", "jax-cuda12-plugin", "optree", "namex", "ml-dtypes",
                  "numpy", "torch", "triton")
 C_COMPILERS = ("cc", "gcc", "clang")
-
-
-def distribution_versions(names):
-    from devices.selection import installed_versions  # the product's own reader of installed versions
-    return installed_versions(names)
 
 
 def first_line(error):
@@ -47,10 +41,12 @@ def probe_jax(device):
     if importlib.util.find_spec("keras") is None:
         missing.append("keras (not installed)")
     if missing:
-        return {"ok": False, "reason": f"{sys.executable} cannot import {', '.join(missing)}: run bench/gpu_wheels.sh "
+        return {"ok": False, "reason": f"{sys.executable} cannot import {', '.join(missing)}: run bench/gpu/wheels.sh "
                                        "here and name .whl in the run's carry (bench/README.md, GPU check)."}
-    sys.path[:0] = [BENCH, REPO]
+    sys.path[:0] = [GPU, BENCH, REPO]
     from gpu_contender import ContenderError, select_jax
+
+    from devices.selection import installed_versions
     try:
         select_jax(device)
     except ContenderError as error:
@@ -61,7 +57,7 @@ def probe_jax(device):
     if (device == "gpu") != (platform == "gpu"):
         return {"ok": False, "reason": f"JAX runs on {platform} although {device} was asked for."}
     return {"ok": True, "details": {"platform": platform, "device": devices[0].device_kind, "count": len(devices),
-                                    **distribution_versions(DISTRIBUTIONS)}}
+                                    **installed_versions(DISTRIBUTIONS)}}
 
 
 def c_compiler():

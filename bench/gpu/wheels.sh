@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Run HERE, where the package index can be reached: downloads into .whl/ (git-ignored) the wheels that the GPU
-# machine lacks for bench/gpu_check.sh, for Python 3.12 on manylinux x86_64. That machine has absl-py, h5py,
+# machine lacks for bench/gpu/check.sh, for Python 3.12 on manylinux x86_64. That machine has absl-py, h5py,
 # ml-dtypes, numpy, packaging, rich, pandas, matplotlib, jax 0.11.2, jaxlib, torch 2.11, tensorboard and scipy;
 # of Keras' requirements it lacks keras itself, namex and optree (optree's typing-extensions comes with torch).
 # The versions are those of this .venv, where the project is tested. A check at the end lists every requirement
 # of the downloaded wheels that neither they nor the GPU machine provide.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 VENV_PYTHON="${VENV_PYTHON:-.venv/bin/python}"
 
 version_here() {

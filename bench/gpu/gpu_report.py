@@ -1,4 +1,4 @@
-"""Ratios, targets and the Markdown report of bench/gpu_check.py's results (see that file).
+"""Ratios, targets and the Markdown report of the GPU check's results (gpu_check.py).
 
 A report is a dict: what ran (device, versions, command, budget), the pre-flight findings, and `rows`, one per
 planned row in the order planned, each with a status: "measured", "partial" (stopped by the budget or its timeout
@@ -17,7 +17,7 @@ TESTED_JAX = "0.10.2"  # what this project's tests run on (requirements.txt)
 SMOKE_BANNER = ("**SMOKE RUN (--quick or --device cpu): NOT A GPU RESULT.** Small data or the CPU: it only shows that "
                 "the check runs end to end; its timings stand for nothing and no target is judged.")
 PACK_TARGETS = (("LeNet", 64, 32.0), ("Conv6", 8, 3.0))  # (network, N, least runs per hour over one solo run)
-PACK_EPOCHS_PER_RUN = 20  # runs per hour are of 20-epoch runs (bench/pack_speed.py)
+PACK_EPOCHS_PER_RUN = 20  # runs per hour are of 20-epoch runs, as in bench/pack_speed.py
 CONTENDERS = {
     "runner": "runner on JAX: `Experiment.train_epoch`",
     "torch": "PyTorch masked peer, `torch.compile`",
@@ -232,7 +232,7 @@ def pack_lines(report):
     packs = [row for row in rows.values() if row["contender"] == "pack"]
     lines = []
     if packs:
-        lines += ["", f"Packed runs (`--pack N`, bench/pack_speed.py's code path): FreePruning, batch 25; each epoch "
+        lines += ["", f"Packed runs (`--pack N`, the product's code path): FreePruning, batch 25; each epoch "
                   "trained, then recorded (write-back, evaluation of the validation and test splits, mask statistics, "
                   f"every member's logs and checkpoint); runs per hour = N x 3600 / ({PACK_EPOCHS_PER_RUN} x epoch s); "
                   "x solo = that over the solo runner's (N = 1) of the same network:", "",

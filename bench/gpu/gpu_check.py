@@ -1,29 +1,23 @@
 """GPU check: the project's runner on Keras' JAX backend vs. the masked PyTorch peers, on one GPU, in one command.
 
-NOT YET MEASURED ON A GPU: written and smoke-tested on a CPU only; no GPU result exists yet.
+    bash bench/gpu/check.sh [flags of this file]          # on the GPU machine (bench/README.md, "GPU check")
 
-    bash bench/gpu_check.sh [flags of this file]          # on the GPU machine (bench/README.md, "GPU check")
-
-1. Pre-flight, the two probes side by side (bench/gpu_preflight.py): Keras' own requirements, Keras on JAX and the
-   device; torch, CUDA, a C compiler and one tiny torch.compile. A failed probe skips that framework's rows only.
-2. Rows, FreePruning at batch 25 (Adam, lr 1e-3), each in its own process (bench/gpu_contender.py) with a short
-   timeout, one warm-up epoch then --epochs timed ones, in this order of importance (--rows picks groups):
+1. Pre-flight (gpu_preflight.py), the probes of the frameworks the planned rows use, side by side. A failed probe
+   skips that framework's rows only.
+2. Rows, FreePruning at batch 25 (Adam, lr 1e-3), each in its own process (gpu_contender.py; gpu_sweep.py for the
+   runs sharing the device) with a timeout, one warm-up epoch then --epochs timed ones, in the order of --rows:
      float32      LeNet-300-100 on full MNIST and Conv6 on 45,000 CIFAR-shaped images: runner, then PyTorch peer
      resnet20     ResNet20 on --resnet-examples CIFAR-shaped images (BatchNorm, augmentation): runner, PyTorch peer
      tf32         the float32 group's rows in TF32 (GPU only: the product refuses tf32 on a CPU)
      determinism  the runner with XLA_FLAGS=--xla_gpu_deterministic_ops=false (LeNet, Conv6, ResNet20)
-     sweep        4 LeNet runs sharing the device through the real `Sweep.py --workers 4` (bench/gpu_sweep.py)
-     pack         packed runs (issue 26): LeNet at N = 1, 4, 16, 64 and Conv6 at N = 1, 8 (then the conv forms: Conv6's
-                  convolutions for 8 members vmapped, folded, mapped, unrolled, looped; then Conv6 at N = 16), each
-                  epoch trained and recorded as a real run (bench/pack_speed.py's code path); runs per hour against
-                  one solo run, peak device memory per N. Reached in a call of its own: --rows pack
-   An overall deadline (--budget-s, counted from the start of gpu_check.sh) bounds everything: a row running at
-   the deadline is stopped (what it timed so far is kept: "partial"), rows not reached are "not run: budget".
-3. The report (bench/gpu_report.py): every row's device, precision, determinism, versions, seconds per epoch,
-   peak device memory; ratios; the targets, judged on a GPU run only. Written as gpu_check.json and gpu_check.md to
-   $OUT when that is set, to --output-dir when given, and to bench/results on a GPU run that is not a smoke run
-   (after every row, so that a run cut short keeps what it measured). A smoke run (--quick or --device cpu) never
-   writes into bench/results and says "NOT A GPU RESULT" at its top and bottom.
+     sweep        4 LeNet runs sharing the device through the real `Sweep.py --workers 4`
+     pack         LeNet packs of N = 1, 4, 16, 64, Conv6 packs of N = 1, 8, Conv6's convolutions for 8 members in five
+                  forms, then Conv6 at N = 16; each epoch trained and recorded (bench/pack_speed.py's code path)
+   An overall deadline (--budget-s, counted from the start of check.sh) bounds everything: a row running at the
+   deadline is stopped (what it timed is kept: "partial"), rows not reached are "not run: budget".
+3. The report (gpu_report.py), written after every row as gpu_check.json and .md to $OUT when set, to --output-dir
+   when given, and to bench/results on a GPU run that is not a smoke run. A smoke run (--quick or --device cpu)
+   never writes into bench/results and says "NOT A GPU RESULT" at its top and bottom.
 """
 
 import argparse
@@ -32,25 +26,33 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 
-BENCH = os.path.dirname(os.path.abspath(__file__))
+GPU = os.path.dirname(os.path.abspath(__file__))
+BENCH = os.path.dirname(GPU)
 REPO = os.path.dirname(BENCH)
-sys.path[:0] = [path for path in (BENCH, REPO) if path not in sys.path]
+sys.path[:0] = [path for path in (GPU, BENCH, REPO) if path not in sys.path]
 
 import gpu_report  # noqa: E402
 from gpu_preflight import run_preflight  # noqa: E402
-from gpu_rows import GROUPS, NETWORKS, jax_environment, plan_rows, prepare_data, run_all_rows  # noqa: E402
+from gpu_report import row_key  # noqa: E402
+from gpu_sweep import run_sweep  # noqa: E402
 
-RESULTS_DIR = os.path.join(REPO, "bench", "results")
+RESULTS_DIR = os.path.join(BENCH, "results")
+CHILD = os.path.join(GPU, "gpu_contender.py")
+NETWORKS = ("LeNet", "Conv6", "ResNet20")
+GROUPS = ("float32", "resnet20", "tf32", "determinism", "sweep", "pack")
 QUICK = {"lenet": 2_000, "cifar": 500, "resnet": 200, "sweep": 500, "lenet_packs": "1,4", "conv6_packs": "1,2",
          "pack_conv6": 50, "conv_forms": 2, "conv_forms_batch": 5}
 PACKS = {"lenet_packs": "1,4,16,64", "conv6_packs": "1,8,16", "conv_forms": 8, "conv_forms_batch": 25}
+CONV6_TARGET_PACK = 8  # Conv6 packs larger than the target's N run after the conv-forms row, if time allows
 PREFLIGHT_TIMEOUT = 90  # a cold torch.compile of one tiny function, Triton's launcher built with the C compiler
+MINIMUM_ROW_SECONDS = 10  # a row given less than this would only compile: reported "not run: budget" instead
 
 
 def parse_args(argv=None):
@@ -65,8 +67,7 @@ def parse_args(argv=None):
                         "(default: all; no tf32 on a CPU)")
     parser.add_argument("--networks", default=",".join(NETWORKS), help="comma-separated, of " + ", ".join(NETWORKS))
     parser.add_argument("--contenders", default="runner,torch", help="of the float32, resnet20 and tf32 groups: "
-                        "the runner's rows, the PyTorch peers' or both (default runner,torch), e.g. torch alone to "
-                        "measure the peers again")
+                        "the runner's rows, the PyTorch peers' or both (default runner,torch)")
     parser.add_argument("--mnist-dir", default=None, help="folder with the four official MNIST files (default: the "
                         "committed MNIST subset, 5,000 training images)")
     parser.add_argument("--lenet-examples", type=int, default=None, help="only the first N MNIST training images")
@@ -76,7 +77,7 @@ def parse_args(argv=None):
     parser.add_argument("--sweep-examples", type=int, default=None, help="the sharing runs' limit (default: all)")
     parser.add_argument("--sweep-runs", type=int, default=4, help="runs sharing the device, as many Sweep.py workers")
     parser.add_argument("--budget-s", type=float, default=None, help="overall deadline in seconds from the start of "
-                        "gpu_check.sh (default 270 on a GPU, 900 on a smoke run)")
+                        "check.sh (default 270 on a GPU, 900 on a smoke run)")
     parser.add_argument("--child-timeout", type=float, default=90, help="seconds one row's process may take")
     parser.add_argument("--sweep-timeout", type=float, default=150, help="seconds the 4-run sweep may take")
     parser.add_argument("--lenet-packs", default=None, help="pack rows: LeNet's N, comma-separated (default "
@@ -139,6 +140,135 @@ def pack_sizes(parser, flag, text):
     return sizes
 
 
+# The rows --------------------------------------------------------------------------------------------------------
+def plan_rows(args):
+    """{key: row} in the order they run; each row starts as "not run"."""
+    rows = {}
+
+    def add(network, contender, precision="float32", deterministic=True, **fields):
+        if network in args.networks:
+            key = row_key(network, contender + str(fields.get("pack", "")), precision, deterministic)
+            rows[key] = {"network": network, "contender": contender, "precision": precision,
+                         "deterministic": deterministic if contender != "torch" else None, "status": "not run",
+                         **fields}
+
+    for group in args.rows:
+        for network in {"float32": ("LeNet", "Conv6"), "tf32": ("LeNet", "Conv6"), "resnet20": ("ResNet20",)}.get(
+                group, ()):
+            for contender in args.contenders:
+                add(network, contender, "tf32" if group == "tf32" else "float32")
+        if group == "determinism":
+            for network in NETWORKS:
+                add(network, "runner", deterministic=False)
+        elif group == "sweep":
+            add("LeNet", "sweep")
+        elif group == "pack":
+            sizes = [(network, count) for network in ("LeNet", "Conv6") for count in args.packs[network]]
+            for network, count in sizes:
+                if network == "LeNet" or count <= CONV6_TARGET_PACK:
+                    add(network, "pack", pack=count)
+            if args.conv_forms:
+                add("Conv6", "conv-forms", members=args.conv_forms)
+            for network, count in sizes:
+                if network == "Conv6" and count > CONV6_TARGET_PACK:
+                    add(network, "pack", pack=count)
+    return rows
+
+
+def jax_environment(args, deterministic=True):
+    """A JAX child's environment: any deterministic_ops flag taken out, so that select_backend adds =true, or =false
+    put in, which select_backend then leaves alone; preallocation off, so that the peak memory is what it used."""
+    flags = [flag for flag in os.environ.get("XLA_FLAGS", "").split() if "deterministic_ops" not in flag]
+    environment = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false", PYTHONUNBUFFERED="1",
+                       XLA_FLAGS=" ".join(flags if deterministic else flags + ["--xla_gpu_deterministic_ops=false"]))
+    if args.device == "cpu":
+        environment["JAX_PLATFORMS"] = "cpu"
+    return environment
+
+
+def run_row(args, key, row, data, folder, timeout, reason):
+    """Runs one runner, torch, pack or conv-forms row in its own process; returns what to merge into the row."""
+    framework = {"runner": "jax", "pack": "jax", "torch": "torch", "conv-forms": "conv_forms"}[row["contender"]]
+    spec = {"framework": framework, "network": row["network"], "device": args.device, "epochs": args.epochs,
+            "precision": row["precision"], "deterministic": row["deterministic"], **data[row["network"]]}
+    if row["contender"] == "pack":
+        spec.update(pack=row["pack"], limit=args.pack_examples.get(row["network"]) or spec.get("limit"))
+    elif row["contender"] == "conv-forms":
+        spec.update(members=row["members"], batch_size=args.conv_forms_batch)
+    environment = dict(os.environ, PYTHONUNBUFFERED="1") if framework == "torch" \
+        else jax_environment(args, row["deterministic"])
+    result_path = os.path.join(folder, key.replace("/", "-") + ".json")
+    process = subprocess.Popen([sys.executable, CHILD, json.dumps(spec), result_path], env=environment, cwd=REPO,
+                               start_new_session=True)
+    try:
+        process.wait(timeout=timeout)
+        stopped = None
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # the row's own group: Inductor's compile workers go with it
+        process.wait()
+        stopped = f"stopped by {reason} ({timeout:.0f} s)"
+    result = {}
+    if os.path.isfile(result_path):
+        with open(result_path, encoding="utf-8") as handle:
+            result = json.load(handle)
+    if "error" in result:
+        return {**result, "status": "failed", "reason": result["error"]}
+    if stopped:
+        if result.get("median_s") is not None or result.get("forms"):
+            return {**result, "status": "partial", "reason": stopped}
+        return {**result, "status": "stopped", "reason": stopped + " before a timed epoch ended"}
+    if process.returncode != 0 or not result.get("finished"):
+        return {**result, "status": "failed", "reason": f"the row's process exited with code {process.returncode} "
+                                                        "(its output is above)."}
+    return {**result, "status": "measured"}
+
+
+def prepare_data(args, rows, folder):
+    """What each network's rows load: MNIST's folder (None: the subset) and the CIFAR-shaped folder."""
+    data = {"LeNet": {"mnist_dir": os.path.abspath(args.mnist_dir) if args.mnist_dir else None,
+                      "limit": args.lenet_examples}}
+    cifar_networks = {row["network"] for row in rows.values()} & {"Conv6", "ResNet20"}
+    if cifar_networks:
+        from cifar_shaped import write_cifar_shaped
+        count = max(args.cifar_examples if "Conv6" in cifar_networks else 0,
+                    args.resnet_examples if "ResNet20" in cifar_networks else 0,
+                    (args.pack_examples.get("Conv6") or 0) if "Conv6" in cifar_networks else 0)
+        cifar_folder = os.path.join(folder, "cifar")
+        print(f"writing {count:,} CIFAR-shaped training images to {cifar_folder}", flush=True)
+        write_cifar_shaped(cifar_folder, count, test_examples=100 if args.smoke else 1_000)
+        data["Conv6"] = {"cifar_folder": cifar_folder, "limit": args.cifar_examples}
+        data["ResNet20"] = {"cifar_folder": cifar_folder, "limit": args.resnet_examples}
+    return data
+
+
+def run_all_rows(args, rows, preflight, data, folder, deadline, report_now):
+    for key, row in rows.items():
+        framework = "torch" if row["contender"] == "torch" else "jax"
+        if not preflight[framework]["ok"]:
+            row.update(status="skipped", reason=f"pre-flight: {preflight[framework]['reason']}")
+            continue
+        remaining = deadline - time.time()
+        if remaining < MINIMUM_ROW_SECONDS:
+            row.update(status="not run", reason="budget")
+            continue
+        own_limit = {"sweep": args.sweep_timeout, "pack": args.pack_timeout,
+                     "conv-forms": args.pack_timeout}.get(row["contender"], args.child_timeout)
+        timeout, reason = (own_limit, "its timeout") if own_limit <= remaining else (remaining, "the budget")
+        print(f"\n== {key}: {gpu_report.contender_label(row)}, {args.device}, at most {timeout:.0f} s "
+              f"({remaining:.0f} s of the budget left)", flush=True)
+        row_started = time.time()
+        if row["contender"] == "sweep":
+            row.update(run_sweep(args.device, data["LeNet"]["mnist_dir"], args.sweep_examples, args.sweep_runs,
+                                 timeout, folder, reason))
+        else:
+            row.update(run_row(args, key, row, data, folder, timeout, reason))
+        row["process_s"] = round(time.time() - row_started, 1)  # start-up, data, compilation and epochs
+        print(f"   {key}: {row['status']}" + (f": {row['reason']}" if row.get("reason") else "")
+              + (f"; {row['median_s']:.3f} s/epoch" if row.get("median_s") is not None else ""), flush=True)
+        report_now()
+
+
+# The report ------------------------------------------------------------------------------------------------------
 def probed(rows):
     """The frameworks the planned rows use, the only ones probed (a `--rows pack` call needs no torch.compile)."""
     return [name for name in ("jax", "torch")
@@ -164,30 +294,27 @@ def build_report(args, started_at, clock_started, preflight, rows):
         versions.update({name: value for name, value in row.get("versions", {}).items() if value})
     devices = sorted({f"{row['device_name']} ({row['platform']})" for row in rows.values()
                       if row.get("device_name") and row.get("platform")})
-    launcher = os.environ.get("GPU_CHECK_LAUNCHER", f"{sys.executable} bench/gpu_check.py")
-    measured = [row for row in rows.values() if row["status"] == "measured"]
-    return {"smoke": args.smoke, "not_a_gpu_result": args.smoke, "complete": len(measured) == len(rows),
+    launcher = os.environ.get("GPU_CHECK_LAUNCHER", f"{sys.executable} bench/gpu/gpu_check.py")
+    return {"smoke": args.smoke, "not_a_gpu_result": args.smoke,
+            "complete": all(row["status"] == "measured" for row in rows.values()),
             "device_asked": args.device, "devices": devices,
             "nvidia_smi": nvidia_smi() if args.device == "gpu" else None,
             "date": started_at.isoformat(timespec="seconds"), "command": " ".join([launcher, *args.argv]),
             "budget_s": args.budget_s, "elapsed_s": round(time.time() - clock_started, 1),
             "child_timeout_s": args.child_timeout, "pack_timeout_s": args.pack_timeout, "versions": versions,
-            "tested_jax": gpu_report.TESTED_JAX,
-            "epochs": args.epochs, "batch_size": 25, "learning_rate": 1e-3, "method": "FreePruning",
-            "pack_epochs_per_run": gpu_report.PACK_EPOCHS_PER_RUN,
+            "tested_jax": gpu_report.TESTED_JAX, "epochs": args.epochs, "batch_size": 25, "learning_rate": 1e-3,
+            "method": "FreePruning", "pack_epochs_per_run": gpu_report.PACK_EPOCHS_PER_RUN,
             "preflight": preflight, "rows": rows, "ratios": gpu_report.ratios(rows),
             "targets": gpu_report.targets(rows, args.smoke)}
 
 
 def output_folders(args):
+    """$OUT, --output-dir, and bench/results unless this is a smoke run (bench/results holds GPU results only)."""
     folders = [folder for folder in (os.environ.get("OUT"), args.output_dir) if folder]
-    if not args.smoke:
-        folders.append(RESULTS_DIR)
     unique = []
-    for folder in folders:
-        if args.smoke and os.path.realpath(folder) == os.path.realpath(RESULTS_DIR):
-            continue  # $OUT pointing there on a smoke run: bench/results holds GPU results only
-        if os.path.realpath(folder) not in map(os.path.realpath, unique):
+    for folder in folders + ([] if args.smoke else [RESULTS_DIR]):
+        real = os.path.realpath(folder)
+        if not (args.smoke and real == os.path.realpath(RESULTS_DIR)) and real not in map(os.path.realpath, unique):
             unique.append(folder)
     return unique
 

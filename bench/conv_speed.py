@@ -5,12 +5,10 @@ Keras vs. PyTorch vs. the arithmetic floor, side by side in one process.
     .venv/bin/python bench/conv_speed.py [--nets Conv2,Conv4,Conv6] [--examples 2000] [--epochs 3] [--quick]
     .venv/bin/python bench/conv_speed.py --nets ResNet20 --output bench/results/conv_speed_resnet20.json
 
-Per network, contenders interleaved epoch by epoch as in bench/lenet_speed.py (runner, keras_fit, keras_fit_best,
-torch), with the arithmetic floor (arithmetic_floor.py) measured as one more; then evaluation time per batch size
-(what training/steps.py's EVALUATION_BATCH_SIZE rests on). The data are random images written in CIFAR-10's format
-(cifar_shaped.py), read by the product's reader. A network whose runs augment (the ResNets) trains as a real run
-does, the shift-flip augmentation inside the step, and its plain Keras rows add Keras' own augmentation layers.
-Results: bench/results/conv_speed.json, rendered by bench/report.py; bench/README.md says how to read them.
+Per network, the contenders of lenet_speed.py (runner, keras_fit, keras_fit_best, torch) and the arithmetic floor
+(arithmetic_floor.py), interleaved epoch by epoch; then evaluation per batch size. The images are random, written in
+CIFAR-10's format (cifar_shaped.py) and read by the product's reader. Results: bench/results/conv_speed.json
+(bench/report.py renders it); bench/README.md says what each row is.
 """
 
 import argparse

@@ -3,15 +3,11 @@
     .venv/bin/pip install -r bench/requirements.txt
     .venv/bin/python bench/lenet_speed.py --data-dir ../shared/data/mnist [--epochs 3] [--quick]
 
-Contenders, interleaved epoch by epoch in one process (round 0, the warm-up, is not in the medians):
-  runner          the product's run (runs.py), its record (evaluation, mask statistics, logs) timed after it
-  runner_jax      the same on Keras' JAX backend, in a child process (jax_contender.py)
-  keras_steps     unmasked Keras LeNet in the product's compiled steps, the same batches (keras_contenders.py)
-  keras_fit       the same with stock model.fit; keras_fit_best: at fit's fastest setting, picked in this run
-  torch           the masked LeNet in PyTorch, torch.compile (torch_peers.py)
-An epoch during which other processes kept more than --busy-cores cores busy is not counted; rounds go on (at most
---extra-rounds more) until each contender has --epochs quiet ones. Results: bench/results/lenet_speed.json, rendered
-by bench/report.py; bench/README.md says how to read them.
+Contenders, interleaved epoch by epoch in one process (round 0, the warm-up, is not in the medians): runner (runs.py,
+its record timed after it), runner_jax (the same on JAX, jax_contender.py), keras_steps, keras_fit, keras_fit_best
+(keras_contenders.py) and torch (torch_peers.py). An epoch during which other processes kept more than --busy-cores
+cores busy is not counted. Results: bench/results/lenet_speed.json (bench/report.py renders it); bench/README.md
+says what each row is.
 """
 
 import argparse

@@ -2,22 +2,12 @@
 
     bash bench/gpu/check.sh [flags of this file]          # on the GPU machine (bench/README.md, "GPU check")
 
-1. Pre-flight (gpu_preflight.py), the probes of the frameworks the planned rows use, side by side. A failed probe
-   skips that framework's rows only.
-2. Rows, FreePruning at batch 25 (Adam, lr 1e-3), each in its own process (gpu_contender.py; gpu_sweep.py for the
-   runs sharing the device) with a timeout, one warm-up epoch then --epochs timed ones, in the order of --rows:
-     float32      LeNet-300-100 on full MNIST and Conv6 on 45,000 CIFAR-shaped images: runner, then PyTorch peer
-     resnet20     ResNet20 on --resnet-examples CIFAR-shaped images (BatchNorm, augmentation): runner, PyTorch peer
-     tf32         the float32 group's rows in TF32 (GPU only: the product refuses tf32 on a CPU)
-     determinism  the runner with XLA_FLAGS=--xla_gpu_deterministic_ops=false (LeNet, Conv6, ResNet20)
-     sweep        4 LeNet runs sharing the device through the real `Sweep.py --workers 4`
-     pack         LeNet packs of N = 1, 4, 16, 64, Conv6 packs of N = 1, 8, Conv6's convolutions for 8 members in five
-                  forms, then Conv6 at N = 16; each epoch trained and recorded (bench/pack_speed.py's code path)
-   An overall deadline (--budget-s, counted from the start of check.sh) bounds everything: a row running at the
-   deadline is stopped (what it timed is kept: "partial"), rows not reached are "not run: budget".
-3. The report (gpu_report.py), written after every row as gpu_check.json and .md to $OUT when set, to --output-dir
-   when given, and to bench/results on a GPU run that is not a smoke run. A smoke run (--quick or --device cpu)
-   never writes into bench/results and says "NOT A GPU RESULT" at its top and bottom.
+Pre-flight probes (gpu_preflight.py), then the rows of the groups --rows names, each in its own process
+(gpu_contender.py; gpu_sweep.py for the runs sharing the device) with a timeout, within an overall deadline
+(--budget-s, from the start of check.sh): a row running at the deadline keeps what it timed ("partial"), rows not
+reached are "not run: budget". The report (gpu_report.py) is written after every row as gpu_check.json and .md to
+$OUT, to --output-dir, and, on a GPU run that is not a smoke run, to bench/results. bench/README.md, "GPU check",
+says what each group measures.
 """
 
 import argparse

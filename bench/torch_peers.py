@@ -268,9 +268,12 @@ VARIANTS = {"eager": dict(compile=False), "eager, NCHW": dict(compile=False, cha
 
 if __name__ == "__main__":
     import argparse
+    import os
+    import sys
 
     import numpy as np
 
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the product (networks)
     parser = argparse.ArgumentParser(description="The PyTorch peer's variants on random data, one after another.")
     parser.add_argument("--nettype", default="LeNet")
     parser.add_argument("--examples", type=int, default=1000)

@@ -9,7 +9,7 @@ import os
 import sys
 
 from cli import OneLineParser, report_error
-from cli.keras_backend import BackendError, run_backend, select_backend
+from cli.keras_backend import BackendError, select_backend
 
 PROGRAM = "Export.py"
 
@@ -35,8 +35,13 @@ def size_line(path, float_bytes):
 
 def main(argv=None):
     arguments = build_parser().parse_args(argv)
+    from runner.resumable import ResumeError, stored_settings
     try:
-        select_backend(run_backend(arguments.run, arguments.outputpath) or "tensorflow")
+        backend = stored_settings(arguments.run, arguments.outputpath).get("backend", "tensorflow")
+    except ResumeError:
+        backend = "tensorflow"  # find_finished_run below says what is wrong with the run
+    try:
+        select_backend(backend)
     except BackendError as error:
         return report_error(PROGRAM, error, 2)
     from datasets import DatasetError

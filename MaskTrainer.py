@@ -8,7 +8,7 @@ See docs/METHODS.md and docs/FLAGS.md for every flag and docs/OUTPUTS.md for wha
 import sys
 
 from cli import report_error
-from cli.keras_backend import BackendError, requested_backend, requested_device, select_backend
+from cli.keras_backend import BackendError, backend_and_device, select_backend
 
 PROGRAM = "MaskTrainer.py"
 
@@ -31,34 +31,36 @@ def build_full_parser():
 
 
 def main(argv=None):
+    from config import ConfigError, given_settings, parse_args
+    from config.pack_file import read_pack_file
+    from runner.resumable import ResumeError, stored_settings
     try:
-        arguments = sys.argv[1:] if argv is None else argv
-        select_backend(requested_backend(arguments), requested_device(arguments))
-    except BackendError as error:
-        return report_error(PROGRAM, error, 2)
-    from config import ConfigError, parse_args
-    parser = build_full_parser()
-    try:
-        config, namespace = parse_args(argv, parser)
-    except ConfigError as error:
+        config, namespace = parse_args(argv, build_full_parser())  # Keras-free: --help answers at once
+        packed = read_pack_file(namespace.pack_file) if namespace.pack_file else None
+        resumed = stored_settings(namespace.resume, config.outputpath) if namespace.resume else None
+    except (ConfigError, ResumeError) as error:
         return report_error(PROGRAM, error, 2)
     except SystemExit as exit:  # --help, or a flag argparse refused (already reported in one line)
         return exit.code
+    try:
+        source = f"the run {namespace.resume}" if namespace.resume else f"the runs of {namespace.pack_file}"
+        backend, device = backend_and_device(given_settings(namespace), config, resumed, packed, source)
+        select_backend(backend, device)
+    except BackendError as error:
+        return report_error(PROGRAM, error, 2)
 
     from datasets import DatasetError
     from devices import DeviceError
     from lottery.control import PairedRunMissing
     from results.claims import CLAIMED_CODE, RunClaimed
-    from runner import ResumeError, continue_configs, continue_runs, resume_run, run_all
+    from runner import continue_configs, continue_runs, resume_run, run_all
     from training.checkpoint import CheckpointError
     from training.loop import TrainingFailed, TrainingInterrupted
     try:
-        if namespace.pack_file:
-            from runner.packs import read_pack_file
-            continue_configs(read_pack_file(namespace.pack_file))
+        if packed:
+            continue_configs(packed)
         elif namespace.resume:
-            resume_run(namespace.resume, config.outputpath, data_dir=config.data_dir,
-                       device=requested_device(sys.argv[1:] if argv is None else argv))
+            resume_run(namespace.resume, config.outputpath, data_dir=config.data_dir, device=device)
         elif namespace.continue_:
             continue_runs(config)
         else:

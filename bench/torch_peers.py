@@ -28,13 +28,17 @@ SHIFT_FRACTION = 0.1
 
 
 def network_structure(nettype):
-    """("resnet", stage filters, blocks per stage) or ("sequential", [("conv", filters[, kernel size, padding]),
-    ("pool",), ("dense", units), ...])."""
-    from networks import architectures
-    if nettype in architectures.RESNET_DEPTHS:
-        depth = architectures.RESNET_DEPTHS[nettype]
-        return "resnet", architectures.STAGE_FILTERS, architectures.blocks_per_stage(depth)
-    return "sequential", architectures.ARCHITECTURES[nettype]
+    """("resnet", stage filters, blocks per stage) or ("sequential", [("conv", filters, kernel size, padding),
+    ("pool",), ("dense", units), ...]), from the network's registry entry (networks/registry.py, Keras-free). The
+    peers cover the networks without BatchNorm in their convolutions and the He et al. CIFAR ResNets."""
+    from networks import network_entry
+    from networks.architectures import Conv, MaxPool, Residual
+    architecture = network_entry(nettype).architecture
+    if isinstance(architecture, Residual):
+        return "resnet", architecture.stage_filters, architecture.blocks_per_stage[0]
+    return "sequential", [("conv", block.filters, block.kernel_size, block.padding) if isinstance(block, Conv)
+                          else ("pool",) if isinstance(block, MaxPool) else ("dense", block.units)
+                          for block in architecture.blocks]
 
 
 def set_precision(precision):

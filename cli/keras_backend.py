@@ -1,12 +1,12 @@
 """Chooses Keras' backend for this process, before Keras is imported (Keras reads KERAS_BACKEND once).
 
-The backend of a run is `--backend` when given, else that of the run being resumed (from its logs),
-else KERAS_BACKEND, else tensorflow. On JAX, XLA is asked for deterministic GPU kernels (same seed,
-same machine: identical results); on TensorFlow, op determinism is enabled by the runner.
+The backend of a run is that of the run being resumed or the pack file's runs, else `--backend`, else
+KERAS_BACKEND, else tensorflow (MaskTrainer.py reads its whole command line first, Keras-free). On JAX, XLA is
+asked for deterministic GPU kernels (same seed, same machine: identical results); on TensorFlow, op determinism is
+enabled by the runner.
 The device (`--device`, devices/selection.py) is prepared before the import and checked right after it.
 """
 
-import json
 import os
 import sys
 
@@ -24,77 +24,33 @@ def environment_backend():
     return os.environ.get("KERAS_BACKEND") or DEFAULT_BACKEND
 
 
-def _flag_value(argv, flag):
-    for index, argument in enumerate(argv):
-        if argument == flag and index + 1 < len(argv):
-            return argv[index + 1]
-        if argument.startswith(flag + "="):
-            return argument.split("=", 1)[1]
-    return None
+def check_environment_backend():
+    """Raises BackendError when KERAS_BACKEND names a backend this tool does not run on."""
+    backend = environment_backend()
+    if backend not in BACKENDS:
+        raise BackendError(f"KERAS_BACKEND is {backend}, which this tool does not run on; set it to "
+                           f"{' or '.join(BACKENDS)}, or unset it.")
 
 
-def run_backend(target, outputpath):
-    """The backend stored in the logs of a run (its _logs.json file, or its run ID under outputpath), or None if
-    they cannot be read (the caller then reports why)."""
-    return run_setting(target, outputpath, "backend", DEFAULT_BACKEND)
-
-
-def run_setting(target, outputpath, name, default):
-    """A setting stored in the logs of a run (default when the logs predate it), or None if they cannot be read."""
-    from results import paths
-    if not os.path.isfile(target):
-        matches = paths.find_run(target, outputpath) if paths.is_run_id(target) else []
-        if len(matches) != 1:
-            return None
-        target = matches[0]
-    try:
-        with open(target, encoding="utf-8") as handle:
-            return json.load(handle)["config"].get(name, default)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
-
-
-def pack_file_setting(path, name, default):
-    """A setting of the first run of a pack file (MaskTrainer.py --pack-file), or None if the file cannot be read
-    (its reader, runner/packs.py, then says why)."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)["runs"][0].get(name, default)
-    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
-        return None
-
-
-def requested_backend(argv):
-    """The backend a command line asks for (see the module docstring)."""
-    backend = _flag_value(argv, "--backend")
-    pack_file = _flag_value(argv, "--pack-file")
-    if backend is None and pack_file is not None:
-        backend = pack_file_setting(pack_file, "backend", DEFAULT_BACKEND)
-    resumed = _flag_value(argv, "--resume")
-    if resumed is not None:
-        own = run_backend(resumed, _flag_value(argv, "--outputpath") or "Outputs")
-        if backend is not None and own is not None and backend != own:
-            raise BackendError(f"The run {resumed} trains on {own}, and --resume continues it there; leave "
-                               f"--backend {backend} out.")
-        backend = own or backend
-    if backend is None:
-        backend = environment_backend()
-        if backend not in BACKENDS:
-            raise BackendError(f"KERAS_BACKEND is {backend}, which this tool does not run on; set it to "
-                               f"{' or '.join(BACKENDS)}, or unset it.")
-    return backend
-
-
-def requested_device(argv):
-    """The --device of a command line; without the flag, that of the run being resumed, else auto."""
-    from devices import DEFAULT_DEVICE
-    device, resumed = _flag_value(argv, "--device"), _flag_value(argv, "--resume")
-    pack_file = _flag_value(argv, "--pack-file")
+def backend_and_device(given, config, resumed=None, packed=None, source="the run"):
+    """Where MaskTrainer.py's command line trains: (backend, device). given: the flags given ({name: value});
+    config: the RunConfig of the flags; resumed: the stored settings of the run --resume continues; packed: the
+    first RunConfig of --pack-file's runs; source: what they are, for messages ("the run X", "the runs of F").
+    A resumed or packed run trains on its own backend (an explicit other --backend is refused) and, without
+    --device, on its own device."""
+    own = resumed.get("backend", DEFAULT_BACKEND) if resumed is not None else packed.backend if packed else None
+    if own is not None and "backend" in given and given["backend"] != own:
+        flag = "--resume" if resumed is not None else "--pack-file"
+        raise BackendError(f"{source[0].upper()}{source[1:]} trains on {own}, and {flag} continues there; leave "
+                           f"--backend {given['backend']} out.")
+    if own is None and "backend" not in given:
+        check_environment_backend()
+    device = given.get("device")
     if device is None and resumed is not None:
-        device = run_setting(resumed, _flag_value(argv, "--outputpath") or "Outputs", "device", DEFAULT_DEVICE)
-    if device is None and pack_file is not None:
-        device = pack_file_setting(pack_file, "device", DEFAULT_DEVICE)
-    return device or DEFAULT_DEVICE
+        device = resumed.get("device")
+    if device is None and packed is not None:
+        device = packed.device
+    return own or config.backend, device or config.device
 
 
 def select_backend(backend, device=None):

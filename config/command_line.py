@@ -25,13 +25,13 @@ def _add_flag(group, field, default):
 
 
 def build_parser(prog="MaskTrainer.py", description=None):
-    # No abbreviated flags: cli/keras_backend.py reads --backend and --resume before this parser exists.
+    # No abbreviated flags: a grid's or pack file's settings are spelled in full, and should read as the flags do.
     parser = OneLineParser(prog=prog, description=description, allow_abbrev=False)
     # Every flag is left out of the namespace unless given, so that one which does nothing for the run can be refused
-    # (config/applicability.py); the backend's default is KERAS_BACKEND's, which applies to every run.
+    # (config/applicability.py), and so that MaskTrainer.py knows whether --backend and --device were given.
     for field in dataclasses.fields(RunConfig):
         if field.name != "method_settings":
-            _add_flag(parser, field, environment_backend() if field.name == "backend" else argparse.SUPPRESS)
+            _add_flag(parser, field, argparse.SUPPRESS)
     for family in FAMILIES:
         fields = dataclasses.fields(family.settings_class)
         if fields:
@@ -49,12 +49,19 @@ def setting_fields():
     return fields
 
 
+def given_settings(namespace):
+    """{name: value} of the settings given on the command line (the parser leaves the others out)."""
+    return {name: getattr(namespace, name) for name in setting_fields() if hasattr(namespace, name)}
+
+
 def parse_args(argv=None, parser=None):
-    """Command line -> validated RunConfig, plus the parsed namespace for the script's own flags."""
+    """Command line -> validated RunConfig, plus the parsed namespace for the script's own flags. Without
+    --backend, KERAS_BACKEND's (else tensorflow). Imports no Keras."""
     parser = parser or build_parser()
     namespace = parser.parse_args(argv)
-    settings = {name: getattr(namespace, name) for name in setting_fields() if hasattr(namespace, name)}
-    return RunConfig.from_settings(settings, given=settings).validate(), namespace
+    given = given_settings(namespace)
+    settings = {"backend": environment_backend(), **given}
+    return RunConfig.from_settings(settings, given=given).validate(), namespace
 
 
 def command_line_arguments(config, always=("seed", "outputpath", "data_dir", "backend")):
@@ -70,4 +77,4 @@ def command_line_arguments(config, always=("seed", "outputpath", "data_dir", "ba
     return arguments
 
 
-__all__ = ["ConfigError", "build_parser", "command_line_arguments", "parse_args", "setting_fields"]
+__all__ = ["ConfigError", "build_parser", "command_line_arguments", "given_settings", "parse_args", "setting_fields"]

@@ -12,21 +12,34 @@ import os
 from config.applicability import refuse_changed, refuse_given
 from datasets import DATASET_NAMES
 from devices import DEFAULT_DEVICE, DEFAULT_PRECISION, DEVICES, PRECISIONS
-from initializers import INITIALIZERS
-from masking import MASK_FUNCTIONS
+from initializers import INITIALIZERS, SIGNED
+
+# A mask function's name and what it does are declared apart from its Keras code (masking/declarations.py).
+from masking.declarations import MASK_FUNCTION_NAMES
 from methods import FAMILIES, METHOD_NAMES, ConfigError, family_of, get_method, setting
 from methods.base import check_settings
-from networks import ACTIVATIONS, BATCHNORM_AFFINE, NETWORK_NAMES, RESNET_DEPTHS, RESNET_VARIANTS, check_network
+from networks import (
+    ACTIVATIONS,
+    BATCHNORM_AFFINE,
+    NETWORK_NAMES,
+    RESNET_VARIANTS,
+    check_network,
+    network_entry,
+    networks_where,
+)
+from networks.registry import VARIANT_2020, defaults_text
 from results.paths import configuration_folder
-from training.augmentation import AUGMENTATIONS
-from training.optimizers import DEFAULT_MOMENTUM, OPTIMIZERS
+from training.choices import AUGMENTATIONS, DEFAULT_MOMENTUM, OPTIMIZERS
 from training.schedule import LR_SCHEDULES, NO_DROPS, RESNET_DROPS, canonical_drops, parse_drops
 
 # "auto" and every registered data set (datasets/registry.py), so that a new data set needs no line here.
 DATASET_CHOICES = DATASET_NAMES
 # The settings that do something only for some runs (config/applicability.py).
-RESNETS = ("nettype", tuple(RESNET_DEPTHS), "the ResNets, --nettype " + ", ".join(RESNET_DEPTHS))
-SIGNED_INITIALIZERS = ("heconstant", "binary")  # the initializers that draw signs, +1 with probability p1
+WITH_2020_VARIANT = networks_where(lambda entry: VARIANT_2020 in entry.variants)
+VARIANTS = ("nettype", WITH_2020_VARIANT, "the networks with a 2020 variant, --nettype " + ", ".join(WITH_2020_VARIANT))
+WITH_BATCHNORM = networks_where(lambda entry: entry.has_batchnorm)
+BATCHNORM = ("nettype", WITH_BATCHNORM, "the networks with BatchNorm, --nettype " + ", ".join(WITH_BATCHNORM))
+DEFAULT_AUGMENTATIONS, DEFAULT_DROPS = defaults_text("augmentation"), defaults_text("lr_drops")
 # What the 2020 code's ResNet started from whatever --lr said (--resnet-variant 2020).
 RESNET_2020_LEARNING_RATE = 1e-3
 
@@ -54,7 +67,7 @@ class RunConfig:
     activation: str = setting("relu", "hidden-layer activation", choices=ACTIVATIONS)
     masktype: str = setting(None, "mask function; default: flip for the flipping methods, topk for EdgePopup, mask "
                             "otherwise",
-                            choices=tuple(MASK_FUNCTIONS))
+                            choices=MASK_FUNCTION_NAMES)
     batchsize: int = setting(25, "mini-batch size", type=int, valid=lambda value: value >= 1,
                              requirement="must be at least 1")
     maxepochs: int = setting(20, "training epochs (0: only evaluate the untrained network)", type=int,
@@ -65,8 +78,7 @@ class RunConfig:
     p1: float = setting(0.5, "probability of a +1 sign for heconstant/binary", type=float,
                         valid=lambda value: 0.0 <= value <= 1.0,
                         requirement="is a probability and must lie in [0, 1]",
-                        applies=("initializer", SIGNED_INITIALIZERS, "--initializer " +
-                                 " or ".join(SIGNED_INITIALIZERS)))
+                        applies=("initializer", SIGNED, "--initializer " + " or ".join(SIGNED)))
     lr: float = setting(1e-3, "learning rate (of Adam in the 2020 code)", type=float,
                         valid=lambda value: math.isfinite(value) and value > 0, requirement="must be a positive number")
     outputpath: str = setting("Outputs", "folder for the results")
@@ -83,11 +95,11 @@ class RunConfig:
                                       "reference) or the training set's", choices=("test", "train"),
                                       flag="--test-normalization")
     augmentation: str = setting(None, "random shifts (up to 10%% of height and width, nearest fill) and horizontal "
-                                "flips of the training images, inside the compiled step; default: shift-flip for the "
-                                "ResNets (the 2020 code), none otherwise", choices=AUGMENTATIONS)
+                                "flips of the training images, inside the compiled step; default: the network's "
+                                f"({DEFAULT_AUGMENTATIONS})", choices=AUGMENTATIONS)
     lr_drops: str = setting(None, "epochs (from 1) from which the learning rate is divided by 10 once more, "
-                            f"comma-separated, or {NO_DROPS}; default: {RESNET_DROPS} for the ResNets (the 2020 code), "
-                            f"{NO_DROPS} otherwise", flag="--lr-drops", valid=valid_drops,
+                            f"comma-separated, or {NO_DROPS}; default: the network's ({DEFAULT_DROPS})",
+                            flag="--lr-drops", valid=valid_drops,
                             requirement=f"takes increasing epochs of at least 1 separated by commas (e.g. "
                                         f"{RESNET_DROPS}), or {NO_DROPS}",
                             applies=("lr_schedule", ("step",), "--lr-schedule step"))
@@ -107,10 +119,10 @@ class RunConfig:
     resnet_variant: str = setting("standard", "ResNets: standard ResNet v1, or 2020 for the 2020 code's quirks (one "
                                   "seed for all layers, ReLU inside the convolutions too, softmax twice, ReLU and "
                                   "lr 1e-3 whatever --activation and --lr say)", choices=RESNET_VARIANTS,
-                                  flag="--resnet-variant", applies=RESNETS)
-    batchnorm_affine: str = setting("trained", "ResNets: BatchNorm's scale and offset train in every method "
+                                  flag="--resnet-variant", applies=VARIANTS)
+    batchnorm_affine: str = setting("trained", "networks with BatchNorm: its scale and offset train in every method "
                                     "(the 2020 code), or stay frozen at 1 and 0 so that only the connectivity trains",
-                                    choices=BATCHNORM_AFFINE, flag="--batchnorm-affine", applies=RESNETS)
+                                    choices=BATCHNORM_AFFINE, flag="--batchnorm-affine", applies=BATCHNORM)
     xla: str = setting("auto", "TensorFlow only (JAX always compiles with XLA): compile training with XLA; auto = for "
                        "networks without convolutions, where it is about 3x faster on a CPU (with convolutions a step "
                        "is 10-30%% slower under XLA on a CPU)", choices=("auto", "on", "off"),
@@ -186,22 +198,24 @@ class RunConfig:
 
     def masking_options(self):
         """The masked layers' switches for this run: its method's, with the mask function's parameters."""
-        return self.method.masking_options(self.resolved_masktype(), self.family.resolved_settings(self))
+        return self.family.masking_options(self.method, self.resolved_masktype(), self.family.resolved_settings(self))
 
-    def is_resnet(self):
-        return self.nettype in RESNET_DEPTHS
+    @property
+    def network(self):
+        """The network's registry entry (networks/registry.py)."""
+        return network_entry(self.nettype)
 
     def resolved_augmentation(self):
-        return self.augmentation or ("shift-flip" if self.is_resnet() else "none")
+        return self.augmentation or self.network.augmentation
 
     def resolved_lr_drops(self):
         if self.lr_schedule == "cosine":
             return NO_DROPS
-        return canonical_drops(self.lr_drops or (RESNET_DROPS if self.is_resnet() else NO_DROPS))
+        return canonical_drops(self.lr_drops or self.network.lr_drops)
 
     def starting_learning_rate(self):
         """--lr, except in the 2020 ResNet, which started at 1e-3 whatever --lr said (its folder still shows --lr)."""
-        return RESNET_2020_LEARNING_RATE if self.is_resnet() and self.resnet_variant == "2020" else self.lr
+        return RESNET_2020_LEARNING_RATE if self.resnet_variant == VARIANT_2020 else self.lr
 
     def folder(self):
         return configuration_folder(self.outputpath, self.traintype, self.nettype, self.p1, self.resolved_masktype(),
@@ -240,12 +254,13 @@ class RunConfig:
             raise ConfigError(f"--traintype {self.traintype} {method.description}, which --masktype {masktype} "
                               f"cannot do: use --masktype {' or '.join(method.masktypes)} or leave --masktype out.")
         self.family.check(self)
+        self.masking_options()  # a mask function whose parameters the family's settings lack is refused here
         refuse_changed(self)
         if self.pack > 1 and self.backend != "jax":
             raise ConfigError(f"--pack trains runs together through JAX (jax.vmap), and this run is a --backend "
                               f"{self.backend} run: add --backend jax, or leave --pack out.")
         try:
-            check_network(self.nettype, self.resolved_initializer(), self.activation)
+            check_network(self.nettype, self.resolved_initializer(), self.activation, self.resnet_variant)
         except ValueError as error:
             raise ConfigError(str(error)) from None
         if os.path.exists(self.outputpath) and not os.path.isdir(self.outputpath):

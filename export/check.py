@@ -4,7 +4,7 @@ import keras
 import numpy as np
 
 from datasets import load_dataset
-from networks import STANDARD_DATASET
+from networks import network_entry
 
 
 def exported_accuracy(model, dataset):
@@ -18,7 +18,7 @@ def check_exports(run, exported_paths, data_dir=None):
     from export.supermask import load_supermask
     config = run.config
     # The data set the run actually used ("auto" may have fallen back to the MNIST subset).
-    dataset = load_dataset(run.logs["dataset"]["name"], STANDARD_DATASET[config.nettype],
+    dataset = load_dataset(run.logs["dataset"]["name"], network_entry(config.nettype).standard_dataset,
                            data_dir=data_dir or config.data_dir,
                            limit=config.limit, test_normalization=config.test_normalization, allow_download=False)
     # A sampled mask's (Supermask) export is its deterministic mask, whose accuracy the logs keep beside the sampled.

@@ -52,7 +52,7 @@ class FinishedRun:
     def batchnorm(self):
         """{variable path ("stem_bn/gamma", ...): final value} of the ResNets' BatchNorm layers; {} for the networks
         without BatchNorm."""
-        return self.arrays("final_batchnorm") if self.config.is_resnet() else {}
+        return self.arrays("final_batchnorm") if self.config.network.has_batchnorm else {}
 
     def input_shape(self):
         """One image's shape (logs before 2026-11-22 lack it: the data set's own)."""

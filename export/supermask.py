@@ -1,6 +1,8 @@
 """A connectivity run as one bit per weight: the network's settings, its seed and the bits, in an .npz; for the
 ResNets also the final BatchNorm values (float32, `batchnorm/` and the variable's path: `batchnorm/stem_bn/gamma`).
 
+The bits are turned back into scores that give the stored mask (masking/declarations.py, removed_score).
+
 The kernels are not stored: they are drawn again from the run's seed (networks.build_network), which
 gives the same numbers with the same library versions and Keras backend. A checksum of the kernels drawn
 at export time guards that: loading refuses, in one sentence, when the kernels drawn now differ. The bit
@@ -18,8 +20,7 @@ import keras
 import numpy as np
 
 from export.run_files import ExportError, require_same_names
-from masking import masked_layers, unmasked_variables
-from masking.functions import flips
+from masking import mask_function, masked_layers, unmasked_variables
 from networks import build_network
 from results import atomic
 
@@ -71,7 +72,7 @@ def write_supermask(run, path):
         mask = masks[layer.name]
         arrays[f"shape_{index}"] = np.array(mask.shape)
         arrays[f"bits_{index}"] = np.packbits((mask > 0).reshape(-1))
-        zeros = np.flatnonzero(mask.reshape(-1) == 0) if flips(config.resolved_masktype()) else []
+        zeros = np.flatnonzero(mask.reshape(-1) == 0) if mask_function(config.resolved_masktype()).flips else []
         if len(zeros):
             arrays[f"zeros_{index}"] = zeros.astype(np.int64)
     batchnorm = run.batchnorm()
@@ -113,9 +114,7 @@ def load_supermask(path):
         packed = arrays[f"bits_{index}"]
         if shape != tuple(layer.score.shape) or packed.size != (count + 7) // 8:
             raise SupermaskError(f"{path} holds bits of another shape for layer {layer.name}; export the run again.")
-        # Scores of +1 / -1 give exactly the trained mask values (mask_rs rescales by the count of ones alone); for
-        # topk (EdgePopup), whose layer keeps a fixed count of the largest |score|, +1 / 0 keep exactly the ones.
-        removed = 0.0 if layer.mask_type == "topk" else -1.0
+        removed = mask_function(layer.mask_type).removed_score  # with +1 for a kept weight, gives the stored mask
         scores = np.where(np.unpackbits(packed, count=count) == 1, 1.0, removed).astype(np.float32)
         if f"zeros_{index}" in arrays:
             scores[arrays[f"zeros_{index}"]] = 0.0

@@ -16,6 +16,8 @@ and supermasks (Zhou et al. 2019, deconstructing-lottery-tickets' get_effective_
            mask is multiplied by size / (number of ones), the gradient flowing through that factor too, as in
            Zhou's --dynamic_scaling (a mask without ones divides by 1 instead of 0).
 
+Each is declared, with its parameters and what it does, in masking/declarations.py.
+
 Straight-through: df/dscore is taken as 1, so the score receives exactly the gradient that
 reaches the mask value. Written as `stop_gradient(value) + (score - stop_gradient(score))`:
 the second term is exactly 0 in the forward pass (x - x == 0 for finite x), so the forward
@@ -99,30 +101,3 @@ def deterministic_sample(score, dynamic_scaling=False):
     """The mask `sample` draws most probably: 1 where sigmoid(score) > 0.5, i.e. score > 0 (rescaled likewise)."""
     binary = binary_mask_values(score)
     return scaled_by_ones(binary) if dynamic_scaling else binary
-
-
-MASK_FUNCTIONS = {"mask": mask, "mask_rs": mask_rs, "flip": flip, "topk": top_k, "sample": sample}
-SAMPLED_MASKS = ("sample",)  # f(score, uniforms): the layer draws the uniforms (masking/layers.py)
-FLIPPING_MASKS = ("flip",)
-
-
-def flips(masktype):
-    """Whether the mask flips signs (a changed weight is flipped) rather than pruning (a changed weight is 0)."""
-    return masktype in FLIPPING_MASKS
-
-
-# The functions that take parameters, and which.
-MASK_PARAMETERS = {"topk": ("keep_fraction",), "sample": ("dynamic_scaling",)}
-
-
-def get_mask_function(name, **parameters):
-    """f(score) of --masktype NAME, with its parameters (topk: keep_fraction; sample: dynamic_scaling) bound; a
-    sampled mask's f takes the uniforms too: f(score, uniforms)."""
-    if name not in MASK_FUNCTIONS:
-        raise ValueError(f"Unknown mask type '{name}'; choose one of {', '.join(MASK_FUNCTIONS)}.")
-    needed = MASK_PARAMETERS.get(name, ())
-    if set(parameters) != set(needed) or any(value is None for value in parameters.values()):
-        raise ValueError(f"Mask type '{name}' takes {', '.join(needed) or 'no parameters'}, got "
-                         f"{', '.join(f'{key}={value}' for key, value in parameters.items()) or 'none'}.")
-    function = MASK_FUNCTIONS[name]
-    return (lambda score, *uniforms: function(score, *uniforms, **parameters)) if parameters else function

@@ -18,7 +18,7 @@ import keras
 from keras import ops
 
 from masking import random_bits
-from masking.functions import MASK_PARAMETERS, SAMPLED_MASKS, deterministic_sample, get_mask_function
+from masking.declarations import mask_function
 
 SCORE_MINIMUM, SCORE_MAXIMUM = 0.01, 0.1
 TRAINING_DRAWS, EVALUATION_DRAWS = 0, 1  # the two streams of a sampled mask's draws
@@ -43,13 +43,15 @@ class MaskedLayer(keras.layers.Layer):
 
     def __init__(self, activation=None, mask_type="mask", kernel_initializer="he_normal",
                  score_seed=None, kernel_trainable=False, score_trainable=True,
-                 use_fixed_mask=False, alpha=0.0, keep_fraction=None, score_initializer="reference",
-                 dynamic_scaling=False, **kwargs):
+                 use_fixed_mask=False, alpha=0.0, mask_parameters=None, score_initializer="reference", **kwargs):
         super().__init__(**kwargs)
-        given = {"keep_fraction": None if keep_fraction is None else float(keep_fraction),
-                 "dynamic_scaling": bool(dynamic_scaling)}
-        self.mask_parameters = {name: given[name] for name in MASK_PARAMETERS.get(mask_type, ())}
-        get_mask_function(mask_type, **self.mask_parameters)  # fails early with a clear message
+        self.declaration = mask_function(mask_type)
+        # The mask function's parameters, e.g. {"keep_fraction": 0.5} for topk (masking/declarations.py).
+        self.mask_parameters = dict(mask_parameters or {})
+        # Bound here, outside any traced function: binding imports masking/functions.py.
+        self.mask_function = self.declaration.bound(**self.mask_parameters)
+        self.deterministic_mask_function = (self.declaration.bound_deterministic(**self.mask_parameters)
+                                            if self.declaration.sampled else None)
         self.activation = keras.activations.get(activation)
         self.mask_type = mask_type
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
@@ -86,14 +88,14 @@ class MaskedLayer(keras.layers.Layer):
                                                          initializer=keras.initializers.Constant(DETERMINISTIC))
 
     def samples_mask(self):
-        return self.mask_type in SAMPLED_MASKS and not self.use_fixed_mask
+        return self.declaration.sampled and not self.use_fixed_mask
 
     def mask_values(self, training=False):
         """f(score), or the fixed 0/1 mask. A sampled mask: the training step's draw when `training`, else what
         `evaluation_sample` chooses."""
         if self.use_fixed_mask:
             return ops.convert_to_tensor(self.fixed_mask)
-        function = get_mask_function(self.mask_type, **self.mask_parameters)
+        function = self.mask_function
         score = ops.convert_to_tensor(self.score)
         if not self.samples_mask():
             return function(score)
@@ -107,7 +109,7 @@ class MaskedLayer(keras.layers.Layer):
             return function(score, random_bits.uniforms(draw, score.shape))
 
         # A branch, not a select: the deterministic mask (statistics, exports, inference) draws nothing.
-        return ops.cond(ops.less(evaluation, 0), lambda: deterministic_sample(score, **self.mask_parameters), sampled)
+        return ops.cond(ops.less(evaluation, 0), lambda: self.deterministic_mask_function(score), sampled)
 
     def set_fixed_mask(self, mask):
         if not self.use_fixed_mask:
@@ -135,8 +137,7 @@ class MaskedLayer(keras.layers.Layer):
             "score_trainable": self.score_trainable,
             "use_fixed_mask": self.use_fixed_mask,
             "alpha": self.alpha,
-            "keep_fraction": self.mask_parameters.get("keep_fraction"),
-            "dynamic_scaling": self.mask_parameters.get("dynamic_scaling", False),
+            "mask_parameters": dict(self.mask_parameters),
             "score_initializer": self.score_initializer,
         })
         return config

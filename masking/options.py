@@ -12,10 +12,10 @@ class MaskingOptions:
     score_trainable: bool = True
     use_fixed_mask: bool = False
     alpha: float = 0.0
-    keep_fraction: float = None  # topk's fraction of each layer kept (EdgePopup)
-    dynamic_scaling: bool = False  # sample's rescaling by size / ones (Supermask's --dynamic-scaling)
+    mask_parameters: tuple = ()  # (name, value) pairs: the mask function's parameters (masking/declarations.py)
     score_initializer: str = "reference"  # masking/layers.py's score_initializer
     fan_scale: float = 1.0  # the kernels' He scale as if fan_in were fan_scale * fan_in (EdgePopup's --scale-fan)
 
     def layer_arguments(self):
-        return {name: value for name, value in dataclasses.asdict(self).items() if name != "fan_scale"}
+        arguments = {name: value for name, value in dataclasses.asdict(self).items() if name != "fan_scale"}
+        return {**arguments, "mask_parameters": dict(self.mask_parameters)}

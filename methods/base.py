@@ -6,8 +6,9 @@ initialisation); each family is one module of this package and one line of `regi
 """
 
 import dataclasses
+import importlib
 
-from masking import MaskingOptions
+from masking import MaskingOptions, mask_function
 
 
 class ConfigError(ValueError):
@@ -64,20 +65,13 @@ class Method:
     score_initializer: str = "reference"  # masking/layers.py: the 2020 code's U(0.01, 0.1), or kaiming_uniform
     default_initializer: str = None  # the weights' initializer without --initializer; None: the family's
 
-    def masking_options(self, masktype, settings=None):
-        """The masked layers' switches; `settings` (the family's settings dataclass) give the mask function's
-        parameters, and are needed for the methods that use some (`uses`)."""
-        if settings is None and self.uses:
-            raise ValueError(f"{self.name}'s masking options depend on its family's settings ({', '.join(self.uses)}); "
-                             "pass them, e.g. methods.registry.family_of(name).settings_class().")
-        keep_fraction = getattr(settings, "keep_fraction", None) if "keep_fraction" in (self.uses or ()) else None
-        scale_fan = keep_fraction is not None and getattr(settings, "scale_fan", False)
-        dynamic_scaling = "dynamic_scaling" in (self.uses or ()) and bool(getattr(settings, "dynamic_scaling", False))
+    def masking_options(self, masktype, mask_parameters=None, fan_scale=1.0):
+        """The masked layers' switches with `masktype`; mask_parameters: its function's ({name: value}, from the
+        family's settings: MethodFamily.masking_options); fan_scale: the kernels' (MaskingOptions)."""
         return MaskingOptions(mask_type=masktype, kernel_trainable=self.kernel_trainable,
                               score_trainable=self.score_trainable, use_fixed_mask=self.use_fixed_mask,
-                              alpha=self.alpha, keep_fraction=keep_fraction, dynamic_scaling=dynamic_scaling,
-                              score_initializer=self.score_initializer,
-                              fan_scale=keep_fraction if scale_fan else 1.0)
+                              alpha=self.alpha, mask_parameters=tuple((mask_parameters or {}).items()),
+                              score_initializer=self.score_initializer, fan_scale=fan_scale)
 
 
 class MethodFamily:
@@ -87,8 +81,15 @@ class MethodFamily:
     title = ""  # for help and reports, e.g. "Lottery tickets (Frankle & Carbin 2019)"
     methods = ()  # Method instances, in report order
     settings_class = NoSettings  # frozen dataclass of setting() fields: the family's own flags
-    experiment_class = None  # the training.loop.Experiment subclass that runs the family's methods
+    # "module:Class" of the training.loop.Experiment subclass that runs the family's methods, imported when first
+    # needed (it imports Keras, which the configuration must not before the backend is chosen).
+    experiment = "training.loop:Experiment"
     default_initializer = "he"
+
+    @property
+    def experiment_class(self):
+        module, _, name = self.experiment.partition(":")
+        return getattr(importlib.import_module(module), name)
 
     def method_names(self):
         return tuple(method.name for method in self.methods)
@@ -99,6 +100,26 @@ class MethodFamily:
         if method is None or method.uses is None:
             return names
         return tuple(name for name in names if name in method.uses)
+
+    def masking_options(self, method, masktype, settings):
+        """The masked layers' switches of `method` (one of the family's) with `masktype`, given the family's
+        resolved settings."""
+        return method.masking_options(masktype, self.mask_parameters(masktype, settings),
+                                      self.fan_scale(method, settings))
+
+    def mask_parameters(self, masktype, settings):
+        """The mask function's parameters: the family's settings of the same names (masking/declarations.py)."""
+        names = mask_function(masktype).parameters
+        missing = [name for name in names if not hasattr(settings, name)]
+        if missing:
+            raise ConfigError(f"--masktype {masktype} takes {', '.join(missing)}, which the settings of "
+                              f"{self.title} do not have; choose another --masktype.")
+        return {name: getattr(settings, name) for name in names}
+
+    def fan_scale(self, method, settings):
+        """The kernels' He scale as if fan_in were fan_scale * fan_in (MaskingOptions); 1 but for EdgePopup's
+        --scale-fan."""
+        return 1.0
 
     def resolved_settings(self, config):
         """config.method_settings with the defaults that depend on the rest of config (e.g. the network) filled in."""

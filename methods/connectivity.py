@@ -5,7 +5,6 @@ import dataclasses
 
 from initializers import FAN_SCALED
 from methods.base import Method, MethodFamily, setting
-from training.loop import Experiment
 
 PRUNING_MASKS = ("mask", "mask_rs")
 CONNECTIVITY = dict(kernel_trainable=False, score_trainable=True, uses=())
@@ -27,7 +26,7 @@ class ConnectivitySettings:
 class ConnectivityTraining(MethodFamily):
     name = "connectivity"
     title = "Connectivity training over fixed random weights (Ivan & Florian 2020)"
-    experiment_class = Experiment
+    experiment = "training.loop:Experiment"
     settings_class = ConnectivitySettings
     methods = (
         Method("Baseline", "trains the weights while the mask stays all ones", ("mask", "mask_rs", "flip"),
@@ -45,6 +44,10 @@ class ConnectivityTraining(MethodFamily):
                score_trainable=True, uses=("keep_fraction", "scale_fan"), score_initializer="kaiming_uniform",
                default_initializer="heconstant"),
     )
+
+    def fan_scale(self, method, settings):
+        """--scale-fan: the He weights as if each unit had only --keep-fraction of its inputs."""
+        return settings.keep_fraction if "scale_fan" in (method.uses or ()) and settings.scale_fan else 1.0
 
     def folder_suffix(self, config):
         if "keep_fraction" not in (config.method.uses or ()):

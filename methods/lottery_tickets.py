@@ -3,13 +3,9 @@ their original values or to fresh random ones."""
 
 import dataclasses
 
-from lottery.experiment import LotteryTicketExperiment
 from methods.base import Method, MethodFamily, setting
-from networks.architectures import (
-    DEFAULT_LOTTERY_CONV_PRUNE_RATE,
-    LOTTERY_CONV_PRUNE_RATE,
-    has_convolutions,
-)
+from networks import network_entry
+from networks.registry import defaults_text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,7 +21,7 @@ class LotterySettings:
                                 "layer (the output layer at half this rate)", type=float, flag="--prune-rate",
                                 valid=lambda value: 0 < value < 1, requirement="must lie strictly between 0 and 1")
     prune_rate_conv: float = setting(None, "IMP: the same for convolutions; default per network, as Frankle & "
-                                     "Carbin: 0.15 for Conv6, 0.1 for the others", type=float,
+                                     f"Carbin: {defaults_text('lottery_conv_prune_rate')}", type=float,
                                      flag="--prune-rate-conv", valid=lambda value: value is None or 0 < value < 1,
                                      requirement="must lie strictly between 0 and 1")
 
@@ -34,7 +30,7 @@ class LotteryTickets(MethodFamily):
     name = "lottery"
     title = "Lottery tickets (Frankle & Carbin 2019)"
     settings_class = LotterySettings
-    experiment_class = LotteryTicketExperiment
+    experiment = "lottery.experiment:LotteryTicketExperiment"
     default_initializer = "glorot"
     methods = (
         Method("IMP", "prunes trained weights by magnitude over rounds under a fixed 0/1 mask", ("mask",), "mask",
@@ -45,13 +41,12 @@ class LotteryTickets(MethodFamily):
         settings = config.method_settings
         if settings.prune_rate_conv is not None:
             return settings
-        rate = LOTTERY_CONV_PRUNE_RATE.get(config.nettype, DEFAULT_LOTTERY_CONV_PRUNE_RATE)
-        return dataclasses.replace(settings, prune_rate_conv=rate)
+        return dataclasses.replace(settings, prune_rate_conv=network_entry(config.nettype).lottery_conv_prune_rate)
 
     def folder_suffix(self, config):
         settings = self.resolved_settings(config)
         rates = f"R{settings.prune_rate}" + (f"_C{settings.prune_rate_conv}"
-                                             if has_convolutions(config.nettype) else "")
+                                             if network_entry(config.nettype).has_convolutions else "")
         return f"_{settings.reset}_{rates}"
 
 

@@ -6,7 +6,6 @@ import dataclasses
 
 from methods.base import ConfigError, Method, MethodFamily, setting
 from pruning_at_init.criteria import RANDOM, criterion_named
-from pruning_at_init.experiment import PruningAtInitExperiment
 
 # Which settings a method uses: every method the mask's, plus those of the steps it takes and of its criterion (its
 # declaration in pruning_at_init/criteria/__init__.py).
@@ -74,7 +73,7 @@ class PruningAtInitialisation(MethodFamily):
     name = "pruning_at_init"
     title = "Pruning at initialisation (Haroon 2022)"
     settings_class = PruningAtInitSettings
-    experiment_class = PruningAtInitExperiment
+    experiment = "pruning_at_init.experiment:PruningAtInitExperiment"
     methods = (
         PruningAtInitMethod("RandomPruning", "trains the weights under one random fixed 0/1 mask",
                             color="#7f7f7f", marker="o", **FIXED_MASK),

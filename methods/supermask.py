@@ -4,7 +4,6 @@ sampled at every step from Bernoulli(sigmoid(score)), the scores trained through
 import dataclasses
 
 from methods.base import Method, MethodFamily, setting
-from training.sampled_masks import SampledMaskExperiment
 
 DEFAULT_MASK_SAMPLES = 10
 
@@ -22,7 +21,7 @@ class SupermaskSettings:
 class SupermaskTraining(MethodFamily):
     name = "supermask"
     title = "Supermasks over fixed random weights (Zhou et al. 2019)"
-    experiment_class = SampledMaskExperiment
+    experiment = "training.sampled_masks:SampledMaskExperiment"
     settings_class = SupermaskSettings
     methods = (
         Method("Supermask", "samples a mask of fixed weights at every step from trained probabilities "

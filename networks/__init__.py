@@ -1,19 +1,28 @@
-"""The reference networks by name: built from masked layers for training (build_network), or from any layer
-factory (assemble_network, networks/factories.py).
+"""The networks by name: what each is (networks/registry.py, Keras-free), built from masked layers for training
+(build_network), or from any layer factory (assemble_network, networks/factories.py).
 
-The structures (networks.architectures) import no Keras; the builder does, and is imported only when one of its
-names is first asked for, so that `from networks.architectures import ...` works where Keras is absent (the
-PyTorch peers in bench/ on a machine without TensorFlow).
+The builder imports Keras, and is imported only when one of its names is first asked for, so that the registry and
+the architectures can be read where Keras is absent or its backend not yet chosen (the configuration, --help, the
+PyTorch peers in bench/).
 """
 
-from networks.architectures import ARCHITECTURES, BATCHNORM_AFFINE, RESNET_DEPTHS, RESNET_VARIANTS, STANDARD_DATASET
+from networks.registry import (
+    ACTIVATIONS,
+    BATCHNORM_AFFINE,
+    NETWORK_NAMES,
+    NETWORKS,
+    RESNET_VARIANTS,
+    Network,
+    check_network,
+    network_entry,
+    networks_where,
+)
 
-NETWORK_NAMES = tuple(ARCHITECTURES) + tuple(RESNET_DEPTHS)
+_FROM_BUILDER = ("assemble_network", "build_network", "layer_seeds", "uses_xla")
 
-_FROM_BUILDER = ("ACTIVATIONS", "assemble_network", "build_network", "check_network", "layer_seeds", "uses_xla")
-
-__all__ = ["ACTIVATIONS", "ARCHITECTURES", "BATCHNORM_AFFINE", "NETWORK_NAMES", "RESNET_DEPTHS", "RESNET_VARIANTS",
-           "STANDARD_DATASET", "assemble_network", "build_network", "check_network", "layer_seeds", "uses_xla"]
+__all__ = ["ACTIVATIONS", "BATCHNORM_AFFINE", "NETWORKS", "NETWORK_NAMES", "Network", "RESNET_VARIANTS",
+           "assemble_network", "build_network", "check_network", "layer_seeds", "network_entry", "networks_where",
+           "uses_xla"]
 
 
 def __getattr__(name):

@@ -1,62 +1,88 @@
-"""The reference networks as lists of blocks: ("conv", filters[, kernel size, padding]), ("pool",),
-("dense", units). Convolutions default to 3x3 with 'same' padding, as in the 2020 reference. The ResNets are
-built by networks/resnet.py from the stage structure below.
+"""What a network is made of, as data: a `Sequential` list of blocks, or a `Residual` network of basic blocks.
 
-No biases anywhere; every weight layer is masked, the output layer (dense, softmax) too.
+networks/builder.py and networks/resnet.py lay these out with a layer factory (networks/factories.py); the
+registry (networks/registry.py) names them. No biases anywhere; every weight layer is masked, the output layer
+(dense, softmax) too.
 
-This module imports nothing but the standard library, so that tools without Keras (the PyTorch peers in
-bench/) read the same structures.
+This module imports nothing but the standard library, so that the configuration and tools without Keras (the
+PyTorch peers in bench/) read the same structures.
 """
 
-# ResNet8 (n = 1) is the family's smallest member: quick checks of the ResNet path.
-RESNET_DEPTHS = {f"ResNet{depth}": depth for depth in (8, 20, 32, 44, 56, 110)}
-RESNET_VARIANTS = ("standard", "2020")
-BATCHNORM_AFFINE = ("trained", "frozen")
-STAGE_FILTERS = (16, 32, 64)
+import dataclasses
 
 
-def blocks_per_stage(depth):
+@dataclasses.dataclass(frozen=True)
+class Conv:
+    """A convolution, stride 1; `batchnorm`: conv - BatchNorm - activation (VGG-16), else conv - activation."""
+
+    filters: int
+    kernel_size: int = 3
+    padding: str = "same"
+    batchnorm: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class MaxPool:
+    """2x2 maximum, stride 2, 'valid' padding."""
+
+
+@dataclasses.dataclass(frozen=True)
+class GlobalAveragePool:
+    """The mean over the spatial positions of each channel."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Dense:
+    units: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Sequential:
+    """Blocks one after another, flattened before the first Dense, then a dense softmax output layer."""
+
+    blocks: tuple
+
+    def weight_layer_count(self):
+        return sum(isinstance(block, (Conv, Dense)) for block in self.blocks) + 1
+
+    @property
+    def has_batchnorm(self):
+        return any(isinstance(block, Conv) and block.batchnorm for block in self.blocks)
+
+    @property
+    def has_convolutions(self):
+        return any(isinstance(block, Conv) for block in self.blocks)
+
+
+@dataclasses.dataclass(frozen=True)
+class Residual:
+    """ResNet v1 (He et al. 2016) of basic blocks: a stem (3x3 convolution - BatchNorm - activation), then stages of
+    blocks (conv 3x3 - BatchNorm - activation - conv 3x3 - BatchNorm, plus the shortcut, then the activation); the
+    first block of every stage after the first halves the resolution (stride 2) and projects its shortcut with a
+    1x1 stride-2 convolution, followed by BatchNorm when `shortcut_batchnorm`. Global average pooling and a dense
+    softmax output follow."""
+
+    stem_filters: int
+    stage_filters: tuple
+    blocks_per_stage: tuple
+    shortcut_batchnorm: bool = False
+    has_batchnorm = True
+    has_convolutions = True
+
+    def weight_layer_count(self):
+        """The stem, two convolutions per block, a projection per stage after the first, and the output layer."""
+        return 1 + 2 * sum(self.blocks_per_stage) + len(self.stage_filters) - 1 + 1
+
+
+def cifar_resnet(depth):
+    """He et al.'s CIFAR ResNet of depth 6n+2: 16, 32 and 64 filters, n blocks per stage, projections without
+    BatchNorm (as the 2020 code)."""
     if depth < 8 or (depth - 2) % 6:
         raise ValueError(f"A ResNet's depth must be 6n+2 with n at least 1 (20, 32, 44, ...), got {depth}.")
-    return (depth - 2) // 6
+    return Residual(16, (16, 32, 64), ((depth - 2) // 6,) * 3)
 
 
-def masked_layer_count(depth):
-    """The stem, two convolutions per block, two projections and the output layer."""
-    return 1 + 2 * 3 * blocks_per_stage(depth) + 2 + 1
-
-
-ARCHITECTURES = {
-    "LeNet": [("dense", 300), ("dense", 100)],
-    "Conv2": [("conv", 64), ("conv", 64), ("pool",), ("dense", 256), ("dense", 256)],
-    "Conv4": [("conv", 64), ("conv", 64), ("pool",), ("conv", 128), ("conv", 128), ("pool",),
-              ("dense", 256), ("dense", 256)],
-    "Conv6": [("conv", 64), ("conv", 64), ("pool",), ("conv", 128), ("conv", 128), ("pool",),
-              ("conv", 256), ("conv", 256), ("pool",), ("dense", 256), ("dense", 256)],
-    # LeNet-5 of the lottery-ticket experiments: 28x28 -> 28x28x6 -> 14x14x6 -> 10x10x16 -> 5x5x16 = 400.
-    "LeNet5": [("conv", 6, 5, "same"), ("pool",), ("conv", 16, 5, "valid"), ("pool",),
-               ("dense", 120), ("dense", 84)],
-}
-
-# The data set each network was evaluated on in the paper.
-STANDARD_DATASET = {"LeNet": "mnist", "LeNet5": "mnist", "Conv2": "cifar10", "Conv4": "cifar10", "Conv6": "cifar10",
-                    **{name: "cifar10" for name in RESNET_DEPTHS}}
-
-# The binary initializer keeps activations in range by multiplying the input data by these; the networks without
-# one (LeNet5, the ResNets) refuse --initializer binary.
-BINARY_INPUT_SCALE = {
-    "LeNet": 5.942073791483592e-4,
-    "Conv2": 1.384305440187043e-6,
-    "Conv4": 4.806616356300754e-9,
-    "Conv6": 8.344820201940066e-12,
-}
-
-# Lottery tickets: the fraction of a convolution's remaining weights pruned per round, as Frankle & Carbin had it
-# (10% for Conv-2 and Conv-4, 15% for Conv-6).
-LOTTERY_CONV_PRUNE_RATE = {"Conv6": 0.15}
-DEFAULT_LOTTERY_CONV_PRUNE_RATE = 0.1
-
-
-def has_convolutions(nettype):
-    """Whether the network has convolutions (every ResNet does)."""
-    return nettype in RESNET_DEPTHS or any(block[0] == "conv" for block in ARCHITECTURES[nettype])
+def conv_stack(*plan, batchnorm=False):
+    """Blocks from a plan in the peers' notation: a number is a 3x3 convolution of that many filters, "M" a 2x2
+    max pooling."""
+    return tuple(MaxPool() if step == "M" else Conv(step, batchnorm=batchnorm) for step in plan)

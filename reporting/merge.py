@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from masking.functions import flips
+from masking.declarations import flips
 from reporting.frames import sort_value, varying_settings
 from reporting.runs_table import CURVE_COLUMNS, display_path
 from results import paths

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from config import ConfigError, RunConfig
-from masking.functions import flips
+from masking.declarations import flips
 from reporting.frames import sort_value
 from results import paths
 

@@ -8,36 +8,12 @@ resume alone afterwards, which is exact for them up to float32 rounding.
 """
 
 import contextlib
-import json
 
 from results import paths
 from runner.claims import claim_available
 from runner.process import prepare_process
 from runner.resumable import read_resumable
 from training import checkpoint
-
-PACK_FILE_FORMAT = 'a JSON object {"runs": [settings, ...]}, each settings object as MaskTrainer.py\'s flags name them'
-
-
-def read_pack_file(path):
-    """The RunConfigs of a pack file (what Sweep.py --pack writes for each pack): validated, each with a fixed
-    seed, all able to train together; ConfigError (one sentence) otherwise."""
-    from config import ConfigError, RunConfig
-    from training.pack import MAY_DIFFER, pack_signature
-    try:
-        with open(path, encoding="utf-8") as handle:
-            runs = json.load(handle)["runs"]
-        configs = [RunConfig.from_settings(settings, strict=False).validate() for settings in runs]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-        if isinstance(error, ConfigError):
-            raise ConfigError(f"{path} holds a run that cannot train: {error}") from None
-        raise ConfigError(f"{path} is not a pack file ({PACK_FILE_FORMAT}).") from None
-    if not configs or any(config.seed == 0 for config in configs):
-        raise ConfigError(f"{path} must list at least one run, each with a fixed seed.")
-    if len({pack_signature(config) for config in configs}) > 1:
-        raise ConfigError(f"The runs of {path} cannot train in one pack: they may differ only in "
-                          f"{', '.join(MAY_DIFFER)}.")
-    return configs
 
 
 def pack_member_paths(logs, outputpath, own_path):

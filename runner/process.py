@@ -7,7 +7,7 @@ import keras
 
 from config import ConfigError
 from datasets import load_dataset
-from networks import STANDARD_DATASET
+from networks import network_entry
 
 
 def make_deterministic(config):
@@ -34,7 +34,7 @@ def device_line(config):
 
 
 def load_data(config, print_line=print):
-    dataset = load_dataset(config.dataset, STANDARD_DATASET[config.nettype], data_dir=config.data_dir,
+    dataset = load_dataset(config.dataset, network_entry(config.nettype).standard_dataset, data_dir=config.data_dir,
                            limit=config.limit, test_normalization=config.test_normalization)
     if dataset.warning:
         print_line(f"Warning: {dataset.warning}")

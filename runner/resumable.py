@@ -26,6 +26,20 @@ def find_logs(target, outputpath):
                       "pass the path of the run's _logs.json file to --resume.")
 
 
+def stored_settings(target, outputpath):
+    """The settings stored in the logs of a run (its _logs.json file, or its run ID under outputpath); ResumeError
+    (one sentence) when there is no such run or its logs cannot be read."""
+    path = find_logs(target, outputpath)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            settings = json.load(handle)["config"]
+        if isinstance(settings, dict):
+            return settings
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    raise ResumeError(f"{path} is not a readable run log; pass the _logs.json file of a run.")
+
+
 def read_resumable(path, data_dir=None, device=None):
     """(logs, config to resume it with) of a run's logs file; config None when the run finished already."""
     try:

@@ -58,7 +58,8 @@ def train_case(case, initial_path, result_path):
     generator = np.random.default_rng(7)
     images = generator.normal(size=(STEPS * BATCH - 4, *input_shape)).astype("float32")
     labels = generator.integers(0, 10, size=len(images)).astype("int32")
-    masking = get_method(traintype).masking_options(masktype, family_of(traintype).settings_class())
+    masking = family_of(traintype).masking_options(get_method(traintype), masktype,
+                                                 family_of(traintype).settings_class())
     model = build_network(nettype, input_shape, seed=3, masking=masking,
                           xla=True)
     layers = masked_layers(model)

@@ -31,7 +31,8 @@ def member_steps(case, seed, learning_rate, images, labels):
     from training.optimizers import build_optimizer
 
     nettype, input_shape, traintype, masktype, kept, track, _, optimizer = CASES[case]
-    masking = get_method(traintype).masking_options(masktype, family_of(traintype).settings_class())
+    masking = family_of(traintype).masking_options(get_method(traintype), masktype,
+                                                 family_of(traintype).settings_class())
     model = build_network(nettype, input_shape, seed=seed, masking=masking,
                           xla=True)
     layers = masked_layers(model)

@@ -185,4 +185,4 @@ def test_resume_refuses_a_backend_other_than_the_runs_own(jax_runs, capsys):
     import MaskTrainer
     code = MaskTrainer.main(["--resume", jax_runs["FreePruning"]["logs_path"], "--backend", "tensorflow"])
     error = capsys.readouterr().err
-    assert code == 2 and "trains on jax, and --resume continues it there; leave --backend tensorflow out" in error
+    assert code == 2 and "trains on jax, and --resume continues there; leave --backend tensorflow out" in error

@@ -55,11 +55,13 @@ import MaskTrainer
 from config import ConfigError, parse_args
 from initializers import INITIALIZERS
 from methods import METHOD_NAMES, METHODS
-from networks import ACTIVATIONS, NETWORK_NAMES, RESNET_DEPTHS
+from networks import ACTIVATIONS, NETWORK_NAMES, networks_where
 
 # ResNet8 and ResNet20 stand for the deeper ResNets (one builder, one depth parameter) in the walk, and ResNet8
-# alone in the runs.
-NETWORKS = ("LeNet", "Conv2", "Conv4", "Conv6", "LeNet5", "ResNet8", "ResNet20")
+# alone in the runs. The field's networks (Conv8, VGG16, ResNet18) are walked and each trains a third of the methods.
+NETWORKS = ("LeNet", "Conv2", "Conv4", "Conv6", "LeNet5", "ResNet8", "ResNet20", "Conv8", "VGG16", "ResNet18")
+FIELD_NETWORKS = ("Conv8", "VGG16", "ResNet18")
+HE_RESNETS = networks_where(lambda entry: "2020" in entry.variants)  # one builder, one depth parameter
 RUN_NETWORKS = ("LeNet", "Conv2", "Conv4", "Conv6", "LeNet5", "ResNet8")
 # Deeper versions of a network run above: each (traintype, masktype) pair once, not every initializer x activation.
 PAIRS_ONLY = ("Conv4", "Conv6", "ResNet8")
@@ -68,7 +70,7 @@ INITIALIZER_NAMES = ("glorot", "he", "heconstant", "binary")
 MASKTYPES = (None, "mask", "mask_rs", "flip", "topk", "sample")  # None: --masktype left out
 ACTIVATION_NAMES = ("relu", "swish", "sigmoid", "elu", "selu")
 SELECTING_METHODS = ("KStarts", "DissipatingGradients", "KStartsDG")
-NETWORKS_WITHOUT_BINARY_SCALE = ("LeNet5", "ResNet8", "ResNet20")
+NETWORKS_WITHOUT_BINARY_SCALE = ("LeNet5", "ResNet8", "ResNet20", "Conv8", "VGG16", "ResNet18")
 DEFAULT_SELECTION_EPOCHS = 2
 # What a mask-selecting method needs to select its mask within one epoch, quickly.
 SELECTION_FLAGS = {"KStarts": ["--selection-epochs", "1", "--kstarts", "2"],
@@ -178,7 +180,7 @@ def describe(combination):
 
 
 def test_the_walk_covers_every_value_the_product_offers():
-    assert set(NETWORKS) <= set(NETWORK_NAMES) and set(NETWORK_NAMES) - set(NETWORKS) <= set(RESNET_DEPTHS)
+    assert set(NETWORKS) <= set(NETWORK_NAMES) and set(NETWORK_NAMES) - set(NETWORKS) <= set(HE_RESNETS)
     assert set(ACTIVATION_NAMES) == set(ACTIVATIONS)
     assert set(INITIALIZER_NAMES) == set(INITIALIZERS) and len(METHOD_NAMES) == 15
     assert set(DEVICE_NAMES[1:]) == set(devices.DEVICES) and set(PRECISION_NAMES[1:]) == set(devices.PRECISIONS)
@@ -299,4 +301,30 @@ def test_mask_selecting_methods_run_when_the_selection_fits_in_the_epochs(tmp_pa
         if problem:
             problems.append(f"{traintype}: {problem}")
     keras.backend.clear_session()
+    assert not problems, "\n".join(problems)
+
+
+# Each method on one of the field's networks, one epoch each: the selecting methods and SynFlow on the smallest,
+# the scoring criteria and EdgePopup on VGG16, the cheapest steps on ResNet18, whose compiled steps cost most (a full
+# cross, 45 runs of these 5 to 15 million weights, would take many minutes).
+FIELD_NETWORK_METHODS = {
+    "Conv8": ("KStarts", "DissipatingGradients", "KStartsDG", "SynFlow", "Supermask"),
+    "VGG16": ("Baseline", "EdgePopup", "SNIP", "GraSP", "IMP"),
+    "ResNet18": ("FreePruning", "MinPruning", "FreeFlipping", "MinFlipping", "RandomPruning"),
+}
+CHEAP_FLAGS = {**SELECTION_FLAGS, "IMP": ["--rounds", "1"], "SynFlow": ["--synflow-iterations", "10"]}
+
+
+@pytest.mark.parametrize("nettype", FIELD_NETWORKS)
+def test_the_field_networks_train_with_every_method(tmp_path, nettype):
+    assert sorted(sum(FIELD_NETWORK_METHODS.values(), ())) == sorted(METHOD_NAMES)
+    problems = []
+    for traintype in FIELD_NETWORK_METHODS[nettype]:
+        outputpath = tmp_path / traintype
+        extra = [*CHEAP_FLAGS.get(traintype, []), "--batchsize", "2"]
+        problem = finished_run_problem(arguments_of(nettype, traintype, "he", None, "relu", outputpath, maxepochs=1,
+                                                    extra=extra), outputpath)
+        if problem:
+            problems.append(f"{traintype}: {problem}")
+        keras.backend.clear_session()
     assert not problems, "\n".join(problems)

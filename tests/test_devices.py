@@ -13,7 +13,6 @@ import sys
 import pytest
 
 import devices
-from cli.keras_backend import requested_device
 from config import RunConfig, command_line_arguments
 from conftest import REPOSITORY
 from devices import selection
@@ -126,14 +125,16 @@ def test_logs_written_before_precision_existed_are_the_float32_runs():
     assert RunConfig.from_settings(stored, strict=False).identity_key() == RunConfig(seed=3).identity_key()
 
 
-def test_a_resumed_run_trains_on_the_device_it_asked_for_unless_told_otherwise(tmp_path):
-    logs = tmp_path / "run_logs.json"
-    logs.write_text(json.dumps({"config": {"device": "gpu"}}))
-    assert requested_device(["--resume", str(logs)]) == "gpu"
-    assert requested_device(["--resume", str(logs), "--device", "cpu"]) == "cpu"
-    logs.write_text(json.dumps({"config": {}}))  # logs of a version without --device
-    assert requested_device(["--resume", str(logs)]) == "auto"
-    assert requested_device([]) == "auto"
+def test_a_resumed_run_trains_on_the_device_it_asked_for_unless_told_otherwise():
+    from cli.keras_backend import backend_and_device
+    plain = RunConfig()
+    assert backend_and_device({}, plain, resumed={"device": "gpu", "backend": "jax"}) == ("jax", "gpu")
+    assert backend_and_device({"device": "cpu"}, RunConfig(device="cpu"), resumed={"device": "gpu"}) == \
+        ("tensorflow", "cpu")
+    assert backend_and_device({}, plain, resumed={}) == ("tensorflow", "auto")  # logs of a version without --device
+    assert backend_and_device({}, plain) == ("tensorflow", "auto")
+    packed = RunConfig(backend="jax", device="cpu")
+    assert backend_and_device({}, plain, packed=packed) == ("jax", "cpu")
 
 
 def test_a_cuda_plugin_of_another_version_is_named(monkeypatch, tmp_path):

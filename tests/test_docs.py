@@ -23,7 +23,7 @@ def known_flags():
     """Every flag of the entry scripts (from docs/FLAGS.md, which is checked against the parsers below) and of the
     benchmarks (their add_argument calls)."""
     known = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", (REPOSITORY / "docs" / "FLAGS.md").read_text()))
-    for script in (REPOSITORY / "bench").glob("*.py"):
+    for script in (REPOSITORY / "bench").rglob("*.py"):
         known.update(re.findall(r"add_argument\(\s*\"(--[a-z][a-z0-9-]*)\"", script.read_text()))
     return known
 

@@ -8,8 +8,8 @@ import pytest
 import tensorflow as tf
 
 from config import ConfigError, RunConfig
-from masking import MaskedConv2D, MaskedDense
-from masking.functions import get_mask_function, kept_count
+from masking import MaskedConv2D, MaskedDense, get_mask_function
+from masking.functions import kept_count
 
 
 def top_k(scores, keep_fraction):
@@ -56,8 +56,8 @@ def test_the_scores_get_the_gradient_at_the_mask_times_the_sign_of_the_score():
 def test_scores_start_kaiming_uniform_and_weights_signed_constant_scaled_by_the_kept_fraction():
     config = RunConfig.from_settings({"traintype": "EdgePopup", "keep_fraction": 0.3, "scale_fan": True})
     options = config.validate().masking_options()
-    assert (options.mask_type, options.keep_fraction, options.score_initializer, options.fan_scale) == \
-        ("topk", 0.3, "kaiming_uniform", 0.3)
+    assert (options.mask_type, options.mask_parameters, options.score_initializer, options.fan_scale) == \
+        ("topk", (("keep_fraction", 0.3),), "kaiming_uniform", 0.3)
     from initializers import get_initializer
     layer = MaskedConv2D(8, 3, kernel_initializer=get_initializer(config.resolved_initializer(), 1, 0.5, 0.3),
                          score_seed=2, **options.layer_arguments())
@@ -102,7 +102,7 @@ def test_keep_fraction_is_left_out_of_the_other_connectivity_methods_in_a_grid_a
     # A grid may cross the connectivity methods with --keep-fraction (the command line refuses it for FreePruning:
     # tests/test_flags_apply.py); FreePruning's runs neither store it nor split apart by it.
     with_flag = RunConfig.from_settings({"traintype": "FreePruning", "keep_fraction": 0.3}, strict=False)
-    assert with_flag.identity() == RunConfig().identity() and with_flag.masking_options().keep_fraction is None
+    assert with_flag.identity() == RunConfig().identity() and with_flag.masking_options().mask_parameters == ()
     with pytest.raises(ConfigError) as refusal:
         RunConfig.from_settings({"traintype": "RandomPruning", "keep_fraction": 0.3})
     assert str(refusal.value) == ("--keep-fraction does nothing for --traintype RandomPruning (it is a setting of "

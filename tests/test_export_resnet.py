@@ -12,8 +12,7 @@ from datasets import load_dataset
 from export import find_finished_run, load_supermask, write_supermask
 from export.plain_keras import PlainLayers
 from masking import MaskedLayer
-from networks import assemble_network, build_network
-from networks.architectures import BINARY_INPUT_SCALE
+from networks import assemble_network, build_network, network_entry
 from networks.input_scale import InputScale
 
 TINY = dict(dataset="mnist-subset", limit=40, batchsize=20, maxepochs=1, lr=0.01)  # two training steps
@@ -96,7 +95,7 @@ def test_the_plain_and_the_masked_network_are_one_description(nettype, input_sha
     for plain_layer, masked_layer in zip(plain.layers, masked.layers, strict=True):
         if isinstance(masked_layer, InputScale):  # the factory's own: Keras' Rescaling, the same product
             assert type(plain_layer) is keras.layers.Rescaling and plain_layer.offset == 0.0
-            assert plain_layer.scale == masked_layer.scale == BINARY_INPUT_SCALE[nettype]
+            assert plain_layer.scale == masked_layer.scale == network_entry(nettype).binary_input_scale
             continue
         if not isinstance(masked_layer, MaskedLayer):  # BatchNorm, Add, Activation, pooling, Flatten, ...: the same
             assert type(plain_layer) is type(masked_layer)

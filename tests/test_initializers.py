@@ -6,8 +6,7 @@ import pytest
 
 from initializers import INITIALIZERS, get_initializer
 from masking import masked_layers
-from networks import assemble_network, build_network, layer_seeds
-from networks.architectures import BINARY_INPUT_SCALE
+from networks import NETWORKS, assemble_network, build_network, layer_seeds, network_entry
 from networks.factories import MaskedLayers
 from networks.input_scale import InputScale
 
@@ -59,9 +58,10 @@ def test_invalid_p1_is_refused():
 
 def test_binary_network_scales_its_input_by_the_reference_constant():
     model = build_network("LeNet", (28, 28, 1), initializer="binary", seed=3)
-    assert model.get_layer("binary_input_scale").scale == BINARY_INPUT_SCALE["LeNet"]
-    assert BINARY_INPUT_SCALE == {"LeNet": 5.942073791483592e-4, "Conv2": 1.384305440187043e-6,
-                                  "Conv4": 4.806616356300754e-9, "Conv6": 8.344820201940066e-12}
+    assert model.get_layer("binary_input_scale").scale == network_entry("LeNet").binary_input_scale
+    scales = {name: entry.binary_input_scale for name, entry in NETWORKS.items() if entry.binary_input_scale}
+    assert scales == {"LeNet": 5.942073791483592e-4, "Conv2": 1.384305440187043e-6,
+                      "Conv4": 4.806616356300754e-9, "Conv6": 8.344820201940066e-12}
 
 
 @pytest.mark.parametrize("initializer", ["he", "heconstant"])
@@ -119,6 +119,6 @@ def test_binary_network_with_its_input_scale_reloads_with_the_same_outputs(tmp_p
     model.save(tmp_path / "binary.keras")
     loaded = keras.saving.load_model(tmp_path / "binary.keras")
     assert isinstance(loaded.get_layer("binary_input_scale"), InputScale)
-    assert loaded.get_layer("binary_input_scale").scale == BINARY_INPUT_SCALE["Conv2"]
+    assert loaded.get_layer("binary_input_scale").scale == network_entry("Conv2").binary_input_scale
     images = np.random.default_rng(7).normal(size=(2, 8, 8, 3)).astype("float32")
     np.testing.assert_array_equal(np.asarray(loaded(images)), np.asarray(model(images)))

@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from masking import MaskedDense, flip, mask, mask_rs
-from masking.functions import get_mask_function
+from masking import MaskedDense, flip, get_mask_function, mask, mask_rs
 
 SCORES = np.array([[-0.5, 0.0], [1e-8, 0.3]], dtype="float32")
 

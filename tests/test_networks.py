@@ -23,8 +23,45 @@ def test_weight_counts_match_the_paper(nettype):
     assert model.output_shape == (None, 10)
 
 
-def test_registry_lists_the_reference_networks():
-    assert set(NETWORK_NAMES) >= {"LeNet", "Conv2", "Conv4", "Conv6"}
+# The field's networks against their reference implementations' parameter counts. Those count biases (each
+# convolution's and the output layer's, in PyTorch's default layers) and BatchNorm's scale and offset; the networks
+# here have no biases, so: reference = masked weights + BatchNorm's scales and offsets + the biases.
+FIELD_REFERENCES = {
+    # hidden-networks models/frankle.py Conv8, as Zhou et al. 2019 and Ramanujan et al. 2020: 8 convolutions, 3 dense
+    # layers, no biases there either (its builder's conv3x3 and conv1x1 have none).
+    "Conv8": dict(weights=5_275_840, batchnorm=0, biases=0, reference=5_275_840),
+    # Synaptic-Flow Models/lottery_vgg.py vgg16_bn (from open_lth): 13 convolutions with biases, BatchNorm after
+    # each, Linear(512, 10) with bias; sum(p.numel() for p in vgg16_bn(..., 10).parameters()) = 14,728,266.
+    "VGG16": dict(weights=14_715_584, batchnorm=8_448, biases=4_224 + 10, reference=14_728_266),
+    # hidden-networks models/resnet_cifar.py cResNet18 (kuangliu's pytorch-cifar ResNet18, the 11,173,962 parameters
+    # it is known by): convolutions without biases, BatchNorm after each and after the projections, Linear(512, 10).
+    "ResNet18": dict(weights=11_164_352, batchnorm=9_600, biases=10, reference=11_173_962),
+}
+
+
+@pytest.mark.parametrize("nettype", sorted(FIELD_REFERENCES))
+def test_the_field_networks_have_the_reference_implementations_parameters(nettype):
+    counts = FIELD_REFERENCES[nettype]
+    model = build_network(nettype, CIFAR_SHAPE, seed=1)
+    weights = sum(int(np.prod(layer.kernel.shape)) for layer in masked_layers(model))
+    affine = sum(int(np.prod(variable.shape)) for variable in model.trainable_variables
+                 if variable.path.endswith(("/gamma", "/beta")))
+    assert (weights, affine) == (counts["weights"], counts["batchnorm"])
+    assert weights + affine + counts["biases"] == counts["reference"]
+    assert model.output_shape == (None, 10)
+
+
+def test_the_registry_says_what_each_network_is():
+    from networks import network_entry
+    assert set(NETWORK_NAMES) >= {"LeNet", "Conv2", "Conv4", "Conv6", "Conv8", "VGG16", "ResNet18"}
+    for name in NETWORK_NAMES:
+        entry = network_entry(name)
+        model = build_network(name, CIFAR_SHAPE, seed=1)
+        has_batchnorm = any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)
+        has_convolutions = any(isinstance(layer, MaskedConv2D) for layer in model.layers)
+        assert (entry.has_batchnorm, entry.has_convolutions) == (has_batchnorm, has_convolutions), name
+        assert entry.weight_layer_count() == len(masked_layers(model)), name
+        keras.backend.clear_session()
 
 
 def test_input_shape_comes_from_the_data():
@@ -44,7 +81,7 @@ def test_output_is_softmax_and_hidden_activation_is_configurable():
 
 def test_unknown_network_and_activation_are_refused():
     with pytest.raises(ValueError, match="LeNet, Conv2"):
-        build_network("ResNet18", (28, 28, 1))
+        build_network("ResNet19", (28, 28, 1))
     with pytest.raises(ValueError, match="relu, swish"):
         build_network("LeNet", (28, 28, 1), activation="tanh")
 

@@ -20,7 +20,7 @@ from conftest import REPOSITORY
 from masking import masked_layers
 from methods import get_method
 from networks import build_network
-from networks.resnet import blocks_per_stage
+from networks.architectures import cifar_resnet
 from runner.process import load_data
 from test_resume import assert_same_run, finished_run, wait_for_epochs
 from training.augmentation import SHIFT_FRACTION, augment, draw_shifts
@@ -56,9 +56,9 @@ def test_stages_halve_the_resolution_and_global_pooling_takes_any_input_size(inp
 
 def test_the_6n_plus_2_family_and_a_depth_outside_it():
     assert len(masked_layers(build_network("ResNet32", (32, 32, 3)))) == 32 + 2
-    assert blocks_per_stage(110) == 18
+    assert cifar_resnet(110).blocks_per_stage == (18, 18, 18)
     with pytest.raises(ValueError, match="6n\\+2"):
-        blocks_per_stage(21)
+        cifar_resnet(21)
 
 
 def one_step_changes(affine, traintype="FreePruning"):

@@ -24,7 +24,7 @@ OLD_FLAG_DEFAULTS = {
 # Defaults that depend on --traintype, which the help spells out in words.
 OLD_FLAG_DEFAULT_WORDS = {"--initializer": ("glorot for IMP", "he otherwise"),
                           "--masktype": ("flip for the flipping methods", "mask otherwise"),
-                          "--prune-rate-conv": ("0.15 for Conv6", "0.1 for the others"),
+                          "--prune-rate-conv": ("0.15 for Conv6", "0.1 otherwise"),
                           # layerwise before SNIP, GraSP and SynFlow, which prune globally by default
                           "--pruning-scope": ("global for SNIP, GraSP and SynFlow", "layerwise for the others")}
 COMMON = {"nettype": "LeNet", "activation": "relu", "batchsize": 25, "maxepochs": 20, "seed": 7, "p1": 0.5,
@@ -167,3 +167,22 @@ def test_a_method_stores_and_is_identified_by_the_settings_it_uses_only():
     assert not {"kstarts", "fitness", "selection_epochs", "dissipation"} & set(random_pruning.identity())
     k_starts_dg = RunConfig.from_settings({"traintype": "KStartsDG"}).identity()
     assert {"kstarts", "fitness", "selection_epochs", "dissipation"} <= set(k_starts_dg)
+
+
+def test_the_whole_command_line_is_read_and_checked_without_keras():
+    """MaskTrainer.py parses and validates its command line, --help included, before it chooses Keras' backend."""
+    import subprocess
+    import sys
+
+    from conftest import REPOSITORY
+    script = """
+import contextlib, io, sys
+import MaskTrainer
+with contextlib.redirect_stdout(io.StringIO()) as help_text, contextlib.redirect_stderr(io.StringIO()) as errors:
+    codes = [MaskTrainer.main(["--help"]), MaskTrainer.main(["--nettype", "VGG16", "--initializer", "binary"])]
+loaded = sorted(name for name in ("keras", "tensorflow", "jax") if name in sys.modules)
+print(codes, loaded, "--nettype" in help_text.getvalue(), "VGG16 has none" in errors.getvalue())
+"""
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPOSITORY, capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout.split() == ["[0,", "2]", "[]", "True", "True"], result.stderr

@@ -10,8 +10,7 @@ import tensorflow as tf
 import MaskTrainer
 from config import ConfigError, RunConfig
 from interruptions import interrupt_after
-from masking import MaskedDense, random_bits
-from masking.functions import get_mask_function
+from masking import MaskedDense, get_mask_function, random_bits
 from tensorboard_files import assert_events_match_logs
 
 MASK32 = 0xFFFFFFFF
@@ -84,7 +83,8 @@ def test_dynamic_scaling_multiplies_the_mask_by_size_over_ones():
 
 
 def sampling_layer(**options):
-    layer = MaskedDense(6, mask_type="sample", score_seed=11, score_initializer="zeros", **options)
+    layer = MaskedDense(6, mask_type="sample", score_seed=11, score_initializer="zeros",
+                        mask_parameters={"dynamic_scaling": False}, **options)
     layer.build((None, 4))
     return layer
 
@@ -116,12 +116,13 @@ def test_its_defaults_identity_and_folder():
     config = RunConfig(traintype="Supermask").validate()
     options = config.masking_options()
     assert (config.resolved_masktype(), config.resolved_initializer()) == ("sample", "glorot")
-    assert (options.score_initializer, options.dynamic_scaling, options.kernel_trainable) == ("zeros", False, False)
+    assert (options.score_initializer, options.mask_parameters, options.kernel_trainable) == \
+        ("zeros", (("dynamic_scaling", False),), False)
     assert config.identity()["mask_samples"] == 10 and config.identity()["dynamic_scaling"] is False
     assert config.folder().endswith("Supermask/LeNet/P1_0.5/sample_relu_glorot_LR0.001")
     scaled = RunConfig.from_settings({"traintype": "Supermask", "dynamic_scaling": True, "mask_samples": 3})
     assert scaled.folder().endswith("LR0.001_samples3_dynamicscaling")
-    assert scaled.validate().masking_options().dynamic_scaling is True
+    assert scaled.validate().masking_options().mask_parameters == (("dynamic_scaling", True),)
     assert "mask_samples" not in RunConfig(traintype="FreePruning").identity()
 
 

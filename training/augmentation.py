@@ -14,7 +14,6 @@ that every backend compiles, XLA included (TensorFlow's image-transform kernel h
 import numpy as np
 from keras import ops
 
-AUGMENTATIONS = ("none", "shift-flip")
 SHIFT_FRACTION = 0.1
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from devices import apply_precision, describe_current
 from masking import masked_layers, unmasked_variables
-from masking.functions import flips
+from masking.declarations import flips
 from networks import build_network, uses_xla
 from results import atomic
 from results.events import EpochEvents, epoch_scalars
@@ -151,7 +151,8 @@ class Experiment:
         return self.driver_alone().run()[0]
 
     def train_epoch(self, epoch, stop):
-        """(mean loss, accuracy) of one epoch of this run alone (bench/ and tests time and check it)."""
+        """(mean loss, accuracy) of one epoch of this run alone (tests check it; bench/runs.py times the same
+        driver)."""
         driver = self.driver_alone()
         results = driver.train_epoch(epoch, stop)
         driver.raise_failure()

@@ -14,8 +14,7 @@ decay * variable, AdamW's). For connectivity training the trained variables are 
 import keras
 from keras import ops
 
-OPTIMIZERS = ("adam", "sgd")
-DEFAULT_MOMENTUM = 0.9
+from training.choices import DEFAULT_MOMENTUM, OPTIMIZERS
 
 
 def _with_weight_decay(gradient, variable, weight_decay):

@@ -4,7 +4,7 @@ Per member, a packed step holds: the member's own Keras variables, their stacked
 (three copies of weights, scores and BatchNorm statistics), Adam's two moments of every trainable variable
 (three copies as well), the gradients, and the activations of a training batch, which the backward pass keeps.
 The data set is held once for the whole pack. This is an estimate meant to refuse the packs that clearly cannot
-fit, with headroom (HEADROOM) for what it leaves out; bench/gpu_check.py measures the real peak.
+fit, with headroom (HEADROOM) for what it leaves out; bench/gpu/gpu_check.py measures the real peak.
 
 The activation factors are calibrated on an H200 (2026-12-04, bench/results/gpu_check_pack.json, XLA's
 deterministic kernels): LeNet's dense activations, counted three times (forward values, their gradients, XLA's

@@ -26,12 +26,12 @@ from training.augmentation import augment
 EVALUATION_BATCH_SIZE = {"dense": 1000, "conv": 200}
 
 
-def has_convolutions(masked_layers):
+def any_convolution_layer(masked_layers):
     return any(len(layer.kernel.shape) == 4 for layer in masked_layers)
 
 
 def evaluation_batch_size(masked_layers):
-    return EVALUATION_BATCH_SIZE["conv" if has_convolutions(masked_layers) else "dense"]
+    return EVALUATION_BATCH_SIZE["conv" if any_convolution_layer(masked_layers) else "dense"]
 
 
 class Steps:

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 
 from masking import mask_counts
-from training.steps import Steps, has_convolutions
+from training.steps import Steps, any_convolution_layer
 from training.steps_packed import PackedJaxSteps
 
 _DEVICE_COPIES = []  # (host array, its device copy): the runs of a pack share one copy of the data set
@@ -43,7 +43,7 @@ class JaxSteps(Steps):
         self.gradient_sums = [jnp.zeros(self.trainable[index].shape, "float32") for index in self.kernel_positions]
         # As on TensorFlow, XLA's CPU convolutions inside a compiled loop run far slower than the same step
         # compiled on its own (measured: Conv2, 3.4 s vs 0.09 s per step), so on a CPU they loop in Python.
-        self.steps_in_python = has_convolutions(masked_layers) and jax.default_backend() == "cpu"
+        self.steps_in_python = any_convolution_layer(masked_layers) and jax.default_backend() == "cpu"
         self._evaluate_batch = jax.jit(self.evaluate_batch_function)
         self._mask_counts = jax.jit(self.mask_counts_function)
         self.pack_of_one = PackedJaxSteps([self])

@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from masking import mask_counts
-from training.steps import Steps, has_convolutions
+from training.steps import Steps, any_convolution_layer
 
 
 class TensorFlowSteps(Steps):
@@ -18,7 +18,7 @@ class TensorFlowSteps(Steps):
         self._compiled_train_range = tf.function(self._train_range, jit_compile=jit_compile)
         # XLA's CPU convolutions inside a compiled loop run ~100x slower than the same step compiled on its own
         # (measured: Conv2, 2 s vs 0.02 s per step), so under XLA, networks with convolutions loop in Python.
-        self.steps_in_python = jit_compile and has_convolutions(masked_layers)
+        self.steps_in_python = jit_compile and any_convolution_layer(masked_layers)
         self._compiled_step = tf.function(self._train_step, jit_compile=jit_compile)
         self.evaluate_batch = tf.function(self._evaluate_batch, jit_compile=jit_compile)
         self.mask_counts = tf.function(lambda: mask_counts(self.masked_layers), jit_compile=jit_compile)

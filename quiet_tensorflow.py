@@ -1,6 +1,6 @@
 """Imports TensorFlow without the C++ start-up chatter it writes straight to file descriptor 2.
 
-TF_CPP_MIN_LOG_LEVEL no longer silences the lines logged before absl is initialised, and they would
+TF_CPP_MIN_LOG_LEVEL does not silence the lines logged before absl is initialised, and they would
 bury the one-sentence errors the command-line tools print. Python errors still reach stderr.
 """
 

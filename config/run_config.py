@@ -82,7 +82,7 @@ class RunConfig:
     lr: float = setting(1e-3, "learning rate (of Adam in the 2020 code)", type=float,
                         valid=lambda value: math.isfinite(value) and value > 0, requirement="must be a positive number")
     outputpath: str = setting("Outputs", "folder for the results")
-    # Added by this tool.
+    # Beyond the 2020 reference's flags: what grids, other data, devices and the field's methods need.
     nruns: int = setting(1, "number of runs (seeds seed, seed+1, ...)", type=int, valid=lambda value: value >= 1,
                          requirement="must be at least 1")
     dataset: str = setting("auto", "data set; auto: the network's standard one (MNIST for LeNet and LeNet5, "

@@ -55,7 +55,7 @@ class FinishedRun:
         return self.arrays("final_batchnorm") if self.config.network.has_batchnorm else {}
 
     def input_shape(self):
-        """One image's shape (logs before 2026-11-22 lack it: the data set's own)."""
+        """One image's shape; logs without it (the first versions' logs) ran on the data set's own."""
         if "inputShape" in self.logs:
             return tuple(self.logs["inputShape"])
         return (32, 32, 3) if self.logs["dataset"]["name"] == "cifar10" else (28, 28, 1)

@@ -1,4 +1,4 @@
-"""Export.py on the ResNets: the plain Keras model, BatchNorm's final values set, predicts as the run's own network
+"""Export.py on the networks with BatchNorm (ResNet8 here; VGG16 and ResNet18, the field's, in both formats at once): the plain Keras model, BatchNorm's final values set, predicts as the run's own network
 (BatchNorm in inference mode) for both variants and with BatchNorm's scale and offset frozen; the supermask, which
 carries the BatchNorm values, reloads bit for bit; and the plain and masked builds of every network are one
 description (networks.assemble_network with either layer factory)."""
@@ -83,10 +83,31 @@ def test_the_supermask_carries_the_batchnorm_values_and_reloads_bit_for_bit(resn
                                   experiment.model.predict(images, verbose=0))
 
 
+@pytest.mark.parametrize("nettype", ["VGG16", "ResNet18"])
+def test_the_field_networks_with_batchnorm_export_in_both_formats(nettype, tmp_path, dataset, capsys):
+    """Their BatchNorm values travel with both exports: the registry says they have BatchNorm, not "a ResNet"."""
+    from config import RunConfig
+    config = RunConfig.from_settings({"traintype": "FreePruning", "nettype": nettype, "seed": 3,
+                                      "outputpath": str(tmp_path), **TINY, "limit": 20})
+    experiment = config.validate().family.experiment_class(config, dataset, print_line=lambda line: None)
+    experiment.run()
+    run = find_finished_run(experiment.path("logs"))
+    assert run.batchnorm() and Export.main([run.logs_path, "--output-dir", str(tmp_path / "out")]) == 0
+    capsys.readouterr()
+    images = dataset.x_test[:4]
+    expected = experiment.model.predict(images, verbose=0)
+    (keras_path,) = (tmp_path / "out").glob("*_model.keras")
+    np.testing.assert_allclose(keras.saving.load_model(keras_path).predict(images, verbose=0), expected,
+                               rtol=1e-5, atol=1e-6)
+    (supermask_path,) = (tmp_path / "out").glob("*_supermask.npz")
+    np.testing.assert_array_equal(load_supermask(supermask_path).predict(images, verbose=0), expected)
+
+
 @pytest.mark.parametrize("nettype, input_shape, settings", [
     ("LeNet", (28, 28, 1), {"initializer": "binary"}), ("Conv2", (32, 32, 3), {}), ("Conv6", (32, 32, 3), {}),
     ("LeNet5", (28, 28, 1), {"activation": "selu"}), ("ResNet8", (32, 32, 3), {"batchnorm_affine": "frozen"}),
-    ("ResNet20", (32, 32, 3), {"resnet_variant": "2020"}),
+    ("ResNet20", (32, 32, 3), {"resnet_variant": "2020"}), ("Conv8", (32, 32, 3), {}),
+    ("VGG16", (32, 32, 3), {"batchnorm_affine": "frozen"}), ("ResNet18", (32, 32, 3), {}),
 ])
 def test_the_plain_and_the_masked_network_are_one_description(nettype, input_shape, settings):
     masked = build_network(nettype, input_shape, **settings)

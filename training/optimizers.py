@@ -75,8 +75,8 @@ class TorchAdam(keras.optimizers.Adam):
 
 
 def build_optimizer(name, learning_rate, momentum=DEFAULT_MOMENTUM, weight_decay=0.0):
-    """The optimizer of --optimizer NAME. Plain Keras Adam without weight decay, so that runs of earlier versions
-    resume onto the very same optimizer."""
+    """The optimizer of --optimizer NAME. Plain Keras Adam without weight decay, so that a checkpoint holds the
+    same optimizer variables whichever version wrote it, and a run resumes onto the very same optimizer."""
     if name == "adam":
         if weight_decay == 0.0:
             return keras.optimizers.Adam(learning_rate=learning_rate)

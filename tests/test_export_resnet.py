@@ -1,7 +1,8 @@
-"""Export.py on the networks with BatchNorm (ResNet8 here; VGG16 and ResNet18, the field's, in both formats at once): the plain Keras model, BatchNorm's final values set, predicts as the run's own network
-(BatchNorm in inference mode) for both variants and with BatchNorm's scale and offset frozen; the supermask, which
-carries the BatchNorm values, reloads bit for bit; and the plain and masked builds of every network are one
-description (networks.assemble_network with either layer factory)."""
+"""Export.py on the networks with BatchNorm (ResNet8; VGG16 and ResNet18, the field's, in both formats at once): the
+plain Keras model, BatchNorm's final values set, predicts as the run's own network (BatchNorm in inference mode) for
+both ResNet variants and with BatchNorm's scale and offset frozen; the supermask, which carries the BatchNorm values,
+reloads bit for bit; and the plain and masked builds of every network are one description
+(networks.assemble_network with either layer factory)."""
 
 import keras
 import numpy as np

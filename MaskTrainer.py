@@ -44,7 +44,8 @@ def main(argv=None):
         return exit.code
     try:
         source = f"the run {namespace.resume}" if namespace.resume else f"the runs of {namespace.pack_file}"
-        backend, device = backend_and_device(given_settings(namespace), config, resumed, packed, source)
+        backend, device = backend_and_device(given_settings(namespace), config, resumed, packed and packed[0],
+                                             source)
         select_backend(backend, device)
     except BackendError as error:
         return report_error(PROGRAM, error, 2)

@@ -323,6 +323,6 @@ def test_a_bad_pack_file_is_refused_in_one_sentence(tmp_path, content, message):
     path = tmp_path / "pack.json"
     path.write_text(content if isinstance(content, str) else json.dumps(content))
     from config import ConfigError
-    from runner.packs import read_pack_file
+    from config.pack_file import read_pack_file
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         read_pack_file(str(path))

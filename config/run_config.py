@@ -18,6 +18,7 @@ from initializers import INITIALIZERS, SIGNED
 from masking.declarations import MASK_FUNCTION_NAMES
 from methods import FAMILIES, METHOD_NAMES, ConfigError, family_of, get_method, setting
 from methods.base import check_settings
+from methods.recipes import RECIPES_CHOICES, recipe_settings
 from networks import (
     ACTIVATIONS,
     BATCHNORM_AFFINE,
@@ -53,7 +54,8 @@ def valid_drops(text):
 # Where a run writes, how many seeds one command runs, where the data files are read from, whether
 # training is compiled with XLA, whether TensorBoard files are written and which device trains it: none of these
 # changes what a run is (a device changes the rounding, not the run; its logs record which one trained it).
-NOT_IDENTITY = ("outputpath", "nruns", "data_dir", "xla", "tensorboard", "device", "pack")
+# --recipe only fills in other settings, which are the run's identity.
+NOT_IDENTITY = ("outputpath", "nruns", "data_dir", "xla", "tensorboard", "device", "pack", "recipe")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,6 +141,11 @@ class RunConfig:
     pack: int = setting(1, "JAX: train up to this many of the --nruns seeds together, in one compiled program "
                         "(jax.vmap), every method; each stays a run of its own, its method's phases and choices its "
                         "own", type=int, valid=lambda value: value >= 1, requirement="must be at least 1")
+    recipe: str = setting("common", "common: train every method alike, with the flags' defaults (the 2020 code's "
+                          "Adam at 1e-3, batch 25, 20 epochs); paper: the method's own recipe, as its paper trained "
+                          "it, "
+                          "for the settings not given (methods/recipes.py lists them with their sources)",
+                          choices=RECIPES_CHOICES)
     tensorboard: bool = setting(False, "also write TensorBoard event files per epoch, in {id}_tensorboard/ beside "
                                 "the run's logs", type=bool)
     # The selected family's own settings (methods/<family>.py); None: that family's defaults.
@@ -163,6 +170,12 @@ class RunConfig:
         family, or an unknown one, is refused; otherwise (grids, stored logs of older versions) it is left out too.
         given: the names of the settings given on the command line, each refused if it does nothing for the run
         (--keep-fraction for FreePruning, --momentum without --optimizer sgd: config/applicability.py)."""
+        if settings.get("recipe") == "paper":
+            try:
+                recipe = recipe_settings(settings.get("traintype", cls.traintype), settings.get("nettype", cls.nettype))
+            except ValueError as error:
+                raise ConfigError(str(error)) from None
+            settings = {**{name: value for name, value in recipe.items() if name not in settings}, **settings}
         common = {name: settings[name] for name in cls.common_names() if name in settings}
         traintype = common.get("traintype", cls.traintype)
         family, method = family_of(traintype), get_method(traintype)

@@ -7,6 +7,7 @@ import keras
 
 from config import ConfigError
 from datasets import load_dataset
+from methods.recipes import far_from_own
 from networks import network_entry
 
 
@@ -44,7 +45,11 @@ def load_data(config, print_line=print):
 
 
 def prepare_process(config, print_line=print):
-    """Backend check, determinism and the device line; returns the run's data set."""
+    """Backend check, determinism and the device line (after a note when the method trains far from its own recipe,
+    methods/recipes.py); returns the run's data set."""
     make_deterministic(config)
+    note = far_from_own(config)
+    if note:
+        print_line(note)
     print_line(device_line(config))
     return load_data(config, print_line)

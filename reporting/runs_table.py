@@ -3,6 +3,7 @@
 One row per run: its configuration (the settings of the run's identity, see config/run_config.py;
 `dataset` is the data set the run actually loaded), seed, status, run ID and path, number of logged
 epochs, final and peak test accuracy, final changed fraction (pruned, or flipped for masktype flip),
+the costs (weights kept, compression, FLOPs, speed-up, training steps and seconds: reporting/costs.py),
 and the per-epoch curves in the `curves` column (a dict of numpy arrays) and the `record` column (a
 RunRecord, with the per-layer counts). Only `{runid}_logs.json` files are read; pickles never are.
 """
@@ -16,13 +17,14 @@ import pandas as pd
 
 from config import ConfigError, RunConfig
 from masking.declarations import flips
+from reporting.costs import COST_COLUMNS, run_costs
 from reporting.frames import sort_value
 from results import paths
 
 CURVE_COLUMNS = ("trainLoss", "valLoss", "testLoss", "trainAccuracy", "valAccuracy", "testAccuracy",
                  "remainingWeights", "epochSeconds")
 RESULT_COLUMNS = ("runId", "status", "seed", "epochs", "finalTestAccuracy", "peakTestAccuracy", "changedFraction",
-                  "path", "folder", "configuration", "curves", "record")
+                  *COST_COLUMNS, "path", "folder", "configuration", "curves", "record")
 
 
 def display_path(path):
@@ -48,6 +50,7 @@ class RunRecord:
     per_layer: object = None  # array (epochs, layers, 6) of mask/effective-weight counts, or None
     failure_reason: str = None
     rounds: list = field(default_factory=list)  # IMP: the logs' per-round summaries
+    costs: dict = field(default_factory=dict)  # reporting/costs.py's COST_COLUMNS
     fields: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -152,12 +155,15 @@ def parse_run(path, logs):
     if per_layer is not None and (not layer_sizes or len(layer_sizes) != per_layer.shape[1]):
         per_layer = None
     run_id = str(logs.get("runId") or paths.split_logs_path(path)[1])
-    return RunRecord(path=path, run_id=run_id, status=str(logs.get("status", "finished")),
-                     seed=logs.get("seed", logs["config"].get("seed")), settings=run_settings(logs),
-                     curves=curves, total_weights=int(total), layer_names=[str(n) for n in layer_names],
-                     layer_sizes=list(layer_sizes or []), per_layer=per_layer,
+    status, settings = str(logs.get("status", "finished")), run_settings(logs)
+    layer_names, layer_sizes = [str(n) for n in layer_names], list(layer_sizes or [])
+    costs = run_costs(logs, settings, status, layer_names, layer_sizes, int(total), curves["remainingWeights"],
+                      per_layer)
+    return RunRecord(path=path, run_id=run_id, status=status, seed=logs.get("seed", logs["config"].get("seed")),
+                     settings=settings, curves=curves, total_weights=int(total), layer_names=layer_names,
+                     layer_sizes=layer_sizes, per_layer=per_layer,
                      failure_reason=logs.get("failureReason") if logs.get("status") == "failed" else None,
-                     rounds=logs.get("rounds") if isinstance(logs.get("rounds"), list) else [])
+                     rounds=logs.get("rounds") if isinstance(logs.get("rounds"), list) else [], costs=costs)
 
 
 def read_run(path):
@@ -185,7 +191,7 @@ def run_row(run):
     return {**run.settings, "runId": run.run_id, "status": run.status, "seed": run.seed, "epochs": run.length - 1,
             "finalTestAccuracy": float(accuracy[-1]),
             "peakTestAccuracy": float(np.nanmax(accuracy)) if np.isfinite(accuracy).any() else float("nan"),
-            "changedFraction": float(changed[-1]), "path": run.path, "folder": run.folder,
+            "changedFraction": float(changed[-1]), **run.costs, "path": run.path, "folder": run.folder,
             "configuration": run.configuration, "curves": run.curves, "record": run}
 
 

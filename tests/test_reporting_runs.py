@@ -237,3 +237,87 @@ def test_a_run_found_twice_counts_once_the_finished_newest_and_the_duplicates_ar
         "0000000a_logs.json", "0000000c_logs.json"]
     everything = load_runs([str(tmp_path)], keep_duplicates=True)
     assert len(everything) == 3 and everything.attrs["duplicates"] == []
+
+
+def expected_steps(logs, epochs):
+    """Optimizer steps of `epochs` trained epochs: ceil(trainExamples / batchsize) each, the last batch partial."""
+    return epochs * math.ceil(logs["dataset"]["trainExamples"] / logs["config"]["batchsize"])
+
+
+def test_load_runs_costs_the_masks_and_their_training(trained_runs, tmp_path):
+    frame = load_runs(trained_runs)
+    logs_by_path = {logs["_path"]: logs for logs in read_logs(trained_runs)}
+    for _, row in frame.iterrows():
+        logs = logs_by_path[row["path"]]
+        method, total = logs["config"]["traintype"], logs["totalWeights"]
+        final = np.array(logs["remainingWeightsPerLayer"][-1])
+        kept = int(final[:, 0].sum() + final[:, 2].sum())
+        assert row["keptWeights"] == kept == logs["remainingWeights"][-1], method
+        assert row["compressionRatio"] == total / kept
+        # LeNet-300-100 on 28x28 images: 784*300 + 300*100 + 100*10 multiply-accumulates, one per kept weight.
+        assert logs["inputShape"] == [28, 28, 1] and row["denseFlops"] == 266_200 == total
+        assert row["maskedFlops"] == kept and row["theoreticalSpeedup"] == total / kept
+        if method in ("Baseline", "FreeFlipping", "MinFlipping"):  # nothing removed: flipped weights still compute
+            assert (row["keptWeights"], row["compressionRatio"], row["theoreticalSpeedup"]) == (total, 1.0, 1.0)
+        else:
+            assert row["compressionRatio"] > 1.0, method
+        if method == "RandomPruning":  # layerwise sparsity S: each layer keeps round((1 - S) * size) weights
+            assert row["compressionRatio"] == pytest.approx(1 / (1 - logs["config"]["sparsity"]), rel=1e-3)
+        # tests/trained_runs.py's TINY: 60 training examples in batches of 20 (3 steps an epoch), 3 epochs; IMP's
+        # --rounds 1 trains twice (round 0, the dense network, and round 1), each round from an epoch 0.
+        assert (logs["dataset"]["trainExamples"], logs["config"]["batchsize"], logs["config"]["maxepochs"]) == (
+            60, 20, 3)
+        assert row["trainingSteps"] == (18 if method == "IMP" else 9), method
+        seconds = [logs["epochSeconds"]] if method != "IMP" else [r["epochSeconds"] for r in logs["rounds"]]
+        assert row["wallSeconds"] == math.fsum(value for values in seconds for value in values) > 0
+        if method == "IMP":
+            assert len(logs["rounds"]) == 2 and logs["rounds"][-1]["epochSeconds"] == logs["epochSeconds"]
+    # Logs older than recordedEpochs: counted from the curves (IMP: every round's), the same.
+    imp = read_logs(trained_runs, traintype="IMP")[0]
+    older = write_edited_copy(imp, tmp_path, "0000000a", recordedEpochs=None)
+    assert load_runs([str(older)]).iloc[0]["trainingSteps"] == 18
+    # Stopped in round 1 after its epoch 1: round 0 is in `rounds`, round 1 in progress in the run's own curves.
+    for recorded in (4 + 2, None):
+        path = write_edited_copy(imp, tmp_path / str(recorded), "0000000b", epochs=2, status="interrupted",
+                                 rounds=imp["rounds"][:1], recordedEpochs=recorded)
+        interrupted = load_runs([str(path)], include_unfinished=True).iloc[0]
+        assert interrupted["trainingSteps"] == expected_steps(imp, 3 + 1) == 12
+        assert interrupted["wallSeconds"] == math.fsum(imp["rounds"][0]["epochSeconds"] + imp["epochSeconds"][:2])
+
+
+@pytest.fixture(scope="module")
+def k_starts_conv_run(tmp_path_factory):
+    """LeNet-5 (convolutions) under K-starts: 2 candidates of 1 selection epoch, the fittest on to epoch 2; 50
+    training examples in batches of 20 (the third batch partial)."""
+    import contextlib
+    import io
+
+    import MaskTrainer
+    root = tmp_path_factory.mktemp("k_starts")
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = MaskTrainer.main(["--nettype", "LeNet5", "--dataset", "mnist-subset", "--limit", "50", "--batchsize",
+                                 "20", "--maxepochs", "2", "--xla", "off", "--seed", "1", "--traintype", "KStarts",
+                                 "--kstarts", "2", "--selection-epochs", "1", "--sparsity", "0.8", "--outputpath",
+                                 str(root)])
+    assert code == 0
+    return root
+
+
+def test_a_pruned_convolution_network_runs_faster_in_theory_and_k_starts_counts_every_candidate(k_starts_conv_run,
+                                                                                               tmp_path):
+    [logs] = read_logs(k_starts_conv_run)
+    [row] = [row for _, row in load_runs(k_starts_conv_run).iterrows()]
+    kept = np.array(logs["remainingWeightsPerLayer"][-1])[:, [0, 2]].sum(axis=1)
+    positions = np.array([28 * 28, 10 * 10, 1, 1, 1])  # conv1, conv2 ('valid'), dense1, dense2, output
+    assert logs["layerNames"] == ["conv1", "conv2", "dense1", "dense2", "output"]
+    assert row["denseFlops"] == 416_520 == int(np.dot(positions, logs["layerSizes"]))
+    assert row["maskedFlops"] == int(np.dot(positions, kept)) < 416_520
+    assert row["theoreticalSpeedup"] == 416_520 / row["maskedFlops"] == pytest.approx(5, rel=1e-3)
+    assert row["compressionRatio"] == logs["totalWeights"] / kept.sum()
+    # 2 candidates x 1 selection epoch, then the fittest's second epoch: 3 epochs of ceil(50 / 20) = 3 steps.
+    assert (logs["recordedEpochs"], len(logs["candidateTestAccuracy"])) == (2 * 2 + 1, 2)
+    assert row["trainingSteps"] == expected_steps(logs, 3) == 9
+    older = write_edited_copy(logs, tmp_path, "0000000a", recordedEpochs=None)
+    assert load_runs([str(older)]).iloc[0]["trainingSteps"] == 9
+    # The logs keep the chosen candidate's epoch times only (its selection epochs, then its own).
+    assert row["wallSeconds"] == math.fsum(logs["epochSeconds"])

@@ -24,7 +24,7 @@ RECIPES = (
     *[["--traintype", "RandomPruning", "--initializer", "heconstant", "--sparsity", s] for s in ("0.5", "0.9")],
 )
 # Settings that do not make a run what it is (config/run_config.py's NOT_IDENTITY, and the seed).
-NOT_IDENTITY = ("seed", "outputpath", "nruns", "data_dir", "xla", "tensorboard", "device", "pack")
+NOT_IDENTITY = ("seed", "outputpath", "nruns", "data_dir", "xla", "tensorboard", "device", "pack", "recipe")
 TIE = 1e-12
 
 

@@ -15,9 +15,9 @@ import time
 
 import numpy as np
 
-from pruning_at_init import variables
+from pruning_at_init import sanity, variables
 from pruning_at_init.criteria import CRITERIA, criterion_masks
-from pruning_at_init.criteria.scoring import CriterionError, ScoringContext
+from pruning_at_init.criteria.scoring import CriterionError, ScoringContext, check_connected
 from pruning_at_init.dissipation import dissipation_masks
 from pruning_at_init.fitness import gradient_fitness, magnitude_fitness
 from pruning_at_init.masks import random_masks, sparsity_of
@@ -26,6 +26,8 @@ from results.run_log import EPOCH_KEYS
 from training.compiled_steps import compiled_steps
 from training.loop import NEW_PHASE, SAME_CURVES, Experiment, TrainingFailed
 
+SANITY_DESCRIPTIONS = {"shuffle": "each layer's mask shuffled", "reinit": "the weights drawn again with another seed",
+                       "invert": "the lowest scores kept"}
 MASK_STREAM = 2  # generator of candidate k's random mask: numpy default_rng([seed, MASK_STREAM, k])
 SCORING_STREAM = 3  # generator of the examples SNIP and GraSP score: numpy default_rng([seed, SCORING_STREAM])
 
@@ -40,6 +42,7 @@ class PruningAtInitExperiment(Experiment):
                           if config.method.k_starts else None)
         super().__init__(config, dataset, print_line, run_id)
         self.dissipates = config.method.dissipates
+        self.sanity_check = self.settings.sanity_check if "sanity_check" in config.method.uses else "none"
         self.initial_values = None  # model variables at initialisation (dense), while still needed
 
     def compiled_steps(self):
@@ -120,7 +123,15 @@ class PruningAtInitExperiment(Experiment):
         """Initial weights, candidate `index`'s random mask, a fresh Adam and the first epoch's data order."""
         variables.assign_all(self.model.variables, self.initial_values)
         variables.assign_all(self.optimizer.variables, self.fresh_optimizer_values)
-        variables.apply_masks(self.layers, self.starting_masks(index), self.optimizer)
+        masks = self.starting_masks(index)
+        if self.sanity_check == "reinit":
+            config = self.config
+            redrawn = sanity.redrawn_kernels([tuple(layer.kernel.shape) for layer in self.layers], config.seed,
+                                             config.resolved_initializer(), config.p1,
+                                             config.masking_options().fan_scale)
+            for layer, kernel in zip(self.layers, redrawn, strict=True):
+                layer.kernel.assign(kernel)
+        variables.apply_masks(self.layers, masks, self.optimizer)
         if self.selection:
             self.steps.set_gradient_values(None)
             self.shuffle_generator.bit_generator.state = copy.deepcopy(self.selection.start_generator)
@@ -138,13 +149,21 @@ class PruningAtInitExperiment(Experiment):
             len(self.dataset.x_train), count, replace=False)
         context = ScoringContext(self.model, self.layers, self.dataset.x_train[np.sort(chosen)],
                                  self.dataset.y_train[np.sort(chosen)].astype("int32"), self.settings.sparsity,
-                                 self.settings.pruning_scope, self.settings, self.method.name)
+                                 self.settings.pruning_scope, self.settings, self.method.name,
+                                 invert=self.sanity_check == "invert")
         started = time.time()
         try:
             masks = criterion_masks(self.method.criterion, context)
         except CriterionError as error:
             raise TrainingFailed(str(error)) from None
-        self.print_line(f"{self.method.name}: mask chosen in {time.time() - started:.1f} s")
+        if self.sanity_check == "shuffle":
+            masks = sanity.shuffled(masks, self.config.seed)
+            try:
+                check_connected(context, masks)
+            except CriterionError as error:
+                raise TrainingFailed(str(error)) from None
+        check = f"; sanity check: {SANITY_DESCRIPTIONS[self.sanity_check]}" if self.sanity_check != "none" else ""
+        self.print_line(f"{self.method.name}: mask chosen in {time.time() - started:.1f} s{check}")
         return masks
 
     def finish_candidate(self):

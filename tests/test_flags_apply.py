@@ -24,6 +24,7 @@ USED_BY = {
     "selection_epochs": ("KStarts", "DissipatingGradients", "KStartsDG"),
     "dissipation": ("DissipatingGradients", "KStartsDG"),
     "scoring_examples": ("SNIP", "GraSP"), "grasp_temperature": ("GraSP",), "synflow_iterations": ("SynFlow",),
+    "sanity_check": ("SNIP", "GraSP", "SynFlow"),
 }
 DEFAULT_INITIALIZER = {"EdgePopup": "heconstant", "Supermask": "glorot", "IMP": "glorot"}  # "he" otherwise
 CONTEXTS = {

@@ -197,7 +197,7 @@ def test_a_criterion_without_settings_needs_only_its_line_in_criteria_and_its_me
     monkeypatch.setattr(FAMILY, "methods", (*FAMILY.methods, method))
     monkeypatch.setitem(registry.METHODS, method.name, method)
     monkeypatch.setitem(registry.FAMILY_OF, method.name, FAMILY)
-    assert method.uses == ("sparsity", "pruning_scope")
+    assert method.uses == ("sparsity", "pruning_scope", "sanity_check")  # a scored criterion can be sanity-checked
     config = RunConfig.from_settings({"traintype": "Throwaway", "sparsity": 0.8}).validate()
     assert config.identity()["pruning_scope"] == "global" and config.folder().endswith("_S0.8_global")
     assert not {"scoring_examples", "grasp_temperature", "synflow_iterations"} & set(config.identity())

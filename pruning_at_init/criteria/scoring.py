@@ -34,6 +34,7 @@ class ScoringContext:
     scope: str
     settings: object
     name: str = ""
+    invert: bool = False  # --sanity-check invert: the masks keep the lowest scores (pruning_at_init/sanity.py)
 
     def kernels(self):
         return [layer.kernel for layer in self.layers]
@@ -95,7 +96,8 @@ def cross_entropy(labels, logits):
 
 def masks_from_scores(context, scores, sparsity=None, removed=None):
     """0/1 float32 masks that remove exactly round(sparsity * n) entries per scope group (n: a layer's size, or all
-    weights together in global scope), those of lowest score; of equal scores, the later in the flattened kernels.
+    weights together in global scope), those of lowest score (of highest, context.invert); of equal scores, the later
+    in the flattened kernels.
     `removed`: masks whose zeros stay removed (their scores count as -inf)."""
     sparsity = context.sparsity if sparsity is None else sparsity
     scores = [np.asarray(score, dtype=np.float64) for score in scores]
@@ -103,6 +105,8 @@ def masks_from_scores(context, scores, sparsity=None, removed=None):
         raise CriterionError(f"{context.name}'s scores of this network are not all finite (float32 overflow or a "
                              "NaN in the initial network), so they cannot rank its weights: use a smaller network or "
                              "another criterion.")
+    if context.invert:
+        scores = [-score for score in scores]
     if removed is not None:
         scores = [np.where(np.asarray(mask) == 0, -np.inf, score) for score, mask in zip(scores, removed)]
     shapes = [score.shape for score in scores]

@@ -1,6 +1,6 @@
 """Pruning at initialisation: a 0/1 mask fixed early, the weights train under it. Haroon 2022's methods (random
-masks, K-starts, dissipating gradients) and the field's criteria, SNIP, GraSP and SynFlow (as Synaptic-Flow has
-them; pruning_at_init/criteria/)."""
+masks, K-starts, dissipating gradients) and the field's criteria, SNIP, GraSP, SynFlow and magnitude at
+initialisation (as Synaptic-Flow has them; pruning_at_init/criteria/)."""
 
 import dataclasses
 
@@ -48,8 +48,9 @@ class PruningAtInitSettings:
     sparsity: float = setting(0.9, "fraction of weights removed", type=float, valid=lambda value: 0 <= value < 1,
                               requirement="is the fraction of weights removed and must lie in [0, 1)")
     pruning_scope: str = setting(None, "remove the fraction from every layer, or from all weights together; default: "
-                                 "global for SNIP, GraSP and SynFlow (their papers), layerwise for the others "
-                                 "(Haroon 2022)", choices=("layerwise", "global"), flag="--pruning-scope")
+                                 "global for SNIP, GraSP, SynFlow and MagnitudeAtInit (their papers, Synaptic-Flow), "
+                                 "layerwise for the others (Haroon 2022)", choices=("layerwise", "global"),
+                                 flag="--pruning-scope")
     kstarts: int = setting(5, "K-starts: number of random sparse masks to start from", type=int,
                            valid=lambda value: value >= 1, requirement="must be at least 1")
     selection_epochs: int = setting(2, "K-starts / dissipating gradients: epochs before the mask is fixed",
@@ -66,10 +67,11 @@ class PruningAtInitSettings:
     grasp_temperature: float = setting(200.0, "GraSP: the logits are divided by this temperature", type=float,
                                        flag="--grasp-temperature", valid=lambda value: value > 0,
                                        requirement="must be positive")
-    sanity_check: str = setting("none", "SNIP, GraSP, SynFlow: train a sanity check of the criterion's mask instead of "
-                                "the mask (Frankle et al. 2021; Su et al. 2020): shuffle, each layer's kept positions "
-                                "drawn anew from the run seed (a random mask of the method's layer densities); reinit, "
-                                "the same mask over new weights from the same initializer and another seed; invert, "
+    sanity_check: str = setting("none", "SNIP, GraSP, SynFlow, MagnitudeAtInit: train a sanity check of the "
+                                "criterion's mask instead of the mask (Frankle et al. 2021; Su et al. 2020): shuffle, "
+                                "each layer's kept positions drawn anew from the run seed (a random mask of the "
+                                "method's layer densities); reinit, the same mask over new weights from the same "
+                                "initializer and another seed; invert, "
                                 "keep the lowest scores instead of the highest", choices=SANITY_CHECKS,
                                 flag="--sanity-check")
     synflow_iterations: int = setting(100, "SynFlow: scoring and pruning iterations, the kept fraction shrinking "
@@ -104,6 +106,8 @@ class PruningAtInitialisation(MethodFamily):
         PruningAtInitMethod("SynFlow", "trains the weights under the 0/1 mask that iteratively conserves the "
                             "synaptic flow, without data (SynFlow)", color="#ff9896", marker="X",
                             criterion="synflow", **FIXED_MASK),
+        PruningAtInitMethod("MagnitudeAtInit", "trains the weights under the 0/1 mask that keeps the initial weights "
+                            "of largest |w|", color="#c5b0d5", marker="d", criterion="magnitude", **FIXED_MASK),
     )
 
     def resolved_settings(self, config):

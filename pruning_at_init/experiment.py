@@ -1,7 +1,8 @@
-"""The Experiment that runs the seven pruning-at-initialisation methods.
+"""The Experiment that runs the eight pruning-at-initialisation methods.
 
 - RandomPruning: one random mask at sparsity S (seeded by the run seed), fixed from epoch 0.
-- SNIP, GraSP, SynFlow: the mask their criterion chooses (pruning_at_init/criteria/), fixed from epoch 0.
+- SNIP, GraSP, SynFlow, MagnitudeAtInit: the mask their criterion chooses (pruning_at_init/criteria/), fixed from
+  epoch 0, or its sanity check (--sanity-check, pruning_at_init/sanity.py).
 - DissipatingGradients: dense start; after each of the first E epochs weights that barely moved are
   removed (dissipation.py) until the sparsity is exactly S after epoch E; then the mask stays fixed.
 - KStarts / KStartsDG: K candidates, each from the same initial weights, a fresh Adam and the same data

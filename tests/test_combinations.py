@@ -182,7 +182,7 @@ def describe(combination):
 def test_the_walk_covers_every_value_the_product_offers():
     assert set(NETWORKS) <= set(NETWORK_NAMES) and set(NETWORK_NAMES) - set(NETWORKS) <= set(HE_RESNETS)
     assert set(ACTIVATION_NAMES) == set(ACTIVATIONS)
-    assert set(INITIALIZER_NAMES) == set(INITIALIZERS) and len(METHOD_NAMES) == 15
+    assert set(INITIALIZER_NAMES) == set(INITIALIZERS) and len(METHOD_NAMES) == 16
     assert set(DEVICE_NAMES[1:]) == set(devices.DEVICES) and set(PRECISION_NAMES[1:]) == set(devices.PRECISIONS)
     assert all(set(method.masktypes) <= set(MASKTYPES[1:]) and method.default_masktype in method.masktypes
                for method in METHODS.values())
@@ -310,7 +310,7 @@ def test_mask_selecting_methods_run_when_the_selection_fits_in_the_epochs(tmp_pa
 FIELD_NETWORK_METHODS = {
     "Conv8": ("KStarts", "DissipatingGradients", "KStartsDG", "SynFlow", "Supermask"),
     "VGG16": ("Baseline", "EdgePopup", "SNIP", "GraSP", "IMP"),
-    "ResNet18": ("FreePruning", "MinPruning", "FreeFlipping", "MinFlipping", "RandomPruning"),
+    "ResNet18": ("FreePruning", "MinPruning", "FreeFlipping", "MinFlipping", "RandomPruning", "MagnitudeAtInit"),
 }
 CHEAP_FLAGS = {**SELECTION_FLAGS, "IMP": ["--rounds", "1"], "SynFlow": ["--synflow-iterations", "10"]}
 

@@ -6,7 +6,7 @@ One subprocess (tests/jax_combinations.py) makes many MaskTrainer.main calls on 
 impossible to import, as on the GPU machines, which have none. What is covered:
 
 - every initializer on every network family it is valid for (LeNet; Conv2, and Conv4 with its own binary scale;
-  LeNet5; ResNet8), each with one of the 15 methods, LeNet training an epoch and the others --maxepochs 0 (15 runs);
+  LeNet5; ResNet8), each with one of the 16 methods, LeNet training an epoch and the others --maxepochs 0 (16 runs);
 - --pack 2 --nruns 2 with every method (every method packs: training/driver.py; the selecting methods on LeNet,
   where their selection epoch trains), and --pack 3 --nruns 2 on each family, the initializers taking turns, each
   pack ending with one finished logs file per seed (19 packs).
@@ -48,7 +48,7 @@ METHOD_ORDER = ("KStarts", "DissipatingGradients", "KStartsDG", "SynFlow",  # Le
                 "Supermask", "SNIP", "GraSP", "EdgePopup",  # Conv2
                 "FreePruning",  # Conv4
                 "MinPruning", "FreeFlipping", "MinFlipping",  # LeNet5
-                "Baseline", "IMP", "RandomPruning")  # ResNet8
+                "Baseline", "IMP", "RandomPruning", "MagnitudeAtInit")  # ResNet8
 TRAINED = ("LeNet",)
 CHEAP_FLAGS = {**SELECTION_FLAGS, "IMP": ["--rounds", "1"]}
 PACK_NETWORKS = ("Conv2", "LeNet", "LeNet5", "ResNet8")  # one of each family; EdgePopup's pack falls on LeNet
@@ -56,10 +56,11 @@ PACK_NETWORKS = ("Conv2", "LeNet", "LeNet5", "ResNet8")  # one of each family; E
 
 def solo_walk():
     """(nettype, initializer, traintype): every initializer on every network family it is valid for (Conv4, with its
-    own binary scale, binary only), each with one of the 15 methods."""
+    own binary scale, binary only), each with one of the 16 methods (ResNet8 takes the last two)."""
     cells = [(nettype, initializer) for nettype in ("LeNet", "Conv2", "Conv4", "LeNet5", "ResNet8")
              for initializer in INITIALIZER_NAMES if not expected_refusal_flags(nettype, "Baseline", initializer, None)
              and (nettype != "Conv4" or initializer == "binary")]
+    cells += cells[-1:] * (len(METHOD_ORDER) - len(cells))  # more methods than cells: the last cell takes the rest
     return [(*cell, traintype) for cell, traintype in zip(cells, METHOD_ORDER, strict=True)]
 
 
@@ -129,4 +130,4 @@ def test_every_initializer_and_method_runs_and_packs_on_jax_without_tensorflow(j
     assert findings["backend"] == "jax" and findings["tensorflow modules"] == []
     assert findings["tensorflow"].startswith("ModuleNotFoundError: No module named 'tensorflow'")
     problems = [f"{name}: {problem}" for name, (run, check) in runs.items() if (problem := check(run))]
-    assert len(runs) == 15 + 19 and not problems, "\n".join(problems)
+    assert len(runs) == 16 + 20 and not problems, "\n".join(problems)

@@ -13,7 +13,8 @@ from config import ConfigError, RunConfig, parse_args, setting_fields
 from methods import FAMILIES, METHOD_NAMES, get_method
 from methods.base import flag_of
 
-PRUNING_AT_INIT = ("RandomPruning", "KStarts", "DissipatingGradients", "KStartsDG", "SNIP", "GraSP", "SynFlow")
+PRUNING_AT_INIT = ("RandomPruning", "KStarts", "DissipatingGradients", "KStartsDG", "SNIP", "GraSP", "SynFlow",
+                   "MagnitudeAtInit")
 # The methods each family flag does something for.
 USED_BY = {
     "keep_fraction": ("EdgePopup",), "scale_fan": ("EdgePopup",),
@@ -24,7 +25,7 @@ USED_BY = {
     "selection_epochs": ("KStarts", "DissipatingGradients", "KStartsDG"),
     "dissipation": ("DissipatingGradients", "KStartsDG"),
     "scoring_examples": ("SNIP", "GraSP"), "grasp_temperature": ("GraSP",), "synflow_iterations": ("SynFlow",),
-    "sanity_check": ("SNIP", "GraSP", "SynFlow"),
+    "sanity_check": ("SNIP", "GraSP", "SynFlow", "MagnitudeAtInit"),
 }
 DEFAULT_INITIALIZER = {"EdgePopup": "heconstant", "Supermask": "glorot", "IMP": "glorot"}  # "he" otherwise
 CONTEXTS = {

@@ -25,8 +25,9 @@ OLD_FLAG_DEFAULTS = {
 OLD_FLAG_DEFAULT_WORDS = {"--initializer": ("glorot for IMP", "he otherwise"),
                           "--masktype": ("flip for the flipping methods", "mask otherwise"),
                           "--prune-rate-conv": ("0.15 for Conv6", "0.1 otherwise"),
-                          # layerwise before SNIP, GraSP and SynFlow, which prune globally by default
-                          "--pruning-scope": ("global for SNIP, GraSP and SynFlow", "layerwise for the others")}
+                          # layerwise before the scoring criteria, which prune globally by default
+                          "--pruning-scope": ("global for SNIP, GraSP, SynFlow and MagnitudeAtInit",
+                                              "layerwise for the others")}
 COMMON = {"nettype": "LeNet", "activation": "relu", "batchsize": 25, "maxepochs": 20, "seed": 7, "p1": 0.5,
           "lr": 0.001, "dataset": "auto", "limit": None, "test_normalization": "test"}
 

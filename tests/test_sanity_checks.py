@@ -74,3 +74,19 @@ def test_the_checked_runs_train_the_mask_the_check_makes(tmp_path):
     redrawn = sanity.redrawn_kernels(shapes, 4, "he")
     for (name, mask), kernel in zip(masks.items(), redrawn, strict=True):
         np.testing.assert_array_equal(runs["reinit"][1][name], kernel * mask)
+
+
+def test_magnitude_at_initialisation_keeps_the_largest_initial_weights_over_all_layers():
+    from types import SimpleNamespace
+
+    from pruning_at_init.criteria import criterion_named, magnitude
+    kernels = [np.array([[0.5, -0.1], [-0.9, 0.3]]), np.array([[0.2], [-0.8], [0.05], [0.6]])]
+    context = ScoringContext(None, [SimpleNamespace(kernel=kernel) for kernel in kernels], None, None, 0.5, "global",
+                             None, "MagnitudeAtInit")
+    masks = magnitude.masks(context)  # the 4 largest |w| of 8: 0.9, 0.8, 0.6, 0.5
+    np.testing.assert_array_equal(masks[0], [[1, 0], [1, 0]])
+    np.testing.assert_array_equal(masks[1], [[0], [1], [0], [1]])
+    context.invert = True
+    inverted = magnitude.masks(context)
+    np.testing.assert_array_equal(inverted[0] + masks[0], np.ones((2, 2)))
+    assert criterion_named("magnitude").default_scope == "global" and criterion_named("magnitude").settings == ()

@@ -37,6 +37,7 @@ CRITERIA = {
     "snip": Criterion(settings=("scoring_examples",)),
     "grasp": Criterion(settings=("scoring_examples", "grasp_temperature")),
     "synflow": Criterion(settings=("synflow_iterations",)),
+    "magnitude": Criterion(),
 }
 
 

@@ -7,9 +7,12 @@
 Modules, one concern each:
   runs_table          walk folders for {runid}_logs.json into the runs DataFrame
   merge               the runs of one configuration -> (epochs x runs) arrays (merged.npz); configurations frame
-  frames              ordered groups, total order over mixed values, Markdown tables
+  frames              ordered groups, total order over mixed values, Markdown and LaTeX tables
   peak                the authors' reporting rule (peak of the mean test-accuracy curve)
+  rules               the reporting rules Plotter.py --reporting-rule picks from: each run's reported epoch
+  statistics          n, mean, 95% confidence interval, paired t-test (scipy.stats), for every table
   paper_table         the paper table as Markdown, CSV and LaTeX
+  comparison_table    configurations against their Baseline and each other, paired on seeds
   style               colours per method (from methods/), labels, file names, atomic figure saving
   figures             the reference's two-panel figure per configuration
   comparison_figures  Baseline vs pruning / flipping methods overlaid

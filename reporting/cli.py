@@ -6,12 +6,14 @@ import sys
 
 from reporting import style
 from reporting.comparison_figures import write_comparison_figures
+from reporting.comparison_table import write_comparison_tables
 from reporting.figures import write_configuration_figure
 from reporting.layer_figures import write_layer_figures
 from reporting.lottery_figures import DEFAULT_EARLY_STOPPING, EARLY_STOPPING_RULES, write_lottery_outputs
 from reporting.merge import configurations_of, folder_outputs, merge_table, write_merged
 from reporting.paper_table import table_rows, to_markdown, write_tables
 from reporting.pruning_figures import write_pruning_outputs
+from reporting.rules import DEFAULT_RULE, RULES
 from reporting.runs_table import display_path, load_runs
 from reporting.sweep_figures import write_sweep_figures
 from results import paths as file_names
@@ -36,17 +38,29 @@ configurations (every config field but seed and outputpath; the seeds are the ru
            that differ only in p1 (error bars: min-max over runs)
   layers   FIGURES/layers_*: remaining (pruning) or flipped (flipping) fraction per layer at the
            last epoch; FIGURES/masks_*: changed fraction per layer vs epoch, mean over seeds
-  table    TABLES/paper_table.{md,csv,tex} by the reporting rule (peak epoch of the mean test
-           accuracy curve, earliest on a tie; mean/min/max across runs there; remaining or flipped
-           and changed fractions; accuracy relative to the matching Baseline). The Markdown table
-           is also printed.
+  table    TABLES/paper_table.{md,csv,tex} by the reporting rule (see --reporting-rule): n, mean
+           and 95% confidence interval over seeds (Student's t; min and max too in the CSV);
+           remaining or flipped and changed fractions; accuracy relative to the matching Baseline.
+           The Markdown table is also printed. And TABLES/comparison_table.{md,csv,tex}: each
+           method against its Baseline and against the other methods of the same network,
+           initializer, data set, activation and p1, paired on the seeds both ran (mean
+           difference, its 95% CI, p-value of the paired t-test)
   pruning  pruning at initialisation: FIGURES/pruning_at_init_{net}_{dataset}.{png,pdf} (peak test
            accuracy vs sparsity, one line per method, bars min-max over seeds) and
-           TABLES/pruning_at_init.{md,csv}
+           TABLES/pruning_at_init.{md,csv} (by the reporting rule; n, mean, 95% CI)
   lottery  lottery tickets (IMP): FIGURES/lottery_{net}_{init}_{dataset}_E{epochs}.{png,pdf} (test
            accuracy at each round's early-stopping epoch, see --early-stopping, and at its end vs
            weights remaining, log axis, one line per reset, band min-max over seeds) and
-           TABLES/lottery_table.{md,csv}
+           TABLES/lottery_table.{md,csv} (n, mean, 95% CI)
+
+Every table names its reporting rule under it. --reporting-rule picks it for the paper,
+comparison and pruning tables:
+  authors          each run's test accuracy at the epoch where the configuration's mean test
+                   accuracy over seeds peaks (earliest on a tie); the 2020 authors' rule, which
+                   selects on the test set (the default)
+  best-validation  each run's test accuracy at its own epoch of best validation accuracy
+                   (earliest on a tie)
+  final            each run's test accuracy at the last epoch its configuration's runs share
 
 FIGURES defaults to PATH/figures and TABLES to PATH (the first PATH when several are given).
 """
@@ -54,7 +68,8 @@ FIGURES defaults to PATH/figures and TABLES to PATH (the first PATH when several
 EPILOG = """\
 examples:
   python Plotter.py                          everything, from Outputs/
-  python Plotter.py runs/ --only table       just the paper table
+  python Plotter.py runs/ --only table       just the paper and comparison tables
+  python Plotter.py --only table --reporting-rule best-validation
   python Plotter.py --only compare,sweep --formats png --figures-dir /tmp/figs
 """
 
@@ -90,13 +105,16 @@ def build_parser():
     parser.add_argument("--only", action="append", metavar="PARTS", type=parts_argument,
                         help=f"comma-separated parts to produce, from: {', '.join(PARTS)} (default: all)")
     parser.add_argument("--figures-dir", metavar="DIR", help="where comparison, sweep and layer figures go")
-    parser.add_argument("--tables-dir", metavar="DIR", help="where paper_table.{md,csv,tex} go")
+    parser.add_argument("--tables-dir", metavar="DIR", help="where the tables (paper_table.{md,csv,tex}, ...) go")
     parser.add_argument("--formats", default=["png", "pdf"], metavar="LIST", type=formats_argument,
                         help="figure formats, comma-separated (default: png,pdf)")
     parser.add_argument("--early-stopping", choices=tuple(EARLY_STOPPING_RULES), default=DEFAULT_EARLY_STOPPING,
                         help="lottery figure and table: report each round's test accuracy at the epoch of minimum "
                              "validation loss (Frankle & Carbin's rule) or of maximum validation accuracy "
                              f"(default: {DEFAULT_EARLY_STOPPING})")
+    parser.add_argument("--reporting-rule", choices=tuple(RULES), default=DEFAULT_RULE,
+                        help="which epoch of each run the paper, comparison and pruning tables report (see above; "
+                             f"default: {DEFAULT_RULE})")
     return parser
 
 
@@ -165,7 +183,7 @@ def run(args):
         ("layers", "Per-layer figures", lambda: write_layer_figures(
             configurations, figures_dir, formats, style.configuration_stems(merged))),
         ("pruning", "Pruning at initialisation", lambda: write_pruning_outputs(
-            configurations, figures_dir, tables_dir, formats)),
+            configurations, figures_dir, tables_dir, formats, args.reporting_rule)),
         ("lottery", "Lottery tickets", lambda: write_lottery_outputs(
             configurations, figures_dir, tables_dir, formats, args.early_stopping)),
     ]
@@ -179,9 +197,9 @@ def run(args):
         else:
             print(f"{title}: none (no configurations that call for one).")
     if "table" in parts:
-        rows = table_rows(configurations)
-        written = write_tables(rows, tables_dir)
-        print("Paper table:")
+        rows = table_rows(configurations, args.reporting_rule)
+        written = write_tables(rows, tables_dir) + write_comparison_tables(rows, tables_dir)
+        print("Paper and comparison tables:")
         _show_written(written)
         print()
         print(to_markdown(rows), end="")

@@ -1,4 +1,4 @@
-"""pandas helpers every report shares: a total order over mixed values, ordered groups, Markdown.
+"""pandas helpers every report shares: a total order over mixed values, ordered groups, Markdown and LaTeX.
 
 Reports keep the order the runs table gives them (configurations sorted by their key), so figures
 and tables come out the same whatever order the files were found in.
@@ -68,4 +68,28 @@ def markdown_table(headers, rows, right_aligned=(), notes=()):
     lines += ["| " + " | ".join(row) + " |" for row in cells]
     for note in notes:
         lines += ["", note]
+    return "\n".join(lines) + "\n"
+
+
+LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                 "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def latex_escape(text):
+    return "".join(LATEX_SPECIAL.get(ch, ch) for ch in str(text))
+
+
+def latex_table(headers, rows, left, under="", notes=()):
+    """A booktabs tabular: the first `left` columns left-aligned, the others right-aligned; the notes as comments
+    above it and `under`, a short line, as small text under its last rule (inside the tabular, so it travels with
+    it)."""
+    spec = "l" * left + "r" * (len(headers) - left)
+    lines = [f"% {note}" for note in notes] + ["% Needs \\usepackage{booktabs}.",
+                                               f"\\begin{{tabular}}{{{spec}}}", "\\toprule",
+                                               " & ".join(latex_escape(h) for h in headers) + r" \\", "\\midrule"]
+    lines += [" & ".join(latex_escape(c) for c in row) + r" \\" for row in rows]
+    lines.append("\\bottomrule")
+    if under:
+        lines.append(f"\\multicolumn{{{len(headers)}}}{{l}}{{\\footnotesize {latex_escape(under)}}} \\\\")
+    lines.append("\\end{tabular}")
     return "\n".join(lines) + "\n"

@@ -7,6 +7,7 @@ remaining (log axis, decreasing to the right as pruning proceeds). Read from eac
 The early-stopping epoch of a round (epoch 0, before training, excluded; the earliest on a tie) is, by
 Plotter's --early-stopping: 'val-loss', the epoch of minimum validation loss, as Frankle & Carbin report
 (the default); or 'val-accuracy', the epoch of maximum validation accuracy (this project's rule before).
+The table gives n, the mean and a 95% confidence interval over seeds (statistics.py).
 """
 
 import os
@@ -17,11 +18,15 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 from reporting import style
 from reporting.frames import markdown_table, ordered_groups, where
 from reporting.merge import configurations_of, setting_columns
+from reporting.statistics import CONFIDENCE, STATISTICS_NOTE, mean_interval_text, number, summarise
 from results import atomic, paths
 
 RESET_COLORS = {"original": "#1f77b4", "random": "#d62728", "control": "#2ca02c"}
+# Percent; n, the CIs (statistics.py) and the confidence after the columns the table had before them.
 TABLE_HEADER = ("nettype", "dataset", "reset", "round", "remainingPercent", "runs", "earlyStopping",
-                "earlyStoppingTestMean", "earlyStoppingTestMin", "earlyStoppingTestMax", "finalTestMean")
+                "earlyStoppingTestMean", "earlyStoppingTestMin", "earlyStoppingTestMax", "finalTestMean",
+                "n", "earlyStoppingTestCiLow", "earlyStoppingTestCiHigh", "finalTestCiLow", "finalTestCiHigh",
+                "confidence")
 EARLY_STOPPING_RULES = {"val-loss": "minimum validation loss", "val-accuracy": "maximum validation accuracy"}
 DEFAULT_EARLY_STOPPING = "val-loss"
 
@@ -85,23 +90,29 @@ def lottery_figure(group, rule):
 
 
 def table_rows(group, rule):
+    """One tuple per configuration and round: TABLE_HEADER's values, then the two Summaries (statistics.py)."""
     rows = []
     for configuration in sorted(group, key=lambda c: str(c.get("reset"))):
         remaining, best, final = round_arrays(configuration, rule)
         for index in range(len(remaining)):
+            stopped, ended = summarise(best[index]), summarise(final[index])
             rows.append((configuration.get("nettype"), configuration.get("dataset"), configuration.get("reset"),
-                         index, 100 * remaining[index], best.shape[1], rule, 100 * best[index].mean(),
-                         100 * best[index].min(), 100 * best[index].max(), 100 * final[index].mean()))
+                         index, 100 * remaining[index], best.shape[1], rule, 100 * stopped.mean,
+                         100 * stopped.min, 100 * stopped.max, 100 * ended.mean, stopped.n,
+                         *(100 * bound for bound in (stopped.low, stopped.high, ended.low, ended.high)),
+                         stopped.confidence, stopped, ended))
     return rows
 
 
 def markdown(rows, rule):
-    headers = ["network", "data", "reset", "round", "weights remaining (%)", "runs",
-               "test acc. at early stopping (mean [min, max], %)", "test acc. at end (%)"]
-    cells = [[net, data, reset, index, f"{remaining:.2f}", runs, f"{mean:.2f} [{low:.2f}, {high:.2f}]", f"{final:.2f}"]
-             for net, data, reset, index, remaining, runs, _, mean, low, high, final in rows]
+    headers = ["network", "data", "reset", "round", "weights remaining (%)", "n",
+               f"test acc. at early stopping (mean [{CONFIDENCE:.0%} CI], %)",
+               f"test acc. at end (mean [{CONFIDENCE:.0%} CI], %)"]
+    cells = [[row[0], row[1], row[2], row[3], f"{row[4]:.2f}", stopped.n, mean_interval_text(stopped),
+              mean_interval_text(ended)] for *row, stopped, ended in rows]
     return (f"Early stopping: the test accuracy at each round's epoch of {EARLY_STOPPING_RULES[rule]} "
-            f"(Plotter.py --early-stopping {rule}).\n\n" + markdown_table(headers, cells, right_aligned=(3, 4, 5, 7)))
+            f"(Plotter.py --early-stopping {rule}; --reporting-rule does not apply to rounds).\n\n"
+            + markdown_table(headers, cells, right_aligned=(3, 4, 5, 6, 7), notes=[STATISTICS_NOTE]))
 
 
 def write_lottery_outputs(configurations, figures_dir, tables_dir, formats, rule=DEFAULT_EARLY_STOPPING):
@@ -117,6 +128,7 @@ def write_lottery_outputs(configurations, figures_dir, tables_dir, formats, rule
         os.makedirs(tables_dir, exist_ok=True)
         markdown_path, csv_path = (os.path.join(tables_dir, f"{paths.LOTTERY_TABLE}.{ext}") for ext in ("md", "csv"))
         atomic.write_text(markdown_path, markdown(all_rows, rule))
-        atomic.write_csv(csv_path, TABLE_HEADER, all_rows)
+        atomic.write_csv(csv_path, TABLE_HEADER, [[number(v) if isinstance(v, float) else v  # no NaN printed
+                                                   for v in row[:len(TABLE_HEADER)]] for row in all_rows])
         written += [markdown_path, csv_path]
     return written

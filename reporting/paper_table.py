@@ -1,23 +1,24 @@
-"""The paper table: one row per configuration, by the authors' reporting rule (see peak.py).
+"""The paper table: one row per configuration, by a reporting rule (rules.py; the authors' by default).
 
-Columns: the configuration, the number of runs, the peak epoch of the mean test-accuracy curve, the
-mean/min/max test accuracy across runs at that epoch, the fraction of weights remaining (Baseline,
-pruning) or flipped (masktype flip), the fraction of connections changed from the initial network
-(pruned or flipped), and the accuracy relative to the Baseline of the same network, initializer,
-data set, activation and p1 (ratio of mean peak accuracies).
+Columns: the configuration, n (the seeds with a value), the reported epoch, the mean test accuracy over the
+seeds and its 95% confidence interval (statistics.py), the fraction of weights remaining (Baseline, pruning) or
+flipped (masktype flip), the fraction of connections changed from the initial network (pruned or flipped), and
+the accuracy relative to the Baseline of the same network, initializer, data set, activation and p1 (ratio of
+mean reported accuracies). The rule is named under the table.
 
-Written as Markdown and LaTeX (percent, 2 decimals) and CSV (fractions, full precision).
+Written as Markdown and LaTeX (percent, 2 decimals) and CSV (fractions, full precision, with the min and max
+over seeds, the standard deviation, the authors' peak epoch and each run's reported epoch as well).
 """
 
 import csv
 import io
-import math
 import os
 
 from reporting import style
-from reporting.frames import markdown_table, sort_value, varying_settings
+from reporting.frames import latex_table, markdown_table, sort_value, varying_settings
 from reporting.merge import configurations_of
-from reporting.peak import peak_of
+from reporting.rules import DEFAULT_RULE, reported_of, rule_label, rule_sentence
+from reporting.statistics import CONFIDENCE, STATISTICS_NOTE, interval_text, number, percent
 from results import paths
 from results.atomic import write_text
 
@@ -26,10 +27,12 @@ MAIN_HEADERS = ("Network", "Method", "Init", "Dataset", "Mask", "Act", "p1", "LR
 BASELINE_MATCH = ("nettype", "initializer", "dataset", "activation", "p1")
 # Preferred when several Baselines match: the one sharing the most of these, then the best one.
 BASELINE_PREFER = ("batchsize", "maxepochs", "lr", "masktype", "augmentation", "lr_drops", "batchnorm_affine")
+# peakEpoch is the authors' peak epoch whatever the rule; reportedEpochs the epoch of each run (seed order).
 CSV_RESULTS = ("runs", "peakEpoch", "epochs", "meanAccuracy", "minAccuracy", "maxAccuracy",
                "weightMeasure", "weightFraction", "remainingFraction", "flippedFraction",
-               "changedFraction", "relativeToBaseline", "baselineAccuracy")
-RESULT_HEADERS = ("Runs", "Peak epoch", "Test acc. mean %", "Test acc. min %", "Test acc. max %",
+               "changedFraction", "relativeToBaseline", "baselineAccuracy",
+               "n", "sdAccuracy", "ciLow", "ciHigh", "confidence", "reportedEpochs", "reportingRule")
+RESULT_HEADERS = ("n", "Epoch", "Test acc. mean %", f"{CONFIDENCE:.0%} CI %",
                   "Remaining / flipped %", "Changed %", "vs Baseline %")
 
 
@@ -43,20 +46,22 @@ def _find_baseline(row, rows):
 
     def preference(other):
         shared = sum(other["fields"].get(k) == row["fields"].get(k) for k in BASELINE_PREFER)
-        return (shared, other["peak"].mean)
+        return (shared, other["reported"].mean)
 
     return max(candidates, key=preference)
 
 
-def table_rows(configurations):
-    """One dict per row of the configurations frame: 'fields' (settings), 'peak' (Peak), 'epochs', 'relative',
-    'baseline'."""
-    rows = [{"fields": c.fields, "peak": peak_of(c), "epochs": c.epochs} for c in configurations_of(configurations)]
+def table_rows(configurations, rule=DEFAULT_RULE):
+    """One dict per row of the configurations frame: 'fields' (settings), 'reported' (rules.Reported), 'epochs',
+    'relative', 'baseline' (the matching Baseline's mean), 'baseline_row', 'configuration'."""
+    rows = [{"fields": c.fields, "reported": reported_of(c, rule), "epochs": c.epochs, "configuration": c}
+            for c in configurations_of(configurations)]
     for row in rows:
         baseline = _find_baseline(row, rows)
-        row["baseline"] = None if baseline is None else baseline["peak"].mean
-        row["relative"] = (row["peak"].mean / baseline["peak"].mean
-                           if baseline is not None and baseline["peak"].mean else None)
+        row["baseline_row"] = baseline
+        row["baseline"] = None if baseline is None else baseline["reported"].mean
+        row["relative"] = (row["reported"].mean / baseline["reported"].mean
+                           if baseline is not None and baseline["reported"].mean else None)
 
     def order(row):
         f = row["fields"]
@@ -74,19 +79,29 @@ def extra_fields(rows, only_varying):
     return varying_settings([row["fields"] for row in rows], names) if only_varying else names
 
 
-def _percent(value):
-    return "n/a" if value is None or not math.isfinite(value) else f"{100 * value:.2f}"
-
-
 def _text(value):
     return "" if value is None else str(value)
 
 
 def _display_cells(row, extras):
-    p = row["peak"]
+    r = row["reported"]
     return ([_text(row["fields"].get(k)) for k in MAIN_FIELDS + tuple(extras)]
-            + [str(p.runs), str(p.epoch), _percent(p.mean), _percent(p.min), _percent(p.max),
-               _percent(p.weight_fraction), _percent(p.changed), _percent(row["relative"])])
+            + [str(r.summary.n), r.epoch_text(), percent(r.mean), interval_text(r.summary),
+               percent(r.weight_fraction), percent(r.changed), percent(row["relative"])])
+
+
+def _rule(rows):
+    return rows[0]["reported"].rule if rows else DEFAULT_RULE
+
+
+def notes(rule):
+    """What is under the Markdown and LaTeX tables: the rule, the statistics, the other columns."""
+    return [rule_sentence(rule),
+            f"{STATISTICS_NOTE} Epoch: the reported epoch (a range when the runs' epochs differ). Remaining / "
+            "flipped: fraction of weights remaining (Baseline, pruning) or flipped (masktype flip) at the reported "
+            "epochs, mean over runs. Changed: fraction of connections pruned or flipped relative to the initial "
+            "network. vs Baseline: mean accuracy relative to the Baseline of the same network, initializer, data "
+            "set, activation and p1."]
 
 
 def to_markdown(rows):
@@ -94,12 +109,7 @@ def to_markdown(rows):
     headers = list(MAIN_HEADERS) + extras + list(RESULT_HEADERS)
     settings = len(MAIN_HEADERS) + len(extras)
     return markdown_table(headers, [_display_cells(row, extras) for row in rows],
-                          right_aligned=range(settings, len(headers)), notes=[
-        "Reporting rule: the epoch where the mean test-accuracy curve over runs peaks (earliest on a tie); mean, "
-        "min and max across runs at that epoch. Remaining / flipped: fraction of weights remaining (Baseline, "
-        "pruning) or flipped (masktype flip) at that epoch, mean over runs. Changed: fraction of connections "
-        "pruned or flipped relative to the initial network. vs Baseline: mean peak accuracy relative to the "
-        "Baseline of the same network, initializer, data set, activation and p1."])
+                          right_aligned=range(settings, len(headers)), notes=notes(_rule(rows)))
 
 
 def to_csv(rows):
@@ -107,12 +117,12 @@ def to_csv(rows):
     header = list(MAIN_FIELDS) + extras + list(CSV_RESULTS)
     body = []
     for row in rows:
-        p = row["peak"]
+        r, s = row["reported"], row["reported"].summary
         body.append([_text(row["fields"].get(k)) for k in MAIN_FIELDS + tuple(extras)]
-                    + [p.runs, p.epoch, row["epochs"], repr(p.mean), repr(p.min), repr(p.max),
-                       p.weight_measure, repr(p.weight_fraction), repr(p.remaining), repr(p.flipped),
-                       repr(p.changed), "" if row["relative"] is None else repr(row["relative"]),
-                       "" if row["baseline"] is None else repr(row["baseline"])])
+                    + [r.runs, r.peak_epoch, row["epochs"], number(s.mean), number(s.min), number(s.max),
+                       r.weight_measure, number(r.weight_fraction), number(r.remaining), number(r.flipped),
+                       number(r.changed), number(row["relative"]), number(row["baseline"]),
+                       s.n, number(s.sd), number(s.low), number(s.high), s.confidence, r.epochs_field(), r.rule])
     return header, body
 
 
@@ -125,27 +135,11 @@ def csv_text(rows):
     return buffer.getvalue()
 
 
-LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                 "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-
-
-def latex_escape(text):
-    return "".join(LATEX_SPECIAL.get(ch, ch) for ch in str(text))
-
-
 def to_latex(rows):
     extras = extra_fields(rows, only_varying=True)
     headers = list(MAIN_HEADERS) + extras + list(RESULT_HEADERS)
-    left = len(MAIN_HEADERS) + len(extras)
-    spec = "l" * left + "r" * len(RESULT_HEADERS)
-    lines = ["% Paper table by the reporting rule (peak of the mean test-accuracy curve; mean, min, max",
-             "% across runs at that epoch). Needs \\usepackage{booktabs}.",
-             f"\\begin{{tabular}}{{{spec}}}", "\\toprule",
-             " & ".join(latex_escape(h) for h in headers) + r" \\", "\\midrule"]
-    for row in rows:
-        lines.append(" & ".join(latex_escape(c) for c in _display_cells(row, extras)) + r" \\")
-    lines += ["\\bottomrule", "\\end{tabular}"]
-    return "\n".join(lines) + "\n"
+    return latex_table(headers, [_display_cells(row, extras) for row in rows],
+                       left=len(MAIN_HEADERS) + len(extras), under=rule_label(_rule(rows)), notes=notes(_rule(rows)))
 
 
 def write_tables(rows, folder):

@@ -1,10 +1,11 @@
 """Pruning at initialisation: peak test accuracy against sparsity, one line per method (and setting),
-one figure per network and data set, plus the same numbers as a Markdown and a CSV table.
+one figure per network and data set, plus a Markdown and a CSV table.
 
-Points follow the reporting rule (peak.py: the epoch where the mean test-accuracy curve over seeds
-peaks; the mean there), error bars span the min and max over seeds at that epoch. A Baseline of the
-same network, data set, initializer, activation and learning rate, when there is one, is drawn as a
-dashed horizontal line (dense network).
+The figure's points follow the authors' reporting rule (peak.py: the epoch where the mean test-accuracy curve
+over seeds peaks; the mean there), error bars span the min and max over seeds at that epoch. The tables follow
+Plotter.py's --reporting-rule (rules.py; the authors' by default) and give n, the mean and a 95% confidence
+interval over seeds (statistics.py). A Baseline of the same network, data set, initializer, activation and
+learning rate, when there is one, is drawn as a dashed horizontal line (dense network).
 """
 
 import os
@@ -15,11 +16,15 @@ from reporting import style
 from reporting.frames import markdown_table, ordered_groups, sort_value, varying_settings, where
 from reporting.merge import configurations_of, setting_columns
 from reporting.peak import peak_of
+from reporting.rules import DEFAULT_RULE, reported_of, rule_sentence
+from reporting.statistics import CONFIDENCE, STATISTICS_NOTE, interval_text, number, percent
 from results import paths
 from results.atomic import write_csv, write_text
 
 FAMILY = "pruning_at_init"
 BASELINE_MATCH = ("nettype", "dataset", "initializer", "activation", "lr")
+# The table's columns beyond the authors' (peakEpoch, mean, min, max): the statistics under the rule.
+STATISTICS_COLUMNS = ("n", "sdAccuracy", "ciLow", "ciHigh", "confidence", "reportedEpochs", "reportingRule")
 
 
 def pruning_configurations(configurations):
@@ -81,8 +86,9 @@ def write_pruning_figures(configurations, folder, formats):
     return written
 
 
-def table_rows(configurations):
-    """(header, rows, varying setting names): one row per configuration, by network, data set, method, sparsity."""
+def table_entries(configurations, rule=DEFAULT_RULE):
+    """(configuration, rules.Reported) per pruning configuration, by network, data set, method, the varying
+    settings and sparsity; and the varying setting names."""
     members = configurations_of(pruning_configurations(configurations))
     varying = varying_fields([[c] for c in members])
     varying = [k for k in varying if k not in ("nettype", "dataset")]
@@ -90,40 +96,52 @@ def table_rows(configurations):
                                              style.method_order(c.get("traintype")),
                                              tuple(sort_value(c.get(k)) for k in varying),
                                              float(c.get("sparsity"))))
+    return [(c, reported_of(c, rule)) for c in ordered], varying
+
+
+def table_rows(configurations, rule=DEFAULT_RULE):
+    """(header, rows, varying setting names): one row per configuration, by network, data set, method, sparsity.
+    The accuracies follow the rule; peakEpoch is the authors' peak epoch whatever the rule."""
+    return _rows(*table_entries(configurations, rule))
+
+
+def _rows(entries, varying):
     header = ["nettype", "dataset", "traintype", *varying, "sparsity", "runs", "peakEpoch", "meanAccuracy",
-              "minAccuracy", "maxAccuracy", "remainingFraction"]
+              "minAccuracy", "maxAccuracy", "remainingFraction", *STATISTICS_COLUMNS]
     rows = []
-    for c in ordered:
-        p = peak_of(c)
+    for c, r in entries:
+        s = r.summary
         rows.append([c.get("nettype"), c.get("dataset"), c.get("traintype"), *(c.get(k) for k in varying),
-                     c.get("sparsity"), p.runs, p.epoch, p.mean, p.min, p.max, p.remaining])
+                     c.get("sparsity"), r.runs, r.peak_epoch, s.mean, s.min, s.max, r.remaining,
+                     s.n, s.sd, s.low, s.high, s.confidence, r.epochs_field(), r.rule])
     return header, rows, varying
 
 
-def to_markdown(header, rows, varying):
-    shown = ["Network", "Dataset", "Method", *varying, "Sparsity %", "Runs", "Peak epoch", "Test acc. mean %",
-             "Test acc. min %", "Test acc. max %", "Remaining %"]
-    settings = 3 + len(varying)
-    cells = [[str(v) for v in row[:settings]] + [f"{100 * float(row[settings]):g}", str(row[settings + 1]),
-                                                 str(row[settings + 2])]
-             + [f"{100 * v:.2f}" if np.isfinite(v) else "n/a" for v in row[settings + 3:]] for row in rows]
-    return markdown_table(shown, cells, notes=[
-        "Peak epoch of the mean test-accuracy curve over seeds (earliest on a tie); mean, min and max over seeds "
-        "at that epoch; remaining: fraction of weights kept by the mask there."])
+def to_markdown(entries, varying, rule=DEFAULT_RULE):
+    shown = ["Network", "Dataset", "Method", *varying, "Sparsity %", "n", "Epoch", "Test acc. mean %",
+             f"{CONFIDENCE:.0%} CI %", "Remaining %"]
+    cells = [[c.get("nettype"), c.get("dataset"), c.get("traintype"), *(c.get(k) for k in varying),
+              f"{100 * float(c.get('sparsity')):g}", r.summary.n, r.epoch_text(), percent(r.mean),
+              interval_text(r.summary), percent(r.remaining)] for c, r in entries]
+    return markdown_table(shown, cells, right_aligned=range(3 + len(varying), len(shown)), notes=[
+        rule_sentence(rule),
+        f"{STATISTICS_NOTE} Epoch: the reported epoch (a range when the runs' epochs differ); remaining: fraction "
+        "of weights kept by the mask there, mean over seeds."])
 
 
-def write_pruning_tables(configurations, folder):
+def write_pruning_tables(configurations, folder, rule=DEFAULT_RULE):
     """pruning_at_init.md and .csv in folder (nothing without pruning runs); returns the paths."""
-    header, rows, varying = table_rows(configurations)
-    if not rows:
+    entries, varying = table_entries(configurations, rule)
+    if not entries:
         return []
+    header, rows, _ = _rows(entries, varying)
     os.makedirs(folder, exist_ok=True)
     markdown, csv_path = (os.path.join(folder, f"{paths.PRUNING_TABLE}.{ext}") for ext in ("md", "csv"))
-    write_text(markdown, to_markdown(header, rows, varying))
-    write_csv(csv_path, header, [[repr(v) if isinstance(v, float) else v for v in row] for row in rows])
+    write_text(markdown, to_markdown(entries, varying, rule))
+    write_csv(csv_path, header, [[number(v) if isinstance(v, float) else v for v in row] for row in rows])
     return [markdown, csv_path]
 
 
-def write_pruning_outputs(configurations, figures_dir, tables_dir, formats):
+def write_pruning_outputs(configurations, figures_dir, tables_dir, formats, rule=DEFAULT_RULE):
     return (write_pruning_figures(configurations, figures_dir, formats)
-            + write_pruning_tables(configurations, tables_dir))
+            + write_pruning_tables(configurations, tables_dir, rule))

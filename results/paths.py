@@ -37,6 +37,7 @@ MERGED_STEM = "merged"  # merged.npz and merged_curves.{png,pdf} beside a config
 PAPER_TABLE = "paper_table"  # .md, .csv, .tex
 LOTTERY_TABLE = "lottery_table"  # .md, .csv
 PRUNING_TABLE = "pruning_at_init"  # .md, .csv
+COMPARISON_TABLE = "comparison_table"  # .md, .csv, .tex: the paired comparisons beside the paper table
 
 
 def configuration_folder(outputpath, traintype, nettype, p1, masktype, activation, initializer, lr, suffix=""):

@@ -61,12 +61,13 @@ def test_only_failed_runs_exits_2_and_names_them(trained_runs, tmp_path):
 def test_help_explains_the_parts():
     result = plotter("--help")
     assert result.returncode == 0
-    for word in ("merged", "compare", "sweep", "layers", "table", "--figures-dir", "--formats", "--only"):
+    for word in ("merged", "compare", "sweep", "layers", "table", "--figures-dir", "--formats", "--only",
+                 "--reporting-rule", "best-validation", "comparison_table"):
         assert word in result.stdout
 
 
 def test_bad_arguments_exit_2_without_traceback(tmp_path):
-    for args in (["--only", "pictures"], ["--formats", "gif2"]):
+    for args in (["--only", "pictures"], ["--formats", "gif2"], ["--reporting-rule", "best-test"]):
         result = plotter(tmp_path, *args)
         assert result.returncode == 2 and "Traceback" not in result.stderr and "error:" in result.stderr
 
@@ -123,8 +124,9 @@ def test_everything_from_one_command(trained_runs, tmp_path, capsys):
     [row] = [r for r in rows if r["traintype"] == "MinPruning"]
     expected = expected_peak(read_logs(trained_runs, traintype="MinPruning"))
     assert row["runs"] == "2" and float(row["meanAccuracy"]) == pytest.approx(expected["mean"], abs=1e-15)
-    for name in ("paper_table.md", "paper_table.tex", "pruning_at_init.md", "pruning_at_init.csv",
-                 "lottery_table.md", "lottery_table.csv"):
+    for name in ("paper_table.md", "paper_table.tex", "comparison_table.md", "comparison_table.csv",
+                 "comparison_table.tex", "pruning_at_init.md", "pruning_at_init.csv", "lottery_table.md",
+                 "lottery_table.csv"):
         assert os.path.isfile(runs / name), name
     with open(runs / "paper_table.md") as handle:
         assert handle.read() in out
@@ -141,7 +143,9 @@ def test_only_and_output_folders(trained_runs, tmp_path, capsys):
     code = main([str(tmp_path / "runs"), "--only", "table,compare", "--formats", "pdf",
                  "--figures-dir", str(tmp_path / "figs"), "--tables-dir", str(tmp_path / "tables")])
     assert code == 0
-    assert sorted(os.listdir(tmp_path / "tables")) == ["paper_table.csv", "paper_table.md", "paper_table.tex"]
+    assert sorted(os.listdir(tmp_path / "tables")) == ["comparison_table.csv", "comparison_table.md",
+                                                       "comparison_table.tex", "paper_table.csv", "paper_table.md",
+                                                       "paper_table.tex"]
     assert sorted(os.listdir(tmp_path / "figs")) == [
         "compare_flipping_LeNet_heconstant_P1_0.5_mnist-subset_relu.pdf",
         "compare_pruning_LeNet_heconstant_P1_0.5_mnist-subset_relu.pdf"]

@@ -2,6 +2,7 @@
 RandomPruning runs of the real trainer (tests/trained_runs.py) and a Baseline."""
 
 import csv
+import math
 
 import matplotlib.image
 import pytest
@@ -56,12 +57,16 @@ def test_plotter_writes_the_sparsity_figure_and_tables(results, trained_runs, tm
     assert (figures / "pruning_at_init_LeNet_mnist-subset.pdf").read_bytes()[:5] == b"%PDF-"
     markdown = (results / "pruning_at_init.md").read_text()
     p = peak_of_sparsity(trained_runs, 0.9)
+    # Two seeds: the interval is the mean +- t(0.975, 1 degree of freedom) = tan(0.475 pi) times half their range.
+    half = math.tan(0.475 * math.pi) * (p["max"] - p["min"]) / 2
     line = (f"| LeNet | mnist-subset | KStartsDG | 90 | 2 | {p['epoch']} | {100 * p['mean']:.2f} | "
-            f"{100 * p['min']:.2f} | {100 * p['max']:.2f} | {100 * p['remaining']:.2f} |")
+            f"[{100 * (p['mean'] - half):.2f}, {100 * (p['mean'] + half):.2f}] | {100 * p['remaining']:.2f} |")
     assert line in markdown
+    assert "Reporting rule 'authors' (Plotter.py --reporting-rule authors)" in markdown
     with open(results / "pruning_at_init.csv", newline="") as handle:
         table = list(csv.DictReader(handle))
     assert len(table) == 8 and {row["traintype"] for row in table} == set(METHODS)
+    assert {(row["reportingRule"], row["n"], row["minAccuracy"] != "") for row in table} == {("authors", "2", True)}
 
 
 def test_without_pruning_runs_the_part_writes_nothing(trained_runs, tmp_path, capsys):

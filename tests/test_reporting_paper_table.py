@@ -123,13 +123,13 @@ def test_relative_to_the_baseline_of_the_same_network_initializer_dataset_activa
             assert row["relative"] is None and row["baseline"] is None, fields
             continue
         assert row["baseline"] == baseline_mean
-        assert row["relative"] == row["peak"].mean / baseline_mean, fields
+        assert row["relative"] == row["reported"].mean / baseline_mean, fields
     assert sum(row["relative"] is not None for row in rows) == 8  # 5 connectivity, 2 RandomPruning, lr 0.003
 
 
 def check_display(headers, found, rows):
     """Every parsed row (cells by header) shows the numbers of the table row with the same settings."""
-    settings = headers[:headers.index("Runs")]
+    settings = headers[:headers.index("n")]
     field = dict(zip(MAIN_HEADERS, MAIN_FIELDS))
 
     def text(value):
@@ -139,11 +139,12 @@ def check_display(headers, found, rows):
     assert len(found) == len(expected) == len(rows)
     for cells in found:
         row = expected[tuple(cells[h] for h in settings)]
-        peak = row["peak"]
-        assert int(cells["Runs"]) == peak.runs and int(cells["Peak epoch"]) == peak.epoch
-        for header, value in [("Test acc. mean %", peak.mean), ("Test acc. min %", peak.min),
-                              ("Test acc. max %", peak.max), ("Remaining / flipped %", peak.weight_fraction),
-                              ("Changed %", peak.changed), ("vs Baseline %", row["relative"])]:
+        reported = row["reported"]
+        assert int(cells["n"]) == reported.runs == 2 and int(cells["Epoch"]) == reported.peak_epoch
+        summary = reported.summary
+        assert cells["95% CI %"] == f"[{100 * summary.low:.2f}, {100 * summary.high:.2f}]"
+        for header, value in [("Test acc. mean %", reported.mean), ("Remaining / flipped %", reported.weight_fraction),
+                              ("Changed %", reported.changed), ("vs Baseline %", row["relative"])]:
             shown = None if cells[header] == "n/a" else float(cells[header])
             assert (shown is None) == (value is None), header
             if value is not None:
@@ -155,7 +156,7 @@ def test_markdown_parses_back_to_the_same_numbers(trained_runs):
     rows = table_rows(merged(trained_runs))
     lines = [line for line in to_markdown(rows).splitlines() if line.startswith("|")]
     headers = [h.strip() for h in lines[0].strip("|").split("|")]
-    assert headers[len(MAIN_HEADERS):headers.index("Runs")] == ["reset", "sparsity"]  # the settings that vary
+    assert headers[len(MAIN_HEADERS):headers.index("n")] == ["reset", "sparsity"]  # the settings that vary
     assert set(lines[1].replace("|", "").replace("-", "").replace(":", "")) == set()
     found = [dict(zip(headers, (c.strip() for c in line.strip("|").split("|")))) for line in lines[2:]]
     check_display(headers, found, rows)

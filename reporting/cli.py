@@ -15,10 +15,14 @@ from reporting.paper_table import table_rows, to_markdown, write_tables
 from reporting.pruning_figures import write_pruning_outputs
 from reporting.rules import DEFAULT_RULE, RULES
 from reporting.runs_table import display_path, load_runs
+from reporting.sanity_figures import write_sanity_outputs
+from reporting.sanity_table import has_checks
 from reporting.sweep_figures import write_sweep_figures
 from results import paths as file_names
 
-PARTS = ("merged", "compare", "sweep", "layers", "table", "pruning", "lottery")
+PARTS = ("merged", "compare", "sweep", "layers", "table", "pruning", "lottery", "sanity")
+# Parts in the default set only where some run calls for them (asked for with --only, they say when none does).
+OPTIONAL_PARTS = {"sanity": has_checks}
 HINT = "run MaskTrainer.py first or pass the folder that holds the runs."
 
 DESCRIPTION = """\
@@ -52,9 +56,15 @@ configurations (every config field but seed and outputpath; the seeds are the ru
            accuracy at each round's early-stopping epoch, see --early-stopping, and at its end vs
            weights remaining, log axis, one line per reset, band min-max over seeds) and
            TABLES/lottery_table.{md,csv} (n, mean, 95% CI)
+  sanity   sanity checks (--sanity-check), by default only where a run is one:
+           TABLES/sanity_checks.{md,csv}, one row per method, network, data set, sparsity and
+           other settings, per check (none, shuffle, reinit, invert) n, mean and 95% CI by the
+           reporting rule, and each check minus none paired on the same seeds (mean difference,
+           95% CI, paired t-test p-value); FIGURES/sanity_checks_{net}_{dataset}.{png,pdf}: per
+           method, each check's accuracy per sparsity (bars: 95% CI)
 
 Every table names its reporting rule under it. --reporting-rule picks it for the paper,
-comparison and pruning tables:
+comparison, pruning and sanity tables (and the sanity figures):
   authors          each run's test accuracy at the epoch where the configuration's mean test
                    accuracy over seeds peaks (earliest on a tie); the 2020 authors' rule, which
                    selects on the test set (the default)
@@ -103,7 +113,8 @@ def build_parser():
     parser.add_argument("paths", nargs="*", metavar="PATH",
                         help="results folders (or single *_logs.json files) to read; default: Outputs")
     parser.add_argument("--only", action="append", metavar="PARTS", type=parts_argument,
-                        help=f"comma-separated parts to produce, from: {', '.join(PARTS)} (default: all)")
+                        help=f"comma-separated parts to produce, from: {', '.join(PARTS)} (default: all that the runs "
+                             "call for)")
     parser.add_argument("--figures-dir", metavar="DIR", help="where comparison, sweep and layer figures go")
     parser.add_argument("--tables-dir", metavar="DIR", help="where the tables (paper_table.{md,csv,tex}, ...) go")
     parser.add_argument("--formats", default=["png", "pdf"], metavar="LIST", type=formats_argument,
@@ -113,8 +124,8 @@ def build_parser():
                              "validation loss (Frankle & Carbin's rule) or of maximum validation accuracy "
                              f"(default: {DEFAULT_EARLY_STOPPING})")
     parser.add_argument("--reporting-rule", choices=tuple(RULES), default=DEFAULT_RULE,
-                        help="which epoch of each run the paper, comparison and pruning tables report (see above; "
-                             f"default: {DEFAULT_RULE})")
+                        help="which epoch of each run the paper, comparison, pruning and sanity tables report (see "
+                             f"above; default: {DEFAULT_RULE})")
     return parser
 
 
@@ -145,7 +156,7 @@ def _show_written(paths, limit=8):
 
 def run(args):
     paths = args.paths or ["Outputs"]
-    parts = [part for group in args.only for part in group] if args.only else list(PARTS)
+    parts = [part for group in args.only for part in group] if args.only else None
     formats = args.formats
     for path in paths:
         if not os.path.exists(path):
@@ -158,6 +169,8 @@ def run(args):
         left = ", ".join(f"{count} {reason}" for reason, count in sorted(runs.attrs["left_out"].items()))
         return _fail(f"No finished runs found under {where}{f' ({left} left out)' if left else ''}; {HINT}")
     configurations = merge_table(runs)
+    if parts is None:
+        parts = [part for part in PARTS if part not in OPTIONAL_PARTS or OPTIONAL_PARTS[part](configurations)]
     merged = configurations_of(configurations)
     for configuration in merged:
         for note in configuration.notes:
@@ -186,6 +199,8 @@ def run(args):
             configurations, figures_dir, tables_dir, formats, args.reporting_rule)),
         ("lottery", "Lottery tickets", lambda: write_lottery_outputs(
             configurations, figures_dir, tables_dir, formats, args.early_stopping)),
+        ("sanity", "Sanity checks", lambda: write_sanity_outputs(
+            configurations, figures_dir, tables_dir, formats, args.reporting_rule)),
     ]
     for part, title, draw in figure_parts:
         if part not in parts:

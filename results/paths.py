@@ -38,6 +38,8 @@ PAPER_TABLE = "paper_table"  # .md, .csv, .tex
 LOTTERY_TABLE = "lottery_table"  # .md, .csv
 PRUNING_TABLE = "pruning_at_init"  # .md, .csv
 COMPARISON_TABLE = "comparison_table"  # .md, .csv, .tex: the paired comparisons beside the paper table
+SANITY_TABLE = "sanity_checks"  # .md, .csv, and the figures sanity_checks_{net}_{dataset}.{png,pdf}
+TRADEOFF_FIGURE = "tradeoff"  # tradeoff_{net}_{dataset}.{png,pdf}: accuracy against compression and speed-up
 
 
 def configuration_folder(outputpath, traintype, nettype, p1, masktype, activation, initializer, lr, suffix=""):

@@ -22,6 +22,7 @@ Modules, one concern each:
   pruning_figures     pruning at initialisation: peak accuracy vs sparsity, and its table
   sanity_table        each criterion's mask beside its sanity checks, paired on seeds
   sanity_figures      the sanity checks' accuracy per method and sparsity
+  tradeoff_figures    accuracy against compression ratio and theoretical speed-up, one line per method
   cli                 the command line of Plotter.py
 """
 

@@ -18,11 +18,12 @@ from reporting.runs_table import display_path, load_runs
 from reporting.sanity_figures import write_sanity_outputs
 from reporting.sanity_table import has_checks
 from reporting.sweep_figures import write_sweep_figures
+from reporting.tradeoff_figures import tradeoff_series, write_tradeoff_figures
 from results import paths as file_names
 
-PARTS = ("merged", "compare", "sweep", "layers", "table", "pruning", "lottery", "sanity")
+PARTS = ("merged", "compare", "sweep", "layers", "table", "pruning", "lottery", "sanity", "tradeoff")
 # Parts in the default set only where some run calls for them (asked for with --only, they say when none does).
-OPTIONAL_PARTS = {"sanity": has_checks}
+OPTIONAL_PARTS = {"sanity": has_checks, "tradeoff": lambda configurations: bool(tradeoff_series(configurations))}
 HINT = "run MaskTrainer.py first or pass the folder that holds the runs."
 
 DESCRIPTION = """\
@@ -62,9 +63,13 @@ configurations (every config field but seed and outputpath; the seeds are the ru
            reporting rule, and each check minus none paired on the same seeds (mean difference,
            95% CI, paired t-test p-value); FIGURES/sanity_checks_{net}_{dataset}.{png,pdf}: per
            method, each check's accuracy per sparsity (bars: 95% CI)
+  tradeoff FIGURES/tradeoff_{net}_{dataset}.{png,pdf}, by default only where a method ran at two
+           sparsities (or keep fractions) or more: test accuracy by the reporting rule (mean,
+           bars: 95% CI over seeds) against compression ratio and against theoretical speed-up
+           (log2 axes; load_runs' compressionRatio and theoreticalSpeedup), one line per method
 
 Every table names its reporting rule under it. --reporting-rule picks it for the paper,
-comparison, pruning and sanity tables (and the sanity figures):
+comparison, pruning and sanity tables (and the sanity and trade-off figures):
   authors          each run's test accuracy at the epoch where the configuration's mean test
                    accuracy over seeds peaks (earliest on a tie); the 2020 authors' rule, which
                    selects on the test set (the default)
@@ -201,6 +206,8 @@ def run(args):
             configurations, figures_dir, tables_dir, formats, args.early_stopping)),
         ("sanity", "Sanity checks", lambda: write_sanity_outputs(
             configurations, figures_dir, tables_dir, formats, args.reporting_rule)),
+        ("tradeoff", "Trade-off", lambda: write_tradeoff_figures(
+            configurations, figures_dir, formats, args.reporting_rule)),
     ]
     for part, title, draw in figure_parts:
         if part not in parts:

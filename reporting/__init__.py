@@ -20,6 +20,7 @@ Modules, one concern each:
   layer_figures       per-layer remaining/flipped fractions and mask evolution
   lottery_figures     lottery tickets: accuracy vs weights remaining, and its table
   pruning_figures     pruning at initialisation: peak accuracy vs sparsity, and its table
+  published           published figures as data (published.csv): load, match, the paper table's note
   sanity_table        each criterion's mask beside its sanity checks, paired on seeds
   sanity_figures      the sanity checks' accuracy per method and sparsity
   tradeoff_figures    accuracy against compression ratio and theoretical speed-up, one line per method

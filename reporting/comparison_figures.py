@@ -10,6 +10,7 @@ from methods import family_of, get_family, get_method
 from reporting import style
 from reporting.frames import ordered_groups, where
 from reporting.merge import configurations_of
+from reporting.published import load_published, matching
 
 GROUP_FIELDS = ("nettype", "initializer", "dataset", "activation", "p1")
 LEGEND_INSIDE_AT_MOST = 4  # legend entries drawn inside the accuracy panel
@@ -50,7 +51,26 @@ def own_varying_settings(method, members):
             if len({c.get(name) for c in same}) > 1]
 
 
-def comparison_figure(family, fields, members):
+def draw_published(ax, published, fields, members):
+    """Each published value of a method among `members` on the same network and data set (reporting/published.py),
+    as a star in the method's colour at the last epoch; returns the number drawn."""
+    x = max(c.epochs for c in members) - 1
+    drawn = []
+    for method in dict.fromkeys(c.get("traintype") for c in members):
+        for row in matching(published, method, fields.get("nettype"), fields.get("dataset")):
+            ax.plot([x], [row["accuracy"]], linestyle="none", marker="*", markersize=11, markeredgecolor="black",
+                    markeredgewidth=0.6, color=style.method_color(method), clip_on=False,
+                    label=f"{method}, published: {row['accuracy']:g}% ({row['source'].split(',')[0]})")
+            drawn.append(row["accuracy"])
+    if drawn:
+        bottom, top = ax.get_ylim()
+        ax.set_ylim(min(bottom, min(drawn) - 0.5), min(100.0, max(top, max(drawn) + 0.5)))
+    return len(drawn)
+
+
+def comparison_figure(family, fields, members, published=None):
+    """The figure of one group; `published`: the rows of reporting/published.csv (None: read the file)."""
+    published = load_published() if published is None else published
     figure, (left, right) = style.new_figure(height=4.6)
     extra = [name for name in LEGEND_FIELDS
              if len({c.get(name) for c in members}) > 1 or name in ("masktype", "lr")]
@@ -71,11 +91,12 @@ def comparison_figure(family, fields, members):
     for ax in (left, right):
         style.epoch_axis(ax, max(c.epochs for c in members))
     style.focus_accuracy(left, [100 * c.arrays["testAccuracy"] for c in members])
+    entries = len(members) + draw_published(left, published, fields, members)
     right.set_ylim(bottom=0)
     left.set_title("Test accuracy", fontsize=10)
     right.set_title("Connections changed from the initial network", fontsize=10)
-    style.legend(figure, left, beneath=len(members) > LEGEND_INSIDE_AT_MOST,
-                 ncol=2 if len(members) > 2 * LEGEND_INSIDE_AT_MOST else 1)
+    style.legend(figure, left, beneath=entries > LEGEND_INSIDE_AT_MOST,
+                 ncol=2 if entries > 2 * LEGEND_INSIDE_AT_MOST else 1)
     figure.suptitle(f"{family.capitalize()} vs Baseline: {style.title_of(fields)} "
                     "(mean, band: min-max over runs)", fontsize=11)
     return figure
@@ -83,9 +104,9 @@ def comparison_figure(family, fields, members):
 
 def write_comparison_figures(configurations, folder, formats):
     """Writes every comparison figure into folder; returns the written paths."""
-    written = []
+    written, published = [], load_published()
     for family, fields, members in comparison_groups(configurations):
         stem = os.path.join(folder, style.slug("compare", family, fields["nettype"], fields["initializer"],
                                                f"P1_{fields['p1']}", fields["dataset"], fields["activation"]))
-        written += style.save_figure(comparison_figure(family, fields, members), stem, formats)
+        written += style.save_figure(comparison_figure(family, fields, members, published), stem, formats)
     return written

@@ -17,6 +17,7 @@ import os
 from reporting import style
 from reporting.frames import latex_table, markdown_table, sort_value, varying_settings
 from reporting.merge import configurations_of
+from reporting.published import load_published, published_note
 from reporting.rules import DEFAULT_RULE, reported_of, rule_label, rule_sentence
 from reporting.statistics import CONFIDENCE, STATISTICS_NOTE, interval_text, number, percent
 from results import paths
@@ -94,22 +95,24 @@ def _rule(rows):
     return rows[0]["reported"].rule if rows else DEFAULT_RULE
 
 
-def notes(rule):
-    """What is under the Markdown and LaTeX tables: the rule, the statistics, the other columns."""
+def notes(rule, rows=(), published=None):
+    """What is under the Markdown and LaTeX tables: the rule, the statistics, the other columns, and the published
+    values of the rows' methods, networks and data sets (reporting/published.py; `published` None: its file)."""
+    published = load_published() if published is None else published
     return [rule_sentence(rule),
             f"{STATISTICS_NOTE} Epoch: the reported epoch (a range when the runs' epochs differ). Remaining / "
             "flipped: fraction of weights remaining (Baseline, pruning) or flipped (masktype flip) at the reported "
             "epochs, mean over runs. Changed: fraction of connections pruned or flipped relative to the initial "
             "network. vs Baseline: mean accuracy relative to the Baseline of the same network, initializer, data "
-            "set, activation and p1."]
+            "set, activation and p1.", *published_note(published, [row["fields"] for row in rows])]
 
 
-def to_markdown(rows):
+def to_markdown(rows, published=None):
     extras = extra_fields(rows, only_varying=True)
     headers = list(MAIN_HEADERS) + extras + list(RESULT_HEADERS)
     settings = len(MAIN_HEADERS) + len(extras)
     return markdown_table(headers, [_display_cells(row, extras) for row in rows],
-                          right_aligned=range(settings, len(headers)), notes=notes(_rule(rows)))
+                          right_aligned=range(settings, len(headers)), notes=notes(_rule(rows), rows, published))
 
 
 def to_csv(rows):
@@ -135,11 +138,12 @@ def csv_text(rows):
     return buffer.getvalue()
 
 
-def to_latex(rows):
+def to_latex(rows, published=None):
     extras = extra_fields(rows, only_varying=True)
     headers = list(MAIN_HEADERS) + extras + list(RESULT_HEADERS)
     return latex_table(headers, [_display_cells(row, extras) for row in rows],
-                       left=len(MAIN_HEADERS) + len(extras), under=rule_label(_rule(rows)), notes=notes(_rule(rows)))
+                       left=len(MAIN_HEADERS) + len(extras), under=rule_label(_rule(rows)),
+                       notes=notes(_rule(rows), rows, published))
 
 
 def write_tables(rows, folder):

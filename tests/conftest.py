@@ -31,8 +31,8 @@ SLOW_MODULES = {
     "test_gpu_check", "test_lottery", "test_machine_independence", "test_pack", "test_pack_methods",
     "test_partial_batch", "test_plotter", "test_pruning_at_init_report", "test_pruning_at_init_runs",
     "test_reporting_figure_data", "test_reporting_figures", "test_reporting_paper_table", "test_reporting_runs",
-    "test_reporting_sanity", "test_reporting_tradeoff", "test_resume", "test_slurm", "test_slurm_local", "test_sweep",
-    "test_sweep_gpu", "test_sweep_pack", "test_sweep_ray", "test_tensorboard",
+    "test_reporting_published", "test_reporting_sanity", "test_reporting_tradeoff", "test_resume", "test_slurm",
+    "test_slurm_local", "test_sweep", "test_sweep_gpu", "test_sweep_pack", "test_sweep_ray", "test_tensorboard",
 }
 
 # The modules that start a Ray or a Slurm (or Slurm's tasks), and their group: under pytest-xdist (`make test` runs
@@ -45,7 +45,7 @@ CLUSTER_MODULES = {"test_machine_independence": "slurm", "test_slurm": "slurm", 
 # The modules that read the session's trained runs (tests/fixtures_trained.py): one worker trains them once for all.
 TRAINED_RUNS_MODULES = {"test_plotter", "test_pruning_at_init_report", "test_reporting_figure_data",
                         "test_reporting_figures", "test_reporting_paper_table", "test_reporting_runs",
-                        "test_reporting_sanity", "test_reporting_tradeoff"}
+                        "test_reporting_published", "test_reporting_sanity", "test_reporting_tradeoff"}
 # What the longest units of scheduling took (seconds of one worker, two workers on the quiet 2-core machine,
 # 2026-12-07): the longest start first, so that none starts late and runs on alone at the end. Only their
 # order matters; a unit not named here comes after them, in pytest-xdist's order (the most tests first).

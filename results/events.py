@@ -51,11 +51,24 @@ def epoch_scalars(log_data, flip):
     return scalars
 
 
+def wait_for_a_later_second(folder):
+    """TensorBoard reads a folder's event files in the order of their names, which start with the second the file was
+    made in and end with a counter of the process's writers. A resumed writer's file must come after the killed
+    attempt's, so it waits for a second later than theirs: within one second the order would be the counters',
+    compared as text (10 before 9)."""
+    seconds = [int(name.split(".")[3]) for name in os.listdir(folder)
+               if name.startswith("events.out.tfevents.") and name.split(".")[3].isdigit()]
+    while seconds and int(time.time()) <= max(seconds):
+        time.sleep(0.02)
+
+
 class EpochEvents:
     """One run's event writer; `resume_step`: the step a resumed run starts again from."""
 
     def __init__(self, folder, resume_step=None):
         os.makedirs(folder, exist_ok=True)
+        if resume_step is not None:
+            wait_for_a_later_second(folder)
         self.writer = EventFileWriter(folder)
         if resume_step is not None:
             self.writer.add_event(event_pb2.Event(wall_time=time.time(), step=resume_step,

@@ -157,6 +157,29 @@ def refused_problem(code, stderr, flags):
     return None
 
 
+# Magnitude at initialisation over weights of one magnitude per layer (heconstant, binary: sqrt(2 / fan_in)) ranks
+# whole layers, and its global mask at the default sparsity 0.9 keeps only the layers of smallest fan-in (in LeNet the
+# output layer and part of dense2, none of dense1): in a network without shortcuts the run ends with the one-sentence
+# "leaves no path" failure (exit 1), which is the finding, not a fault. (A ResNet keeps a path through its
+# projections.)
+COLLAPSING = {("MagnitudeAtInit", "heconstant"), ("MagnitudeAtInit", "binary")}
+
+
+def collapses(nettype, traintype, initializer):
+    from networks import network_entry
+    from networks.architectures import Sequential
+    return (traintype, initializer) in COLLAPSING and isinstance(network_entry(nettype).architecture, Sequential)
+
+
+def collapse_problem(arguments):
+    """None if the run fails with exit 1 and the one sentence of a mask without a path, else what went wrong."""
+    code, stderr = run_main(arguments)
+    lines = stderr.strip().splitlines()
+    if code != 1 or len(lines) != 1 or "leaves no path from the input to the output" not in lines[0]:
+        return f"expected the one-sentence no-path failure, got code {code} and stderr {stderr[-400:]!r}"
+    return None
+
+
 def finished_run_problem(arguments, outputpath):
     """None if the run exits 0 with one finished run log, else what went wrong; the outputs are removed."""
     code, stderr = run_main(arguments)
@@ -279,8 +302,10 @@ def test_every_possible_combination_runs_to_the_end(tmp_path, nettype):
         # The device and precision values this machine runs take turns (on a CPU: absent/auto/cpu x absent/float32).
         device = RUNNABLE_DEVICES[number % len(RUNNABLE_DEVICES)]
         precision = ("tf32" if trains_on_gpu(device) else "float32") if number % 2 else None
-        problem = finished_run_problem(arguments_of(nettype, traintype, initializer, masktype, activation, outputpath,
-                                                    device=device, precision=precision), outputpath)
+        arguments = arguments_of(nettype, traintype, initializer, masktype, activation, outputpath, device=device,
+                                 precision=precision)
+        problem = (collapse_problem(arguments) if collapses(nettype, traintype, initializer)
+                   else finished_run_problem(arguments, outputpath))
         if problem:
             combination = (nettype, traintype, initializer, masktype, activation, device, precision)
             problems.append(f"{describe(combination)}: {problem}")

@@ -28,6 +28,18 @@ def test_a_resumed_writer_replaces_the_steps_a_killed_attempt_wrote_past_its_che
     assert histograms["score/dense1"] == [0, 1, 2, 3, 4]
 
 
+def test_a_resumed_writers_file_is_named_after_the_killed_attempts(tmp_path):
+    """Within one second, event files would sort by a per-process counter compared as text (10 before 9)."""
+    import os
+    folder = tmp_path / "run_tensorboard"
+    first = EpochEvents(folder)
+    first.write(0, {"loss/test": 1.0}, {})
+    first.close()
+    EpochEvents(folder, resume_step=1).close()
+    names = sorted(os.listdir(folder))
+    assert len(names) == 2 and int(names[1].split(".")[3]) > int(names[0].split(".")[3])
+
+
 def test_a_run_writes_every_epoch_with_the_values_of_its_logs(tmp_path):
     assert MaskTrainer.main([*TINY, "--traintype", "FreeFlipping", "--lr", "0.05", "--maxepochs", "3",
                              "--outputpath", str(tmp_path)]) == 0

@@ -7,16 +7,21 @@ their names is first asked for, so that the configuration reads the mask functio
 from masking.declarations import MASK_FUNCTION_NAMES, MASK_FUNCTIONS, flips, get_mask_function, mask_function
 from masking.options import MaskingOptions
 
-_LAZY = {"flip": "functions", "mask": "functions", "mask_rs": "functions", "MaskedConv2D": "layers",
-         "MaskedDense": "layers", "MaskedLayer": "layers", "mask_counts": "statistics",
-         "masked_layers": "statistics", "unmasked_variables": "statistics"}
+_FUNCTIONS = ("flip", "mask", "mask_rs")
+_LAYERS = ("MaskedConv2D", "MaskedDense", "MaskedLayer")
+_STATISTICS = ("mask_counts", "masked_layers", "unmasked_variables")
 
 __all__ = ["MASK_FUNCTIONS", "MASK_FUNCTION_NAMES", "MaskingOptions", "flips", "get_mask_function", "mask_function",
-           *_LAZY]
+           *_FUNCTIONS, *_LAYERS, *_STATISTICS]
 
 
 def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-        return getattr(importlib.import_module(f"masking.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'masking' has no attribute '{name}'")
+    if name in _FUNCTIONS:
+        from masking import functions as module
+    elif name in _LAYERS:
+        from masking import layers as module
+    elif name in _STATISTICS:
+        from masking import statistics as module
+    else:
+        raise AttributeError(f"module 'masking' has no attribute '{name}'")
+    return getattr(module, name)

@@ -10,7 +10,6 @@ A new mask function: its code in masking/functions.py and its record here (docs/
 """
 
 import dataclasses
-import importlib
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,7 +42,8 @@ class MaskFunction:
 
 
 def _implementation(name):
-    return getattr(importlib.import_module("masking.functions"), name)
+    from masking import functions  # keras.ops: imported when a layer binds its function, not by the configuration
+    return getattr(functions, name)
 
 
 def _bind(function, parameters):

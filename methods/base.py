@@ -6,7 +6,6 @@ initialisation); each family is one module of this package and one line of `regi
 """
 
 import dataclasses
-import importlib
 
 from masking import MaskingOptions, mask_function
 
@@ -81,15 +80,14 @@ class MethodFamily:
     title = ""  # for help and reports, e.g. "Lottery tickets (Frankle & Carbin 2019)"
     methods = ()  # Method instances, in report order
     settings_class = NoSettings  # frozen dataclass of setting() fields: the family's own flags
-    # "module:Class" of the training.loop.Experiment subclass that runs the family's methods, imported when first
-    # needed (it imports Keras, which the configuration must not before the backend is chosen).
-    experiment = "training.loop:Experiment"
     default_initializer = "he"
 
     @property
     def experiment_class(self):
-        module, _, name = self.experiment.partition(":")
-        return getattr(importlib.import_module(module), name)
+        """The training.loop.Experiment subclass that runs the family's methods. Imported here, when first asked
+        for: it imports Keras, which the configuration must not before the backend is chosen."""
+        from training.loop import Experiment
+        return Experiment
 
     def method_names(self):
         return tuple(method.name for method in self.methods)

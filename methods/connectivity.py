@@ -26,7 +26,6 @@ class ConnectivitySettings:
 class ConnectivityTraining(MethodFamily):
     name = "connectivity"
     title = "Connectivity training over fixed random weights (Ivan & Florian 2020)"
-    experiment = "training.loop:Experiment"
     settings_class = ConnectivitySettings
     methods = (
         Method("Baseline", "trains the weights while the mask stays all ones", ("mask", "mask_rs", "flip"),

@@ -30,7 +30,13 @@ class LotteryTickets(MethodFamily):
     name = "lottery"
     title = "Lottery tickets (Frankle & Carbin 2019)"
     settings_class = LotterySettings
-    experiment = "lottery.experiment:LotteryTicketExperiment"
+
+    @property
+    def experiment_class(self):
+        # Imports Keras: not before the backend is chosen (methods/base.py).
+        from lottery.experiment import LotteryTicketExperiment
+        return LotteryTicketExperiment
+
     default_initializer = "glorot"
     methods = (
         Method("IMP", "prunes trained weights by magnitude over rounds under a fixed 0/1 mask", ("mask",), "mask",

@@ -86,7 +86,13 @@ class PruningAtInitialisation(MethodFamily):
     name = "pruning_at_init"
     title = "Pruning at initialisation (Haroon 2022)"
     settings_class = PruningAtInitSettings
-    experiment = "pruning_at_init.experiment:PruningAtInitExperiment"
+
+    @property
+    def experiment_class(self):
+        # Imports Keras: not before the backend is chosen (methods/base.py).
+        from pruning_at_init.experiment import PruningAtInitExperiment
+        return PruningAtInitExperiment
+
     methods = (
         PruningAtInitMethod("RandomPruning", "trains the weights under one random fixed 0/1 mask",
                             color="#7f7f7f", marker="o", **FIXED_MASK),

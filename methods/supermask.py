@@ -21,7 +21,13 @@ class SupermaskSettings:
 class SupermaskTraining(MethodFamily):
     name = "supermask"
     title = "Supermasks over fixed random weights (Zhou et al. 2019)"
-    experiment = "training.sampled_masks:SampledMaskExperiment"
+
+    @property
+    def experiment_class(self):
+        # Imports Keras: not before the backend is chosen (methods/base.py).
+        from training.sampled_masks import SampledMaskExperiment
+        return SampledMaskExperiment
+
     settings_class = SupermaskSettings
     methods = (
         Method("Supermask", "samples a mask of fixed weights at every step from trained probabilities "

@@ -62,3 +62,14 @@ def test_mask_rs_scaling_is_per_layer():
     values = np.asarray(layer.mask_values())
     assert np.all(values[:7] == 0)
     np.testing.assert_allclose(values[7:], 200 / (1 + 130), rtol=1e-6)
+
+
+def test_every_declared_mask_function_names_a_function_that_exists():
+    """The records name their functions in masking/functions.py: a renamed function fails here, not in a run."""
+    from masking import functions
+    from masking.declarations import MASK_FUNCTIONS
+    for record in MASK_FUNCTIONS.values():
+        assert callable(getattr(functions, record.function)), record.name
+        assert (record.deterministic is not None) == record.sampled, record.name
+        if record.sampled:
+            assert callable(getattr(functions, record.deterministic)), record.name

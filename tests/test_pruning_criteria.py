@@ -237,3 +237,13 @@ def test_a_run_trains_under_the_criterions_mask_at_the_exact_sparsity_and_twice_
     for key in ("testAccuracy", "trainLoss", "maskSparsityPerLayer"):
         assert logs[0][key] == logs[1][key]
     assert len(set(logs[0]["maskSparsityPerLayer"])) > 1  # global: the layers differ
+
+
+def test_every_scored_criterion_has_its_module_with_a_masks_function():
+    """criterion_masks imports a criterion's module by its CRITERIA name: a renamed module fails here, not in a run."""
+    import importlib
+
+    from pruning_at_init.criteria import CRITERIA
+    for name, criterion in CRITERIA.items():
+        if not criterion.at_random:
+            assert callable(importlib.import_module(f"pruning_at_init.criteria.{name}").masks), name

@@ -21,7 +21,19 @@ def common_fields(config_class):
 
 
 def family_fields():
-    return {field.name: (family, field) for family in FAMILIES for field in dataclasses.fields(family.settings_class)}
+    """{name: (the families that have the setting, its field)}: a setting several families share (--sanity-check,
+    methods/sanity_checks.py) is one flag, declared alike by each."""
+    found = {}
+    for family in FAMILIES:
+        for field in dataclasses.fields(family.settings_class):
+            families, _ = found.get(field.name, ((), field))
+            found[field.name] = (families + (family,), field)
+    return found
+
+
+def shared_setting_names():
+    """The family settings that more than one family has."""
+    return tuple(name for name, (families, _) in family_fields().items() if len(families) > 1)
 
 
 def dependency(config, name):
@@ -30,10 +42,11 @@ def dependency(config, name):
     common = common_fields(type(config))
     if name in common:
         return common[name].metadata.get("applies")
-    family, field = family_fields()[name]
-    users = tuple(method.name for method in family.methods if name in family.setting_names(method))
+    families, field = family_fields()[name]
+    users = tuple(method.name for family in families for method in family.methods
+                  if name in family.setting_names(method))
     condition = ("traintype", users, "--traintype " + ", ".join(users))
-    return field.metadata.get("applies") if config.family is family and config.method.name in users else condition
+    return field.metadata.get("applies") if config.method.name in users else condition
 
 
 def flag_for(config, name):

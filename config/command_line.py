@@ -5,6 +5,7 @@ import dataclasses
 
 from cli import OneLineParser
 from cli.keras_backend import environment_backend
+from config.applicability import family_fields, shared_setting_names
 from config.run_config import ConfigError, RunConfig
 from methods import FAMILIES
 from methods.base import flag_of
@@ -32,8 +33,11 @@ def build_parser(prog="MaskTrainer.py", description=None):
     for field in dataclasses.fields(RunConfig):
         if field.name != "method_settings":
             _add_flag(parser, field, argparse.SUPPRESS)
+    shared = shared_setting_names()
+    for name in shared:  # one flag, among the common ones; its help names the methods it is for
+        _add_flag(parser, family_fields()[name][1], argparse.SUPPRESS)
     for family in FAMILIES:
-        fields = dataclasses.fields(family.settings_class)
+        fields = [field for field in dataclasses.fields(family.settings_class) if field.name not in shared]
         if fields:
             group = parser.add_argument_group(f"{family.title}, --traintype {', '.join(family.method_names())}")
             for field in fields:

@@ -4,10 +4,12 @@ the Baseline that trains the weights of the same network instead."""
 import dataclasses
 
 from initializers import FAN_SCALED
+from methods import sanity_checks
 from methods.base import Method, MethodFamily, setting
 
 PRUNING_MASKS = ("mask", "mask_rs")
-CONNECTIVITY = dict(kernel_trainable=False, score_trainable=True, uses=())
+# Over fixed weights: the learned mask can be sanity-checked (methods/sanity_checks.py).
+CONNECTIVITY = dict(kernel_trainable=False, score_trainable=True, uses=("sanity_check",))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,6 +23,7 @@ class ConnectivitySettings:
                               "its inputs, sqrt(2 / (keep fraction * fan_in)) (hidden-networks' --scale-fan)",
                               type=bool, flag="--scale-fan",
                               applies=("initializer", FAN_SCALED, "--initializer " + " or ".join(FAN_SCALED)))
+    sanity_check: str = sanity_checks.sanity_check_setting()
 
 
 class ConnectivityTraining(MethodFamily):
@@ -40,19 +43,31 @@ class ConnectivityTraining(MethodFamily):
                "#ff7f0e", "D", alpha=-1.0, **CONNECTIVITY),
         Method("EdgePopup", "keeps the given fraction of each layer's fixed weights, those of largest |score| "
                "(edge-popup)", ("topk",), "topk", "pruning", "#e377c2", "P", kernel_trainable=False,
-               score_trainable=True, uses=("keep_fraction", "scale_fan"), score_initializer="kaiming_uniform",
-               default_initializer="heconstant"),
+               score_trainable=True, uses=("keep_fraction", "scale_fan", "sanity_check"),
+               score_initializer="kaiming_uniform", default_initializer="heconstant"),
     )
 
     def fan_scale(self, method, settings):
         """--scale-fan: the He weights as if each unit had only --keep-fraction of its inputs."""
         return settings.keep_fraction if "scale_fan" in (method.uses or ()) and settings.scale_fan else 1.0
 
+    @property
+    def experiment_class(self):
+        # Imports Keras: not before the backend is chosen (methods/base.py).
+        from training.learned_mask_checks import FixedWeightExperiment
+        return FixedWeightExperiment
+
     def folder_suffix(self, config):
-        if "keep_fraction" not in (config.method.uses or ()):
-            return ""
-        settings = config.method_settings
-        return f"_K{settings.keep_fraction}" + ("_scalefan" if settings.scale_fan else "")
+        settings, uses = config.method_settings, config.method.uses or ()
+        suffix = ""
+        if "keep_fraction" in uses:
+            suffix += f"_K{settings.keep_fraction}" + ("_scalefan" if settings.scale_fan else "")
+        if "sanity_check" in uses:
+            suffix += sanity_checks.folder_suffix(settings.sanity_check)
+        return suffix
+
+    def check(self, config):
+        sanity_checks.refuse_invert(config)
 
 
 FAMILY = ConnectivityTraining()

@@ -4,6 +4,7 @@ initialisation (as Synaptic-Flow has them; pruning_at_init/criteria/)."""
 
 import dataclasses
 
+from methods import sanity_checks
 from methods.base import ConfigError, Method, MethodFamily, setting
 from pruning_at_init.criteria import RANDOM, criterion_named
 
@@ -12,9 +13,7 @@ from pruning_at_init.criteria import RANDOM, criterion_named
 MASK = ("sparsity", "pruning_scope")
 K_STARTS = ("kstarts", "selection_epochs", "fitness")
 DISSIPATION = ("selection_epochs", "dissipation")
-SCORED = ("sanity_check",)  # the methods whose mask a criterion scores can be sanity-checked
-# Frankle et al. 2021's and Su et al. 2020's checks of a mask chosen at initialisation (pruning_at_init/sanity.py).
-SANITY_CHECKS = ("none", "shuffle", "reinit", "invert")
+SCORED = ("sanity_check",)  # the methods whose mask a criterion scores can be checked (methods/sanity_checks.py)
 # How a criterion's setting names a folder when not at its default (_N30); a setting without a letter, by its name.
 FOLDER_LETTERS = {"scoring_examples": "N", "grasp_temperature": "T", "synflow_iterations": "I"}
 
@@ -67,13 +66,7 @@ class PruningAtInitSettings:
     grasp_temperature: float = setting(200.0, "GraSP: the logits are divided by this temperature", type=float,
                                        flag="--grasp-temperature", valid=lambda value: value > 0,
                                        requirement="must be positive")
-    sanity_check: str = setting("none", "SNIP, GraSP, SynFlow, MagnitudeAtInit: train a sanity check of the "
-                                "criterion's mask instead of the mask (Frankle et al. 2021; Su et al. 2020): shuffle, "
-                                "each layer's kept positions drawn anew from the run seed (a random mask of the "
-                                "method's layer densities); reinit, the same mask over new weights from the same "
-                                "initializer and another seed; invert, "
-                                "keep the lowest scores instead of the highest", choices=SANITY_CHECKS,
-                                flag="--sanity-check")
+    sanity_check: str = sanity_checks.sanity_check_setting()
     synflow_iterations: int = setting(100, "SynFlow: scoring and pruning iterations, the kept fraction shrinking "
                                       "exponentially to 1 - sparsity", type=int, flag="--synflow-iterations",
                                       valid=lambda value: value >= 1, requirement="must be at least 1")
@@ -136,8 +129,8 @@ class PruningAtInitialisation(MethodFamily):
             suffix += f"_E{settings.selection_epochs}"
         if method.dissipates:
             suffix += f"_D{settings.dissipation}"
-        if "sanity_check" in method.uses and settings.sanity_check != "none":
-            suffix += f"_check-{settings.sanity_check}"
+        if "sanity_check" in method.uses:
+            suffix += sanity_checks.folder_suffix(settings.sanity_check)
         return suffix
 
     def check(self, config):

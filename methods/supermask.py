@@ -3,6 +3,7 @@ sampled at every step from Bernoulli(sigmoid(score)), the scores trained through
 
 import dataclasses
 
+from methods import sanity_checks
 from methods.base import Method, MethodFamily, setting
 
 DEFAULT_MASK_SAMPLES = 10
@@ -16,6 +17,7 @@ class SupermaskSettings:
                                 requirement="must be at least 1")
     dynamic_scaling: bool = setting(False, "Supermask: multiply each layer's mask by size / (number of ones) "
                                     "(Zhou's dynamic_scaling option)", type=bool, flag="--dynamic-scaling")
+    sanity_check: str = sanity_checks.sanity_check_setting()
 
 
 class SupermaskTraining(MethodFamily):
@@ -32,14 +34,18 @@ class SupermaskTraining(MethodFamily):
     methods = (
         Method("Supermask", "samples a mask of fixed weights at every step from trained probabilities "
                "sigmoid(score)", ("sample",), "sample", "pruning", "#c49c94", "*", kernel_trainable=False,
-               score_trainable=True, uses=("mask_samples", "dynamic_scaling"), score_initializer="zeros",
-               default_initializer="glorot"),
+               score_trainable=True, uses=("mask_samples", "dynamic_scaling", "sanity_check"),
+               score_initializer="zeros", default_initializer="glorot"),
     )
 
     def folder_suffix(self, config):
         settings = config.method_settings
         suffix = f"_samples{settings.mask_samples}" if settings.mask_samples != DEFAULT_MASK_SAMPLES else ""
-        return suffix + ("_dynamicscaling" if settings.dynamic_scaling else "")
+        suffix += "_dynamicscaling" if settings.dynamic_scaling else ""
+        return suffix + sanity_checks.folder_suffix(settings.sanity_check)
+
+    def check(self, config):
+        sanity_checks.refuse_invert(config)
 
 
 FAMILY = SupermaskTraining()

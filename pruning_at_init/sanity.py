@@ -9,25 +9,10 @@ If a criterion's accuracy survives them, what it contributes is each layer's den
 - invert: the criterion keeps the lowest scores instead of the highest (pruning_at_init/criteria/scoring.py).
 
 Synaptic-Flow's own --shuffle leaves the masks unchanged (its Pruner.shuffle() rebinds a local variable), so its
-shuffled runs are its unshuffled ones; tests/test_sanity_checks.py checks that these change what they should.
+shuffled runs are its unshuffled ones; tests/test_sanity_checks.py checks that these change what they should. The
+draws are training/check_draws.py's, which a learned mask's checks share.
 """
 
-import numpy as np
+from training.check_draws import redrawn_kernels, shuffled
 
-SHUFFLE_STREAM = 4  # numpy default_rng([seed, SHUFFLE_STREAM]): the shuffled positions
-REINIT_STREAM = 5  # numpy default_rng([seed, REINIT_STREAM]): the seeds of the redrawn kernels
-
-
-def shuffled(masks, seed):
-    """Each mask with its entries permuted at random within its layer."""
-    generator = np.random.default_rng([seed, SHUFFLE_STREAM])
-    return [generator.permutation(np.asarray(mask).reshape(-1)).reshape(np.shape(mask)) for mask in masks]
-
-
-def redrawn_kernels(shapes, seed, initializer, p1=0.5, fan_scale=1.0):
-    """New kernels of these shapes from `initializer`, one seed per layer drawn from the run seed's reinit stream."""
-    from initializers import get_initializer
-    generator = np.random.default_rng([seed, REINIT_STREAM])
-    kernel_seeds = [int(value) for value in generator.integers(1, 2**31 - 1, size=len(shapes))]
-    return [np.asarray(get_initializer(initializer, kernel_seed, p1, fan_scale)(shape, dtype="float32"))
-            for shape, kernel_seed in zip(shapes, kernel_seeds, strict=True)]
+__all__ = ["redrawn_kernels", "shuffled"]

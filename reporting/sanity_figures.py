@@ -1,6 +1,7 @@
 """Sanity checks, drawn: one figure per network and data set, one panel per method (and other settings), the test
-accuracy of the criterion's own mask and of each check per sparsity, points at the mean over seeds under the
-reporting rule with their 95% confidence interval as error bars (sanity_table.py's rows; none for one seed).
+accuracy of the method's own mask and of each check per sparsity (one place for a method that learns its
+sparsity), points at the mean over seeds under the reporting rule with their 95% confidence interval as error bars
+(sanity_table.py's rows; none for one seed).
 """
 
 import os
@@ -69,8 +70,9 @@ def sanity_figure(network, dataset, panels, rule=DEFAULT_RULE):
             ax.errorbar(x + (index - (len(present) - 1) / 2) * OFFSET, mean, yerr=errors, color=color,
                         marker=CHECK_MARKERS[check], linestyle="none", capsize=3, markersize=5,
                         label=f"{check} ({CHECK_LABELS[check]})")
-        ax.set_xticks(x, [f"{100 * float(s):g}" for s in panel.sparsities])
-        ax.set_xlabel("sparsity: weights removed (%)")
+        ax.set_xticks(x, ["learned" if s is None else f"{100 * float(s):g}" for s in panel.sparsities])
+        ax.set_xlabel("sparsity: weights removed (%)" if any(s is not None for s in panel.sparsities)
+                      else "the learned mask")
         ax.set_title(panel.label, fontsize=10)
     axes[0].set_ylabel("test accuracy (%)")
     style.legend(figure, axes[0], beneath=True, ncol=len(SANITY_CHECKS))

@@ -1,6 +1,6 @@
 """Sanity checks beside the mask they check: one row per method, network, data set, sparsity and other settings,
-one column group per check (none: the criterion's own mask; shuffle, reinit, invert: methods/pruning_at_initialisation
-.py's SANITY_CHECKS), and each check against `none` on the same seeds.
+one column group per check (none: the method's own mask; shuffle, reinit, invert: methods/sanity_checks.py), and
+each check against `none` on the same seeds. A row is written where a check ran.
 
 Each check is a configuration of its own (`--sanity-check` is part of a run's identity); the configurations that
 differ only in it form a row. Per check: n, the mean test accuracy under the reporting rule (rules.py) and its 95%
@@ -12,7 +12,7 @@ percentage points) and CSV (fractions, full precision). Nothing is written witho
 import os
 from dataclasses import dataclass, field
 
-from methods.pruning_at_initialisation import SANITY_CHECKS
+from methods.sanity_checks import CHECKS as SANITY_CHECKS
 from reporting import style
 from reporting.frames import markdown_table, ordered_groups, sort_value, varying_settings
 from reporting.merge import configurations_of, setting_columns
@@ -32,12 +32,15 @@ from results import paths
 from results.atomic import write_csv, write_text
 
 SETTING = "sanity_check"
-OWN_MASK = SANITY_CHECKS[0]  # "none": the criterion's own mask, what every check is compared with
+OWN_MASK = SANITY_CHECKS[0]  # "none": the method's own mask, what every check is compared with
 CHECKS = SANITY_CHECKS[1:]
 SHOWN = ("nettype", "dataset", "traintype")  # then the varying settings, then sparsity
-CHECKS_NOTE = ("Checks (Frankle et al. 2021; Su et al. 2020): none, the criterion's own mask; shuffle, each layer's "
+CHECKS_NOTE = ("Checks (Frankle et al. 2021; Su et al. 2020): none, the method's own mask; shuffle, each layer's "
                "kept positions drawn anew (the same layer densities); reinit, the same mask over new weights; "
-               "invert, the lowest scores kept. Each check minus none: paired on the seeds both ran.")
+               "invert, a criterion's lowest scores kept. A criterion at initialisation (SNIP, GraSP, SynFlow, "
+               "MagnitudeAtInit) trains under the checked mask; a method over fixed weights (FreePruning, "
+               "MinPruning, FreeFlipping, MinFlipping, EdgePopup, Supermask) is evaluated with its learned mask "
+               "checked, without retraining. Each check minus none: paired on the seeds both ran.")
 
 
 @dataclass
@@ -76,6 +79,8 @@ def sanity_rows(configurations, rule=DEFAULT_RULE):
     rows = []
     for _, group in ordered_groups(members, setting_columns(members, leaving_out=(SETTING,))):
         found = {c.get(SETTING): c for c in configurations_of(group)}
+        if not set(found) & set(CHECKS):
+            continue  # a method's own mask without a check of it
         row = SanityRow(fields={k: v for k, v in next(iter(found.values())).fields.items() if k != SETTING})
         for check in SANITY_CHECKS:
             if check in found:

@@ -28,11 +28,12 @@ import_tensorflow_quietly()
 # clusters or subprocesses, or compare backends step by step. The whole suite (`make test`) runs them all.
 SLOW_MODULES = {
     "test_backend_jax", "test_claims", "test_combinations", "test_combinations_jax", "test_end_to_end", "test_export",
-    "test_gpu_check", "test_lottery", "test_machine_independence", "test_pack", "test_pack_methods",
-    "test_partial_batch", "test_plotter", "test_pruning_at_init_report", "test_pruning_at_init_runs",
-    "test_reporting_figure_data", "test_reporting_figures", "test_reporting_paper_table", "test_reporting_runs",
-    "test_reporting_published", "test_reporting_sanity", "test_reporting_tradeoff", "test_resume", "test_slurm",
-    "test_slurm_local", "test_sweep", "test_sweep_gpu", "test_sweep_pack", "test_sweep_ray", "test_tensorboard",
+    "test_gpu_check", "test_learned_mask_checks", "test_lottery", "test_machine_independence", "test_pack",
+    "test_pack_methods", "test_partial_batch", "test_plotter", "test_pruning_at_init_report",
+    "test_pruning_at_init_runs", "test_reporting_figure_data", "test_reporting_figures", "test_reporting_paper_table",
+    "test_reporting_runs", "test_reporting_published", "test_reporting_sanity", "test_reporting_tradeoff",
+    "test_resume", "test_slurm", "test_slurm_local", "test_sweep", "test_sweep_gpu", "test_sweep_pack",
+    "test_sweep_ray", "test_tensorboard",
 }
 
 # The modules that start a Ray or a Slurm (or Slurm's tasks), and their group: under pytest-xdist (`make test` runs

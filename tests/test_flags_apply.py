@@ -25,7 +25,10 @@ USED_BY = {
     "selection_epochs": ("KStarts", "DissipatingGradients", "KStartsDG"),
     "dissipation": ("DissipatingGradients", "KStartsDG"),
     "scoring_examples": ("SNIP", "GraSP"), "grasp_temperature": ("GraSP",), "synflow_iterations": ("SynFlow",),
-    "sanity_check": ("SNIP", "GraSP", "SynFlow", "MagnitudeAtInit"),
+    # A criterion's mask checked and trained under (Frankle et al. 2021), or a mask learned over fixed weights
+    # evaluated checked; the Baseline trains its weights and has neither.
+    "sanity_check": ("SNIP", "GraSP", "SynFlow", "MagnitudeAtInit", "FreePruning", "MinPruning", "FreeFlipping",
+                     "MinFlipping", "EdgePopup", "Supermask"),
 }
 DEFAULT_INITIALIZER = {"EdgePopup": "heconstant", "Supermask": "glorot", "IMP": "glorot"}  # "he" otherwise
 CONTEXTS = {

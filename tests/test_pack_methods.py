@@ -18,7 +18,7 @@ from conftest import REPOSITORY
 from methods import METHOD_NAMES
 from test_pack import by_seed, run_logs
 
-pytestmark = pytest.mark.slow  # 45 tiny runs in a subprocess
+pytestmark = pytest.mark.slow  # every method and two checks, packed and solo: tiny runs in one subprocess
 
 COMMON = ["--backend", "jax", "--dataset", "mnist-subset", "--limit", "100", "--batchsize", "20", "--maxepochs", "2",
           "--seed", "3", "--nruns", "2"]
@@ -26,6 +26,12 @@ COMMON = ["--backend", "jax", "--dataset", "mnist-subset", "--limit", "100", "--
 OWN_FLAGS = {"IMP": ["--rounds", "1"], "KStarts": ["--kstarts", "2", "--selection-epochs", "1"],
              "KStartsDG": ["--kstarts", "2", "--selection-epochs", "1"],
              "DissipatingGradients": ["--selection-epochs", "1"], "Supermask": ["--mask-samples", "2"]}
+# Sanity checks of a learned mask, which each member puts into its own variables for its evaluations and takes out
+# again (training/learned_mask_checks.py).
+CHECKED = {"FreePruning reinit": ["--traintype", "FreePruning", "--sanity-check", "reinit"],
+           "Supermask shuffle": ["--traintype", "Supermask", "--mask-samples", "2", "--sanity-check", "shuffle"]}
+CASES = {**{traintype: ["--traintype", traintype, *OWN_FLAGS.get(traintype, [])] for traintype in METHOD_NAMES},
+         **CHECKED}
 # What is compared: every per-epoch curve and every method's own record (rounds, candidates, the deterministic
 # mask's figures), whichever a method's logs hold.
 COMPARED = ("trainLoss", "valLoss", "testLoss", "trainAccuracy", "valAccuracy", "testAccuracy", "remainingWeights",
@@ -39,17 +45,17 @@ COMPARED = ("trainLoss", "valLoss", "testLoss", "trainAccuracy", "valAccuracy", 
 def methods_packed_and_solo(tmp_path_factory):
     root = tmp_path_factory.mktemp("pack_methods")
     arguments = {}
-    for traintype in METHOD_NAMES:
-        flags = [*COMMON, "--traintype", traintype, *OWN_FLAGS.get(traintype, [])]
-        arguments[f"{traintype} packed"] = [*flags, "--pack", "2", "--outputpath", str(root / traintype / "packed")]
-        arguments[f"{traintype} solo"] = [*flags, "--outputpath", str(root / traintype / "solo")]
+    for case, own in CASES.items():
+        flags, folder = [*COMMON, *own], root / case.replace(" ", "-")
+        arguments[f"{case} packed"] = [*flags, "--pack", "2", "--outputpath", str(folder / "packed")]
+        arguments[f"{case} solo"] = [*flags, "--outputpath", str(folder / "solo")]
     finished = subprocess.run([sys.executable, "tests/main_calls.py", json.dumps(arguments)], cwd=REPOSITORY,
                               capture_output=True, text=True, timeout=1200)
     assert finished.returncode == 0, finished.stderr[-3000:]
     results = json.loads(finished.stdout.strip().splitlines()[-1])
-    for traintype in METHOD_NAMES:
+    for case in CASES:
         for form in ("packed", "solo"):
-            results[f"{traintype} {form}"]["logs"] = by_seed(run_logs(root / traintype / form))
+            results[f"{case} {form}"]["logs"] = by_seed(run_logs(root / case.replace(" ", "-") / form))
     return results
 
 
@@ -71,7 +77,7 @@ def differences(packed, solo, where=""):
     return [] if packed == solo else [f"{where}: {packed} != {solo}"]
 
 
-@pytest.mark.parametrize("traintype", METHOD_NAMES)
+@pytest.mark.parametrize("traintype", list(CASES))
 def test_each_member_of_a_pack_trains_as_its_solo_run(methods_packed_and_solo, traintype):
     packed, solo = (methods_packed_and_solo[f"{traintype} {form}"] for form in ("packed", "solo"))
     assert packed["code"] == 0 and solo["code"] == 0, packed["output"][-2000:] + solo["output"][-2000:]

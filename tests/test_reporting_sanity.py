@@ -138,3 +138,22 @@ def test_without_checks_the_part_is_left_out(trained_runs, tmp_path, capsys):
     assert main([str(tmp_path), "--only", "sanity", "--figures-dir", str(tmp_path / "sanity")]) == 0
     assert "Sanity checks: none" in capsys.readouterr().out
     assert not (tmp_path / "sanity_checks.md").exists() and not (tmp_path / "sanity").exists()
+
+
+def test_a_learned_mask_is_paired_with_its_checks_and_a_method_without_checks_has_no_row(trained_runs, tmp_path):
+    source = read_logs(trained_runs, traintype="FreePruning")[0]
+    accuracies = {("FreePruning", "none"): {1: 0.90, 2: 0.92}, ("FreePruning", "shuffle"): {1: 0.11, 2: 0.12},
+                  ("MinPruning", "none"): {1: 0.93, 2: 0.94}}
+    for number, ((traintype, check), by_seed) in enumerate(accuracies.items()):
+        for seed, final in by_seed.items():
+            write_edited_copy(source, tmp_path, f"{number:04x}{seed:04x}", seed=seed,
+                              testAccuracy=[0.1, 0.2, 0.3, final], config={"traintype": traintype,
+                                                                          "sanity_check": check})
+    rows, varying = sanity_rows(merge_table(load_runs([str(tmp_path)])), "final")
+    [row] = rows
+    assert (row.get("traintype"), row.get("sparsity"), set(row.reported)) == ("FreePruning", None, {"none", "shuffle"})
+    assert row.versus["shuffle"].difference.mean == pytest.approx(-0.795, abs=1e-12)
+    [(key, [panel])] = figure_panels(rows, varying).items()
+    [ax] = sanity_figure(*key, [panel]).axes
+    assert [label.get_text() for label in ax.get_xticklabels()] == ["learned"]
+    assert ax.get_xlabel() == "the learned mask"

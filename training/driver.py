@@ -93,9 +93,10 @@ class EpochEvaluation:
             self.state, self.counts, self.host = self.driver.steps.stacked_state(), None, None
         return self.state
 
-    def splits(self, member, names, variant=None, prepare=None):
+    def splits(self, member, names, variant=None, prepare=None, restore=None):
         """[(mean loss, accuracy)] of `member` on each split of `names` ("train", "val", "test"); the mask counts
-        come with them, in the same compiled call."""
+        come with them, in the same compiled call. prepare(member) changes every active member's variables before,
+        restore(member) changes them back after (a sanity check's evaluation, which is not the run's state)."""
         key = (tuple(names), variant)
         if key not in self.results:
             if prepare is not None:
@@ -104,6 +105,10 @@ class EpochEvaluation:
                 self.state = None  # the variables changed
             data = [tuple(getattr(member.dataset, part) for part in SPLITS[name]) for name in names]
             self.results[key], self.counts = self.driver.steps.evaluate_splits(self.current_state(), data)
+            if restore is not None:
+                for index in self.driver.active:
+                    restore(self.driver.members[index])
+                self.state = self.counts = None
         position = self.driver.members.index(member)
         return [results[position] for results in self.results[key]]
 

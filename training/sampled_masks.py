@@ -11,7 +11,7 @@ The logs keep the deterministic mask's figures (sigmoid(score) > 0.5, what Expor
 import numpy as np
 
 from masking.layers import DETERMINISTIC
-from training.loop import Experiment
+from training.learned_mask_checks import FixedWeightExperiment
 
 # Per-epoch lists of the logs, beside the reference's keys.
 DETERMINISTIC_KEYS = ("valLossDeterministic", "testLossDeterministic", "valAccuracyDeterministic",
@@ -24,16 +24,17 @@ def set_evaluation_sample(layers, sample):
         layer.evaluation_sample.assign(sample)
 
 
-class SampledMaskExperiment(Experiment):
+class SampledMaskExperiment(FixedWeightExperiment):
     def record(self, epoch, train_result, evaluation, started):
         names = ("val", "test", "train") if epoch == 0 else ("val", "test")  # untrained: the training split too
-        sampled = [evaluation.splits(self, names, ("sample", sample),
-                                     lambda member, sample=sample: set_evaluation_sample(member.layers, sample))
+        sampled = [self.evaluated(evaluation, names, ("sample", sample),
+                                  lambda member, sample=sample: set_evaluation_sample(member.layers, sample))
                    for sample in range(self.config.method_settings.mask_samples)]
         if epoch == 0:  # evaluated like the others, not with the deterministic mask
             train_result = tuple(np.mean(np.asarray([splits[2] for splits in sampled], dtype=np.float64), axis=0))
-        (val_loss, val_accuracy), (test_loss, test_accuracy) = evaluation.splits(
-            self, ("val", "test"), "deterministic", lambda member: set_evaluation_sample(member.layers, DETERMINISTIC))
+        (val_loss, val_accuracy), (test_loss, test_accuracy) = self.evaluated(
+            evaluation, ("val", "test"), "deterministic",
+            lambda member: set_evaluation_sample(member.layers, DETERMINISTIC))
         for key, value in zip(DETERMINISTIC_KEYS, (val_loss, test_loss, val_accuracy, test_accuracy)):
             self.log.data.setdefault(key, []).append(float(value))
         means = np.mean(np.asarray([splits[:2] for splits in sampled], dtype=np.float64), axis=0)  # (split, value)

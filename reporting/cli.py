@@ -50,9 +50,9 @@ configurations (every config field but seed and outputpath; the seeds are the ru
            method against its Baseline and against the other methods of the same network,
            initializer, data set, activation and p1, paired on the seeds both ran (mean
            difference, its 95% CI, p-value of the paired t-test)
-  pruning  pruning at initialisation: FIGURES/pruning_at_init_{net}_{dataset}.{png,pdf} (peak test
-           accuracy vs sparsity, one line per method, bars min-max over seeds) and
-           TABLES/pruning_at_init.{md,csv} (by the reporting rule; n, mean, 95% CI)
+  pruning  pruning at initialisation: FIGURES/pruning_at_init_{net}_{dataset}.{png,pdf} (test
+           accuracy by the reporting rule vs sparsity, one line per method, bars: 95% CI over
+           seeds) and TABLES/pruning_at_init.{md,csv} (by the reporting rule; n, mean, 95% CI)
   lottery  lottery tickets (IMP): FIGURES/lottery_{net}_{init}_{dataset}_E{epochs}.{png,pdf} (test
            accuracy at each round's early-stopping epoch, see --early-stopping, and at its end vs
            weights remaining, log axis, one line per reset, band min-max over seeds) and

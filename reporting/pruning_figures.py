@@ -1,10 +1,10 @@
-"""Pruning at initialisation: peak test accuracy against sparsity, one line per method (and setting),
+"""Pruning at initialisation: test accuracy against sparsity, one line per method (and setting),
 one figure per network and data set, plus a Markdown and a CSV table.
 
-The figure's points follow the authors' reporting rule (peak.py: the epoch where the mean test-accuracy curve
-over seeds peaks; the mean there), error bars span the min and max over seeds at that epoch. The tables follow
-Plotter.py's --reporting-rule (rules.py; the authors' by default) and give n, the mean and a 95% confidence
-interval over seeds (statistics.py). A Baseline of the same network, data set, initializer, activation and
+The figure and the tables follow Plotter.py's --reporting-rule (rules.py; by default the authors': the epoch where
+the mean test-accuracy curve over seeds peaks). The figure's points are the mean over seeds under the rule, its
+error bars the 95% confidence interval (none for one seed); the tables give n, the mean and that interval
+(statistics.py), and the authors' peak epoch with the min and max over seeds. A Baseline of the same network, data set, initializer, activation and
 learning rate, when there is one, is drawn as a dashed horizontal line (dense network).
 """
 
@@ -15,8 +15,7 @@ import numpy as np
 from reporting import style
 from reporting.frames import markdown_table, ordered_groups, sort_value, varying_settings, where
 from reporting.merge import configurations_of, setting_columns
-from reporting.peak import peak_of
-from reporting.rules import DEFAULT_RULE, reported_of, rule_sentence
+from reporting.rules import DEFAULT_RULE, SHORT, reported_of, rule_sentence
 from reporting.statistics import CONFIDENCE, STATISTICS_NOTE, interval_text, number, percent
 from results import paths
 from results.atomic import write_csv, write_text
@@ -45,16 +44,16 @@ def varying_fields(series_list):
     return varying_settings([group[0].fields for group in series_list], names)
 
 
-def sparsity_figure(network, dataset, series_list, baselines):
+def sparsity_figure(network, dataset, series_list, baselines, rule=DEFAULT_RULE):
     figure, (ax,) = style.new_figure(width=7.5, height=4.8, ncols=1)
     varying = varying_fields(series_list)
     seen = {}
     for group in series_list:
         method = group[0].get("traintype")
-        peaks = [peak_of(c) for c in group]
+        summaries = [reported_of(c, rule).summary for c in group]
         x = 100 * np.array([float(c.get("sparsity")) for c in group])
-        mean, low, high = (100 * np.array([getattr(p, name) for p in peaks], dtype=float)
-                           for name in ("mean", "min", "max"))
+        mean, low, high = (100 * np.array([getattr(s, name) for s in summaries], dtype=float)
+                           for name in ("mean", "low", "high"))
         errors = np.nan_to_num(np.vstack([np.clip(mean - low, 0, None), np.clip(high - mean, 0, None)]))
         label = method + (f" ({style.describe(group[0].fields, varying)})" if varying else "")
         ax.errorbar(x, mean, yerr=errors, color=style.method_color(method), marker=style.method_marker(method),
@@ -62,17 +61,17 @@ def sparsity_figure(network, dataset, series_list, baselines):
                     linestyle=style.series_linestyle(seen, method))
     for baseline in baselines:
         runs = len(baseline.runs)
-        ax.axhline(100 * peak_of(baseline).mean, color=style.method_color(style.BASELINE), linestyle="--",
+        ax.axhline(100 * reported_of(baseline, rule).mean, color=style.method_color(style.BASELINE), linestyle="--",
                    linewidth=1.0, label=f"Baseline, dense ({runs} run{'s' * (runs != 1)})")
     ax.set_xlabel("sparsity: weights removed (%)")
-    ax.set_ylabel("peak test accuracy (%)")
+    ax.set_ylabel("test accuracy (%)")
     style.legend(figure, ax, beneath=bool(varying))  # entries that name their settings are long
-    ax.set_title(f"Pruning at initialisation: {network}, {dataset}\n"
-                 "peak of the mean test accuracy over seeds (bars: min-max over seeds)", fontsize=10)
+    ax.set_title(f"Pruning at initialisation: {network}, {dataset}\ntest accuracy at {SHORT[rule]}, mean over "
+                 f"seeds (bars: {CONFIDENCE:.0%} CI)", fontsize=10)
     return figure
 
 
-def write_pruning_figures(configurations, folder, formats):
+def write_pruning_figures(configurations, folder, formats, rule=DEFAULT_RULE):
     """One figure per network and data set with pruning-at-initialisation runs; returns the paths."""
     members = pruning_configurations(configurations)
     written = []
@@ -81,7 +80,7 @@ def write_pruning_figures(configurations, folder, formats):
         baselines = configurations_of(where(configurations, traintype=style.BASELINE,
                                             **{k: first.get(k) for k in BASELINE_MATCH}))
         stem = os.path.join(folder, style.slug(paths.PRUNING_TABLE, fields["nettype"], fields["dataset"]))
-        figure = sparsity_figure(fields["nettype"], fields["dataset"], series_of(group), baselines)
+        figure = sparsity_figure(fields["nettype"], fields["dataset"], series_of(group), baselines, rule)
         written += style.save_figure(figure, stem, formats)
     return written
 
@@ -143,5 +142,5 @@ def write_pruning_tables(configurations, folder, rule=DEFAULT_RULE):
 
 
 def write_pruning_outputs(configurations, figures_dir, tables_dir, formats, rule=DEFAULT_RULE):
-    return (write_pruning_figures(configurations, figures_dir, formats)
+    return (write_pruning_figures(configurations, figures_dir, formats, rule)
             + write_pruning_tables(configurations, tables_dir, rule))

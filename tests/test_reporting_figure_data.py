@@ -98,7 +98,7 @@ def test_sweep_figure_points_are_the_peaks_of_each_p1(merged, trained_runs):
                                    for k in ("changed", "changed_min", "changed_max")))
 
 
-def test_pruning_figure_points_are_the_peaks_of_each_sparsity(merged, trained_runs):
+def test_pruning_figure_points_are_the_peaks_of_each_sparsity_with_their_intervals(merged, trained_runs):
     members = pruning_configurations(merged)
     [series] = series_of(members)
     peaks = [expected_peak(logs_of(trained_runs, c)) for c in series]
@@ -106,7 +106,10 @@ def test_pruning_figure_points_are_the_peaks_of_each_sparsity(merged, trained_ru
     figure = sparsity_figure("LeNet", "mnist-subset", [series], [baseline])
     [ax] = figure.axes
     [container] = ax.containers
-    check_error_bars(container, [50, 90], *(100 * np.array([p[k] for p in peaks]) for k in ("mean", "min", "max")))
+    # Two seeds: the 95% interval is the mean +- t(0.975, 1 degree of freedom) = tan(0.475 pi) times half the range.
+    mean = np.array([p["mean"] for p in peaks])
+    half = np.tan(0.475 * np.pi) * np.array([(p["max"] - p["min"]) / 2 for p in peaks])
+    check_error_bars(container, [50, 90], 100 * mean, 100 * (mean - half), 100 * (mean + half))
     dense = ax.get_lines()[-1]
     assert list(dense.get_ydata()) == [100 * expected_peak(logs_of(trained_runs, baseline))["mean"]] * 2
     assert peaks[0]["remaining"] == 0.5 and peaks[1]["remaining"] == pytest.approx(0.1, abs=1e-4)

@@ -4,8 +4,9 @@ one figure per network and data set, plus a Markdown and a CSV table.
 The figure and the tables follow Plotter.py's --reporting-rule (rules.py; by default the authors': the epoch where
 the mean test-accuracy curve over seeds peaks). The figure's points are the mean over seeds under the rule, its
 error bars the 95% confidence interval (none for one seed); the tables give n, the mean and that interval
-(statistics.py), and the authors' peak epoch with the min and max over seeds. A Baseline of the same network, data set, initializer, activation and
-learning rate, when there is one, is drawn as a dashed horizontal line (dense network).
+(statistics.py), and the authors' peak epoch with the min and max over seeds. A Baseline of the same network, data
+set, initializer, activation and learning rate, when there is one, is drawn as a dashed horizontal line (dense
+network), at its mean under the rule.
 """
 
 import os

@@ -57,6 +57,17 @@ EDGE_POPUP_CONV = Recipe("hidden-networks' CIFAR-10 configurations (configs/smal
                          maxepochs=100)
 
 
+# Synaptic-Flow (Tanaka et al. 2020) trained every pruner alike after pruning; its recorded single-shot runs on
+# VGG16-bn give the values. Its "momentum" optimizer is SGD with Nesterov momentum 0.9; this tool's SGD has plain
+# momentum (PyTorch's without nesterov), the one difference.
+SYNAPTIC_FLOW_VGG16 = Recipe("Synaptic-Flow's recorded single-shot runs of rand, mag, snip, grasp and synflow on "
+                            "VGG16-bn (Results/data/0520_2020_cifar100_lottery_vgg16_bn/args.json, CIFAR-100; its "
+                            "CIFAR-10 VGG11-bn runs alike): SGD with Nesterov momentum 0.9 (plain momentum here), "
+                            "learning rate 0.1 / 10 at epochs 60 and 120, weight decay 1e-4, batch 128, 160 epochs",
+                            optimizer="sgd", lr=0.1, momentum=0.9, weight_decay=1e-4, batchsize=128, maxepochs=160,
+                            lr_drops="60,120")
+
+
 def _imp(network, rate, iterations, training_examples):
     # Frankle & Carbin 2019, Figure 2: Adam, batch 60, the iterations given there, as epochs of this tool's splits.
     return Recipe(f"Frankle & Carbin 2019, Figure 2 ({network}): Adam {rate:g}, batch 60, {iterations // 1000}K "
@@ -76,7 +87,8 @@ RECIPES = {
                              "25k iterations, weight decay 5e-4, batch 100; the total is not given: 60 epochs of 550 "
                              "steps, the drop after 24.75k (experiments/snip_recipe_lenet.json)",
                              optimizer="sgd", lr=0.1, momentum=0.9, weight_decay=5e-4, batchsize=100, maxepochs=60,
-                             lr_drops="46")},
+                             lr_drops="46"), "VGG16": SYNAPTIC_FLOW_VGG16},
+    **{method: {"VGG16": SYNAPTIC_FLOW_VGG16} for method in ("GraSP", "SynFlow", "MagnitudeAtInit")},
     "Supermask": {"LeNet": Recipe("Zhou et al. 2019, uber-research/deconstructing-lottery-tickets train_supermask.py "
                                   "for fc_mask: SGD, momentum 0.9, learning rate 100, batch 250, 2000 epochs",
                                   optimizer="sgd", lr=100.0, momentum=0.9, batchsize=250, maxepochs=2000)},

@@ -39,7 +39,7 @@ def test_the_methods_of_the_common_recipe_are_unchanged_by_paper():
 
 
 def test_a_method_without_a_recorded_recipe_is_refused_in_one_sentence():
-    with pytest.raises(ConfigError, match="no recipe of GraSP's own is recorded for LeNet"):
+    with pytest.raises(ConfigError, match=r"no recipe of GraSP's own is recorded for LeNet \(it has one for VGG16\)"):
         RunConfig.from_settings({"traintype": "GraSP", "recipe": "paper"})
     errors = io.StringIO()
     with contextlib.redirect_stderr(errors):
@@ -71,3 +71,12 @@ def test_a_run_far_from_its_methods_recipe_says_so_on_its_first_line(tmp_path):
     assert lines[0].startswith("Note: Supermask's own recipe") and lines[1].startswith("Device: ")
     (logs_path,) = tmp_path.rglob("*_logs.json")
     assert json.loads(logs_path.read_text())["config"]["recipe"] == "common"
+
+
+def test_the_criteria_on_vgg16_train_as_synaptic_flows_recorded_runs():
+    """Synaptic-Flow's args.json of its single-shot VGG16-bn runs: momentum (SGD, Nesterov 0.9), lr 0.1, drops 60
+    and 120, weight decay 1e-4, batch 128, 160 epochs after pruning."""
+    for traintype in ("SNIP", "GraSP", "SynFlow", "MagnitudeAtInit"):
+        config = RunConfig.from_settings({"traintype": traintype, "nettype": "VGG16", "recipe": "paper"})
+        assert (config.optimizer, config.lr, config.momentum, config.weight_decay, config.batchsize,
+                config.maxepochs, config.resolved_lr_drops()) == ("sgd", 0.1, 0.9, 1e-4, 128, 160, "60,120")

@@ -6,6 +6,7 @@ fitness.py), so a checkpoint holds at most one candidate besides the one trainin
 """
 
 import copy
+import math
 
 from pruning_at_init.fitness import logged_fitness, select_candidate, selection_scores
 
@@ -17,6 +18,7 @@ class CandidateSelection:
         self.candidate = 0  # the candidate training now
         self.finished = False  # True once the fittest was chosen and continues
         self.magnitudes, self.gradients, self.test_accuracy = [], [], []
+        self.seconds = []  # each candidate's epoch seconds, summed: what obtaining the mask cost (reporting/costs.py)
         self.start_generator = None  # data-order generator state at the start of every candidate
         self.best = None  # index of the fittest candidate so far
         self.best_curves, self.best_generator = None, None
@@ -30,6 +32,7 @@ class CandidateSelection:
         self.magnitudes.append(magnitude)
         self.gradients.append(gradient)
         self.test_accuracy.append(list(curves["testAccuracy"]))
+        self.seconds.append(float(math.fsum(curves.get("epochSeconds") or [])))
         if select_candidate(self.scores()) == self.candidate:
             self.best = self.candidate
             self.best_curves = copy.deepcopy(curves)
@@ -40,7 +43,8 @@ class CandidateSelection:
         """What goes into the run's logs once the fittest is chosen."""
         return {"candidateFitness": logged_fitness(self.fitness, self.magnitudes, self.gradients),
                 "candidateMagnitude": list(self.magnitudes), "candidateGradient": list(self.gradients),
-                "candidateTestAccuracy": copy.deepcopy(self.test_accuracy), "chosenCandidate": self.best}
+                "candidateTestAccuracy": copy.deepcopy(self.test_accuracy), "candidateSeconds": list(self.seconds),
+                "chosenCandidate": self.best}
 
     def release_best(self):
         """The fittest candidate's (model values, optimizer values, curves, generator state); forgets them."""
@@ -49,7 +53,7 @@ class CandidateSelection:
         return chosen
 
     # Checkpoints ------------------------------------------------------------------------------
-    JSON_FIELDS = ("candidate", "finished", "magnitudes", "gradients", "test_accuracy", "start_generator",
+    JSON_FIELDS = ("candidate", "finished", "magnitudes", "gradients", "test_accuracy", "seconds", "start_generator",
                    "best", "best_curves", "best_generator")
 
     def to_state(self):
@@ -60,7 +64,9 @@ class CandidateSelection:
 
     def restore(self, state, arrays):
         for name in self.JSON_FIELDS:
-            setattr(self, name, copy.deepcopy(state[name]))
+            # A checkpoint written before candidates' seconds were kept resumes with none for those finished.
+            setattr(self, name, copy.deepcopy(state.get(name, [None] * len(state["magnitudes"]))
+                                              if name == "seconds" else state[name]))
         self.best_model = numbered_arrays(arrays, "best_model_")
         self.best_optimizer = numbered_arrays(arrays, "best_optimizer_")
 

@@ -64,11 +64,18 @@ def trained_epochs(logs, finished, k_starts, selection_epochs):
 
 def wall_seconds(logs, finished):
     """The sum of the run's logged epochSeconds: IMP's every round (in `rounds`, the one in progress in the run's
-    own curves), else the run's own curves. A K-starts run's logs keep the chosen candidate's epoch times only."""
+    own curves), else the run's own curves; for K-starts, whose curves are the chosen candidate's, the other
+    candidates' seconds too (candidateSeconds; NaN where logs of an older version do not have them)."""
     rounds = logs.get("rounds")
     lists = [r.get("epochSeconds") for r in rounds] if isinstance(rounds, list) else []
     if not isinstance(rounds, list) or not finished:
         lists.append(logs.get("epochSeconds"))
+    candidates, chosen = logs.get("candidateTestAccuracy"), logs.get("chosenCandidate")
+    if isinstance(candidates, list) and isinstance(chosen, int):
+        seconds = logs.get("candidateSeconds")
+        if not isinstance(seconds, list) or len(seconds) != len(candidates):
+            return NAN
+        lists.append([value for index, value in enumerate(seconds) if index != chosen])
     values = [value for seconds in lists if isinstance(seconds, list) for value in seconds]
     if not values or any(not isinstance(value, (int, float)) for value in values):
         return NAN

@@ -319,5 +319,12 @@ def test_a_pruned_convolution_network_runs_faster_in_theory_and_k_starts_counts_
     assert row["trainingSteps"] == expected_steps(logs, 3) == 9
     older = write_edited_copy(logs, tmp_path, "0000000a", recordedEpochs=None)
     assert load_runs([str(older)]).iloc[0]["trainingSteps"] == 9
-    # The logs keep the chosen candidate's epoch times only (its selection epochs, then its own).
-    assert row["wallSeconds"] == math.fsum(logs["epochSeconds"])
+    # The run's curves are the chosen candidate's (its selection epochs, then its own); each candidate's selection
+    # seconds are in candidateSeconds, the chosen one's equal to its epochs' in the curves.
+    chosen, seconds = logs["chosenCandidate"], logs["candidateSeconds"]
+    assert len(seconds) == 2 and seconds[chosen] == math.fsum(logs["epochSeconds"][:2]) > 0
+    assert row["wallSeconds"] == math.fsum(logs["epochSeconds"] + [seconds[1 - chosen]])
+    # Logs of a version that did not keep them: unknown, not the chosen candidate's alone.
+    older = write_edited_copy({key: value for key, value in logs.items() if key != "candidateSeconds"}, tmp_path,
+                              "0000000c")
+    assert math.isnan(load_runs([str(older)]).iloc[0]["wallSeconds"])

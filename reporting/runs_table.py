@@ -178,6 +178,9 @@ def read_run(path):
         logs = json.loads(text)
         if isinstance(logs, dict) and logs.get("status") == "running" and logs.get("testAccuracy") == []:
             return None, f"Left out {shown}: a run that is just starting (no epoch recorded yet).", "running"
+        if isinstance(logs, dict) and logs.get("status") == "failed" and logs.get("testAccuracy") == []:
+            # E.g. a mask that leaves no path from the input to the output, refused before epoch 0.
+            return None, f"Left out {shown}: it failed before its first epoch: {logs.get('failureReason')}", "failed"
         return parse_run(path, logs), None, None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         return None, f"Skipped {shown}: cannot parse it ({type(error).__name__}: {error}).", "unreadable"

@@ -40,7 +40,9 @@ CHECKS_NOTE = ("Checks (Frankle et al. 2021; Su et al. 2020): none, the method's
                "invert, a criterion's lowest scores kept. A criterion at initialisation (SNIP, GraSP, SynFlow, "
                "MagnitudeAtInit) trains under the checked mask; a method over fixed weights (FreePruning, "
                "MinPruning, FreeFlipping, MinFlipping, EdgePopup, Supermask) is evaluated with its learned mask "
-               "checked, without retraining. Each check minus none: paired on the seeds both ran.")
+               "checked, without retraining. Each check minus none: paired on the seeds both ran. none finished: no "
+               "run of the check finished (not run, or failed, e.g. a mask that leaves no path from the input to "
+               "the output; Plotter names the runs it leaves out).")
 
 
 @dataclass
@@ -115,7 +117,7 @@ def markdown_cells(row, varying):
     cells = [*(row.get(k) for k in SHOWN), *(row.get(k) for k in varying), _sparsity(row)]
     for check in SANITY_CHECKS:
         reported = row.reported.get(check)
-        cells.append(mean_interval_text(reported.summary) if reported is not None else "not run")
+        cells.append(mean_interval_text(reported.summary) if reported is not None else "none finished")
         if check != OWN_MASK:
             comparison = row.versus.get(check)
             cells += [_difference_text(comparison), "n/a" if comparison is None else p_value_text(comparison)]

@@ -190,6 +190,17 @@ def test_a_started_run_with_no_epoch_yet_is_left_out_as_just_starting(trained_ru
         assert "0badf00d" in note and "just starting" in note
 
 
+def test_a_run_that_failed_before_its_first_epoch_is_left_out_with_its_reason(trained_runs, tmp_path):
+    [kept, failed] = read_logs(trained_runs, traintype="Baseline")
+    copy_runs(trained_runs, tmp_path, traintype="Baseline", seed=kept["seed"])
+    reason = "SNIP's global mask at --sparsity 0.9 leaves no path from the input to the output"
+    write_edited_copy(failed, tmp_path, "0badf00d", epochs=0, status="failed", failureReason=reason)
+    loaded = load_runs([str(tmp_path)])
+    assert loaded["seed"].tolist() == [kept["seed"]] and loaded.attrs["left_out"] == {"failed": 1}
+    [note] = loaded.attrs["notes"]
+    assert "0badf00d" in note and f"failed before its first epoch: {reason}" in note
+
+
 def test_a_configuration_is_every_identity_setting_but_seed_and_where_it_was_written(trained_runs, tmp_path):
     [logs, _] = read_logs(trained_runs, traintype="Baseline")
     write_edited_copy(logs, tmp_path / "a", "00000001", seed=1, config={"nruns": 3, "data_dir": "/data"})

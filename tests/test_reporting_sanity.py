@@ -119,7 +119,7 @@ def test_plotter_writes_the_table_and_figure_by_default_where_checks_ran(results
     assert (f"| {100 * np.mean(list(reinit.values())):.2f} [{100 * low:.2f}, {100 * high:.2f}] | "
             f"{100 * difference.mean():+.2f} [{100 * d_low:+.2f}, {100 * d_high:+.2f}] | {p:.3f} |") in markdown
     assert "| SNIP | 98 | 90.50 [" in markdown.replace("| LeNet | mnist-subset ", "")
-    assert "| not run | n/a | n/a |" in markdown and "(pairs: 1, no CI)" in markdown
+    assert "| none finished | n/a | n/a |" in markdown and "(pairs: 1, no CI)" in markdown
     assert "Reporting rule 'authors'" in markdown
     with open(results / "sanity_checks.csv", newline="") as handle:
         table = list(csv.DictReader(handle))

@@ -157,3 +157,12 @@ def test_a_learned_mask_is_paired_with_its_checks_and_a_method_without_checks_ha
     [ax] = sanity_figure(*key, [panel]).axes
     assert [label.get_text() for label in ax.get_xticklabels()] == ["learned"]
     assert ax.get_xlabel() == "the learned mask"
+
+
+def test_the_legend_names_every_check_that_finished_in_some_panel(configurations):
+    rows, varying = sanity_rows(configurations)
+    [(key, [panel])] = figure_panels(rows, varying).items()
+    fewer = type(panel)("GraSP", "GraSP", panel.sparsities, {"none": panel.points["none"]})
+    figure = sanity_figure(*key, [fewer, panel])
+    [legend] = figure.legends
+    assert [text.get_text().split(" ")[0] for text in legend.get_texts()] == ["none", "shuffle", "reinit", "invert"]

@@ -81,6 +81,7 @@ class MethodFamily:
     methods = ()  # Method instances, in report order
     settings_class = NoSettings  # frozen dataclass of setting() fields: the family's own flags
     default_initializer = "he"
+    sanity_check_values = ()  # the --sanity-check values its methods take (methods/sanity_checks.py), "none" first
 
     @property
     def experiment_class(self):

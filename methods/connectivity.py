@@ -30,6 +30,7 @@ class ConnectivityTraining(MethodFamily):
     name = "connectivity"
     title = "Connectivity training over fixed random weights (Ivan & Florian 2020)"
     settings_class = ConnectivitySettings
+    sanity_check_values = sanity_checks.LEARNED_MASK_CHECKS
     methods = (
         Method("Baseline", "trains the weights while the mask stays all ones", ("mask", "mask_rs", "flip"),
                "mask", "weights", "#333333", "o", uses=()),
@@ -67,7 +68,7 @@ class ConnectivityTraining(MethodFamily):
         return suffix
 
     def check(self, config):
-        sanity_checks.refuse_invert(config)
+        sanity_checks.refuse_unoffered(config)
 
 
 FAMILY = ConnectivityTraining()

@@ -79,6 +79,7 @@ class PruningAtInitialisation(MethodFamily):
     name = "pruning_at_init"
     title = "Pruning at initialisation (Haroon 2022)"
     settings_class = PruningAtInitSettings
+    sanity_check_values = sanity_checks.CHECKS
 
     @property
     def experiment_class(self):

@@ -34,9 +34,11 @@ def folder_suffix(check):
     return "" if check == NONE else f"_check-{check}"
 
 
-def refuse_invert(config):
-    """ConfigError for --sanity-check invert on a method that learns its mask (it has no criterion's scores)."""
-    if config.method_settings.sanity_check == "invert":
-        raise ConfigError(f"--sanity-check invert keeps the lowest scores of a criterion at initialisation, and "
-                          f"--traintype {config.traintype} learns its mask instead: use --sanity-check "
-                          f"{' or '.join(LEARNED_MASK_CHECKS[1:])}.")
+def refuse_unoffered(config):
+    """ConfigError for a --sanity-check value the run's family does not offer (invert for a method that learns its
+    mask: it has no criterion's scores)."""
+    check = config.method_settings.sanity_check
+    if check not in config.family.sanity_check_values:
+        offered = " or ".join(config.family.sanity_check_values[1:])
+        raise ConfigError(f"--sanity-check {check} keeps the lowest scores of a criterion at initialisation, and "
+                          f"--traintype {config.traintype} learns its mask instead: use --sanity-check {offered}.")

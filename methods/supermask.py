@@ -31,6 +31,7 @@ class SupermaskTraining(MethodFamily):
         return SampledMaskExperiment
 
     settings_class = SupermaskSettings
+    sanity_check_values = sanity_checks.LEARNED_MASK_CHECKS
     methods = (
         Method("Supermask", "samples a mask of fixed weights at every step from trained probabilities "
                "sigmoid(score)", ("sample",), "sample", "pruning", "#c49c94", "*", kernel_trainable=False,
@@ -45,7 +46,7 @@ class SupermaskTraining(MethodFamily):
         return suffix + sanity_checks.folder_suffix(settings.sanity_check)
 
     def check(self, config):
-        sanity_checks.refuse_invert(config)
+        sanity_checks.refuse_unoffered(config)
 
 
 FAMILY = SupermaskTraining()

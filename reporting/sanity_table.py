@@ -12,6 +12,7 @@ percentage points) and CSV (fractions, full precision). Nothing is written witho
 import os
 from dataclasses import dataclass, field
 
+from methods import family_of
 from methods.sanity_checks import CHECKS as SANITY_CHECKS
 from reporting import style
 from reporting.frames import markdown_table, ordered_groups, sort_value, varying_settings
@@ -42,7 +43,8 @@ CHECKS_NOTE = ("Checks (Frankle et al. 2021; Su et al. 2020): none, the method's
                "MinPruning, FreeFlipping, MinFlipping, EdgePopup, Supermask) is evaluated with its learned mask "
                "checked, without retraining. Each check minus none: paired on the seeds both ran. none finished: no "
                "run of the check finished (not run, or failed, e.g. a mask that leaves no path from the input to "
-               "the output; Plotter names the runs it leaves out).")
+               "the output; Plotter names the runs it leaves out); does not apply: the method does not take the check "
+               "(invert needs a criterion's scores).")
 
 
 @dataclass
@@ -117,7 +119,9 @@ def markdown_cells(row, varying):
     cells = [*(row.get(k) for k in SHOWN), *(row.get(k) for k in varying), _sparsity(row)]
     for check in SANITY_CHECKS:
         reported = row.reported.get(check)
-        cells.append(mean_interval_text(reported.summary) if reported is not None else "none finished")
+        offered = check in family_of(row.get("traintype")).sanity_check_values
+        cells.append(mean_interval_text(reported.summary) if reported is not None else
+                     "none finished" if offered else "does not apply")
         if check != OWN_MASK:
             comparison = row.versus.get(check)
             cells += [_difference_text(comparison), "n/a" if comparison is None else p_value_text(comparison)]

@@ -12,7 +12,7 @@ from reporting.cli import main
 from reporting.merge import merge_table
 from reporting.runs_table import load_runs
 from reporting.sanity_figures import figure_panels, sanity_figure
-from reporting.sanity_table import sanity_rows
+from reporting.sanity_table import markdown_cells, sanity_rows
 from tests.trained_runs import copy_runs, read_logs, write_edited_copy
 
 pytest_plugins = ["tests.fixtures_trained"]
@@ -153,6 +153,8 @@ def test_a_learned_mask_is_paired_with_its_checks_and_a_method_without_checks_ha
     [row] = rows
     assert (row.get("traintype"), row.get("sparsity"), set(row.reported)) == ("FreePruning", None, {"none", "shuffle"})
     assert row.versus["shuffle"].difference.mean == pytest.approx(-0.795, abs=1e-12)
+    cells = markdown_cells(row, varying)  # reinit was not run; invert is no check of a learned mask
+    assert cells[-6] == "none finished" and cells[-3:] == ["does not apply", "n/a", "n/a"]
     [(key, [panel])] = figure_panels(rows, varying).items()
     [ax] = sanity_figure(*key, [panel]).axes
     assert [label.get_text() for label in ax.get_xticklabels()] == ["learned"]

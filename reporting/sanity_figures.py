@@ -53,7 +53,7 @@ def figure_panels(rows, varying):
                              for member in members]
                 points[check] = {name: [float("nan") if s is None else getattr(s, name) for s in summaries]
                                  for name in ("mean", "low", "high", "n")}
-            label = method + (f" ({style.describe(dict(zip(varying, settings)), varying)})" if varying else "")
+            label = method + (f"\n({style.describe(dict(zip(varying, settings)), varying)})" if varying else "")
             found[key].append(Panel(method, label, sparsities, points))
     return found
 

@@ -129,4 +129,11 @@ class MethodFamily:
         return ""
 
     def check(self, config):
-        """Raises ConfigError for settings that cannot work together with the rest of config."""
+        """Raises ConfigError for settings that cannot work together with the rest of config. The base refuses a
+        --sanity-check value the family does not offer (invert for a method that learns its mask: it has no
+        criterion's scores); a family that overrides this calls it too."""
+        check = getattr(config.method_settings, "sanity_check", None)
+        if check is not None and check not in self.sanity_check_values:
+            raise ConfigError(f"--sanity-check {check} keeps the lowest scores of a criterion at initialisation, and "
+                              f"--traintype {config.traintype} learns its mask instead: use --sanity-check "
+                              f"{' or '.join(self.sanity_check_values[1:])}.")

@@ -67,8 +67,5 @@ class ConnectivityTraining(MethodFamily):
             suffix += sanity_checks.folder_suffix(settings.sanity_check)
         return suffix
 
-    def check(self, config):
-        sanity_checks.refuse_unoffered(config)
-
 
 FAMILY = ConnectivityTraining()

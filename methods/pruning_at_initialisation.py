@@ -135,6 +135,7 @@ class PruningAtInitialisation(MethodFamily):
         return suffix
 
     def check(self, config):
+        super().check(config)
         epochs = config.method_settings.selection_epochs
         if config.method.selects_mask and epochs > config.maxepochs:
             raise ConfigError(f"--selection-epochs ({epochs}) cannot exceed --maxepochs ({config.maxepochs}).")

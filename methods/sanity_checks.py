@@ -11,7 +11,7 @@ The same flag, grid key and folder suffix (_check-NAME) for both, so that one gr
 checks and one table (Plotter's sanity part) pairs each method with them.
 """
 
-from methods.base import ConfigError, setting
+from methods.base import setting
 
 NONE = "none"
 # In the order the tables list them; invert needs a criterion's scores.
@@ -33,12 +33,3 @@ def sanity_check_setting():
 def folder_suffix(check):
     return "" if check == NONE else f"_check-{check}"
 
-
-def refuse_unoffered(config):
-    """ConfigError for a --sanity-check value the run's family does not offer (invert for a method that learns its
-    mask: it has no criterion's scores)."""
-    check = config.method_settings.sanity_check
-    if check not in config.family.sanity_check_values:
-        offered = " or ".join(config.family.sanity_check_values[1:])
-        raise ConfigError(f"--sanity-check {check} keeps the lowest scores of a criterion at initialisation, and "
-                          f"--traintype {config.traintype} learns its mask instead: use --sanity-check {offered}.")

@@ -45,8 +45,5 @@ class SupermaskTraining(MethodFamily):
         suffix += "_dynamicscaling" if settings.dynamic_scaling else ""
         return suffix + sanity_checks.folder_suffix(settings.sanity_check)
 
-    def check(self, config):
-        sanity_checks.refuse_unoffered(config)
-
 
 FAMILY = SupermaskTraining()

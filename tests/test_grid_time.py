@@ -1,0 +1,71 @@
+"""bench/grid_time.py: the paper's grids counted from their files, the hours of a setting computed as documented, and
+the benchmark end to end (child processes that really train) on a tiny setting."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPOSITORY
+
+sys.path.insert(0, str(Path(REPOSITORY) / "bench"))
+
+import grid_time  # noqa: E402
+
+
+def test_the_paper_grids_are_the_331_runs_of_the_paper():
+    networks = grid_time.paper_grids()
+    assert {name: entry["runs"] for name, entry in networks.items()} == {
+        "LeNet": 127, "Conv2": 63, "Conv4": 63, "Conv6": 63, "ResNet20": 15}
+    # LeNet: 45 + 40 + 42 runs of 20 epochs; ResNet20: 15 of 200.
+    assert networks["LeNet"]["epochs"] == 127 * 20 and networks["ResNet20"]["epochs"] == 15 * 200
+    assert networks["Conv6"]["grids"] == ["conv6_cifar10", "conv6_p1_sweep_cifar10"]
+    assert all(entry["config"].traintype == "FreePruning" for entry in networks.values())
+
+
+def test_grid_hours_pay_start_up_once_per_batch_of_runs_together():
+    # 10 runs of 20 epochs, 3 at a time: 4 rounds of (20 epochs x 5 s + 12 s of start-up and compilation).
+    assert grid_time.grid_seconds(10, 200, 5.0, 12.0, 3) == 4 * (20 * 5.0 + 12.0)
+    assert grid_time.grid_seconds(10, 200, 5.0, 12.0, 1) == 10 * (20 * 5.0 + 12.0)
+    # 90 s of training on 500 images scale to 45,000; the record (full validation and test splits) does not.
+    assert grid_time.full_epoch_seconds({"train_s": 1.0, "record_s": 2.0, "training_examples": 500},
+                                        "cifar10") == 90 + 2.0
+
+
+def test_a_setting_that_did_not_run_is_listed_with_its_reason_and_the_fastest_is_marked():
+    result = {"device": "CPU", "date": "today", "command": "grid_time.py", "examples": 10, "epochs": 1,
+              "networks": {"LeNet": {"grids": ["lenet_mnist"], "runs": 45, "epochs": 900, "best": "solo (jax)",
+                                     "best_hours": 0.5,
+                                     "rows": [{"setting": "solo (jax)", "together": 1, "epoch_s": 1.5,
+                                               "epoch_s_per_run": 1.5, "start_s": 3.0, "compile_s": 2.0,
+                                               "grid_hours": 0.5},
+                                              {"setting": "pack 4 (tensorflow)", "together": 4,
+                                               "not_run": "packs train on JAX only (--pack)"}]}}}
+    table = grid_time.markdown(result)
+    assert "| LeNet | lenet_mnist | 45 | 900 | solo (jax) **(fastest)** | 1.50 (1.50) | 3.0 | 2.0 | 0.50 |" in table
+    assert "| pack 4 (tensorflow) | not run: packs train on JAX only (--pack) |" in table
+    assert table.endswith("one after another: **0.5 hours**.")
+
+
+@pytest.mark.slow
+def test_the_benchmark_runs_end_to_end_and_writes_its_table(tmp_path):
+    output = tmp_path / "grid_time.json"
+    finished = subprocess.run([sys.executable, "bench/grid_time.py", "--quick", "--nets", "LeNet", "--backends",
+                               "jax", "--packs", "2", "--workers", "0", "--examples", "50", "--output", str(output)],
+                              cwd=REPOSITORY, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    result = json.loads(output.read_text())
+    rows = {row["setting"]: row for row in result["networks"]["LeNet"]["rows"]}
+    assert list(rows) == ["solo (jax)", "pack 2 (jax)"]
+    for row in rows.values():
+        (process,) = row["measured"]
+        assert process["training_examples"] == 50 and len(process["epochs"]) == 2  # the warm-up and one timed
+        assert row["epoch_s"] == pytest.approx(process["train_s"] * 55_000 / 50 + process["record_s"], abs=1e-3)
+        hours = grid_time.grid_seconds(127, 2540, row["epoch_s"], row["start_s"] + row["compile_s"],
+                                       row["together"]) / 3600
+        assert row["grid_hours"] == pytest.approx(hours, rel=1e-2)
+    assert result["networks"]["LeNet"]["best"] in rows
+    assert "| LeNet | lenet_mnist, lenet_p1_sweep, lenet_p1_sweep_full | 127 | 2540 | solo (jax)" in (
+        output.with_suffix(".md").read_text())

@@ -15,6 +15,7 @@ Results: bench/results/pack_speed.json and .md (bench/report.py renders the JSON
 """
 
 import argparse
+import contextlib
 import datetime
 import os
 import platform
@@ -65,7 +66,7 @@ def summarise_epochs(count, epochs):
 
 def add_ratios(summaries):
     """Each contender's runs per hour over the solo runner's (N = 1), with the record and for training alone."""
-    solo = summaries.get(1)
+    solo = next((summary for summary in summaries.values() if summary["pack"] == 1), None)
     for summary in summaries.values():
         if solo and solo.get("runs_per_hour") and summary.get("runs_per_hour"):
             summary["ratio_to_solo"] = round(summary["runs_per_hour"] / solo["runs_per_hour"], 3)
@@ -159,6 +160,8 @@ def parse_args(argv=None):
                         "are slow)")
     parser.add_argument("--epochs", type=int, default=None, help="timed epochs per contender, after one warm-up "
                         "epoch (default 2)")
+    parser.add_argument("--forms", default="chosen", help="pack forms to time for N > 1, comma-separated, of "
+                        "chosen (the form the pack takes, training/pack_forms.py), vmap, unrolled")
     parser.add_argument("--conv-forms", type=int, default=None, help="members for the conv forms (default 4; 2 with "
                         "--quick; 0: skip them)")
     parser.add_argument("--conv-forms-repetitions", type=int, default=1, help="timed calls per conv form")
@@ -173,10 +176,28 @@ def parse_args(argv=None):
     args.nets = [name.strip() for name in args.nets.split(",") if name.strip()]
     if not args.nets or set(args.nets) - {"LeNet", "Conv6"}:
         parser.error("--nets takes a comma-separated choice of LeNet, Conv6")
+    args.forms = [name.strip() for name in args.forms.split(",") if name.strip()]
+    if not args.forms or set(args.forms) - {"chosen", "vmap", "unrolled"}:
+        parser.error("--forms takes a comma-separated choice of chosen, vmap, unrolled")
     args.packs = {"LeNet": parse_sizes(parser, args.lenet_packs), "Conv6": parse_sizes(parser, args.conv6_packs)}
     if args.epochs < 1:
         parser.error("--epochs must be at least 1")
     return args
+
+
+@contextlib.contextmanager
+def pack_form(form):
+    """MASKTRAINER_PACK_FORM set to `form` while a pack is built (None or "chosen": the pack's own choice)."""
+    from training.pack_forms import FORM_VARIABLE
+    previous = os.environ.pop(FORM_VARIABLE, None)
+    if form not in (None, "chosen"):
+        os.environ[FORM_VARIABLE] = form
+    try:
+        yield
+    finally:
+        os.environ.pop(FORM_VARIABLE, None)
+        if previous is not None:
+            os.environ[FORM_VARIABLE] = previous
 
 
 def parse_sizes(parser, text):
@@ -211,30 +232,38 @@ def measure_network(network, args, folder):
           f"test images ({dataset.name}, from {dataset.source}); packs {args.packs[network]}", flush=True)
     contenders, built = {}, {}
     for count in args.packs[network]:
-        started = time.perf_counter()
-        contenders[count] = Runs(dataset, network, count, backend="jax")
-        built[count] = {"build_s": round(time.perf_counter() - started, 2),
-                        "estimated_memory_bytes": contenders[count].estimated_memory_bytes()}
-        print(f"  built N={count} in {built[count]['build_s']:.1f} s", flush=True)
-    epochs = {count: [] for count in contenders}
+        for form in (args.forms if count > 1 else [None]):
+            label = str(count) if form is None or len(args.forms) == 1 and form == "chosen" else f"{count} {form}"
+            started = time.perf_counter()
+            with pack_form(form):
+                contenders[label] = Runs(dataset, network, count, backend="jax")
+            steps = contenders[label].driver.steps
+            built[label] = {"build_s": round(time.perf_counter() - started, 2),
+                            "form": getattr(steps, "form", None) if count > 1 else None,
+                            "estimated_memory_bytes": contenders[label].estimated_memory_bytes()}
+            print(f"  built N={count} ({built[label]['form'] or 'solo'}) in {built[label]['build_s']:.1f} s",
+                  flush=True)
+    epochs = {label: [] for label in contenders}
     for round_index in range(args.epochs + 1):
-        for count, contender in contenders.items():
+        for label, contender in contenders.items():
+            count = contender.count
             meter = machine.LoadMeter()
             measured = contender.timed_epoch()
             measured["other_processes_cores"] = meter.others_cores()
             measured["load_average"] = machine.load_average()
-            epochs[count].append({key: round(value, 4) if isinstance(value, float) else value
+            epochs[label].append({key: round(value, 4) if isinstance(value, float) else value
                                   for key, value in measured.items()})
-            print(f"  round {round_index}{' (warm-up)' if round_index == 0 else ''} N={count:3d}: training "
+            print(f"  round {round_index}{' (warm-up)' if round_index == 0 else ''} N={label:>12s}: training "
                   f"{measured['train_s']:8.2f} s, record {measured['record_s']:7.2f} s, per run "
                   f"{(measured['train_s'] + measured['record_s']) / count:7.3f} s; loss {measured['loss']:.4f}; "
                   f"other processes {measured['other_processes_cores']} cores", flush=True)
     for contender in contenders.values():
         contender.close()
-    summaries = add_ratios({count: {**summarise_epochs(count, epochs[count]), **built[count]} for count in contenders})
+    summaries = add_ratios({label: {**summarise_epochs(contenders[label].count, epochs[label]), **built[label]}
+                            for label in contenders})
     return {"dataset": dataset.name, "source": dataset.source, "training_examples": len(dataset.x_train),
             "validation_examples": len(dataset.x_val), "test_examples": len(dataset.x_test),
-            "packs": {str(count): summary for count, summary in summaries.items()}}
+            "packs": summaries}
 
 
 def main(argv=None):

@@ -144,9 +144,10 @@ def pack_markdown(result):
             if summary.get("median_epoch_s") is None:
                 continue
             warm = summary["warm_up"]
-            lines.append(f"| {count}{' (solo runner)' if count == '1' else ''} | {summary['median_train_s']:.3f} | "
+            lines.append(f"| {count}{' (solo runner)' if summary['pack'] == 1 else ''} | "
+                         f"{summary['median_train_s']:.3f} | "
                          f"{summary['median_record_s']:.3f} | {summary['median_epoch_s']:.3f} | "
-                         f"{summary['median_epoch_s'] / int(count):.3f} | {summary['runs_per_hour']:,.1f} | "
+                         f"{summary['median_epoch_s'] / summary['pack']:.3f} | {summary['runs_per_hour']:,.1f} | "
                          f"{summary.get('ratio_to_solo', float('nan')):.2f} | "
                          f"{summary.get('ratio_to_solo_training_only', float('nan')):.2f} | "
                          f"{warm['train_s'] + warm['record_s']:.1f} | "

@@ -34,6 +34,7 @@ class Runs:
         self.experiments = [Experiment(config.replace(seed=seed), dataset, print_line=lambda line: None)
                             for seed in range(1, count + 1)]
         self.driver = EpochDriver(self.experiments, print_line=lambda line: None)
+        self.count = count
         self.epoch, self.results, self.started = 0, None, None
 
     def synchronize(self):

@@ -31,6 +31,7 @@ from networks import (
 from networks.registry import VARIANT_2020, defaults_text
 from results.paths import configuration_folder
 from training.choices import AUGMENTATIONS, DEFAULT_MOMENTUM, OPTIMIZERS
+from training.pack_forms import PackFormError, chosen_form
 from training.schedule import LR_SCHEDULES, NO_DROPS, RESNET_DROPS, canonical_drops, parse_drops
 
 # "auto" and every registered data set (datasets/registry.py), so that a new data set needs no line here.
@@ -272,6 +273,11 @@ class RunConfig:
         if self.pack > 1 and self.backend != "jax":
             raise ConfigError(f"--pack trains runs together through JAX (jax.vmap), and this run is a --backend "
                               f"{self.backend} run: add --backend jax, or leave --pack out.")
+        if self.pack > 1:
+            try:
+                chosen_form("cpu", False, self.pack)  # the user's MASKTRAINER_PACK_FORM, checked before any work
+            except PackFormError as error:
+                raise ConfigError(str(error)) from None
         try:
             check_network(self.nettype, self.resolved_initializer(), self.activation, self.resnet_variant)
         except ValueError as error:

@@ -50,10 +50,11 @@ def start_runs(configs, dataset, print_line=print):
     from devices import describe_current
     from training.driver import EpochDriver
     print_line(f"Training the {len(experiments)} runs above together, in one pack")
+    driver = EpochDriver(experiments, print_line)
     if describe_current(configs[0].backend).platform == "cpu":
-        print_line("Note: on a CPU a pack is no faster than its runs one by one, and with convolutions about 3-4x "
-                   "slower (bench/README.md, 'Packed runs'); packs are for GPUs.")
-    return EpochDriver(experiments, print_line).run()
+        print_line(f"Note: on a CPU a pack ({driver.steps.form}: training/pack_forms.py) trains about as fast as its "
+                   "runs one by one (1.07-1.12x, bench/results/pack_forms.md); packs pay on GPUs.")
+    return driver.run()
 
 
 def resume_run(target, outputpath, data_dir=None, print_line=print, device=None):

@@ -5,7 +5,8 @@ Keras backend, and the test process runs TensorFlow).
     python tests/packed_steps.py FOLDER
 
 FOLDER/CASE.npz receives, per member, every model and optimizer variable after the steps, each step's loss and
-correct count, the mask counts and the evaluation of the data, solo (prefix s) and packed (prefix p).
+correct count, the mask counts and the evaluation of the data, solo (prefix s) and packed in each form of
+training/pack_forms.py (prefix: the form's name).
 """
 
 import os
@@ -17,6 +18,11 @@ from backend_steps import CASES  # noqa: E402  (the networks, methods and option
 from cli.keras_backend import select_backend  # noqa: E402
 
 STEPS, BATCH = 6, 10
+# The forms each case packs in (training/pack_forms.py): vmap every case (a GPU packs every network so); unrolled, the
+# form of convolutions on a CPU, the cases where a member's step differs most from a plain one (convolutions,
+# BatchNorm with augmentation, sampled masks, tracked gradients): the same member function looped, not mapped.
+FORMS = {case: ("vmap", "unrolled") if case in ("conv2-freepruning", "resnet8-minpruning-augmented", "lenet-supermask",
+                                                "lenet-fixed-mask-gradients") else ("vmap",) for case in CASES}
 # Members differ in seed (initial values, data order, augmentation) and learning rate.
 MEMBERS = ((3, 1e-3), (4, 3e-3))
 
@@ -49,16 +55,16 @@ def train_case(case, result_path):
 
     from training.augmentation import draw_shifts
     from training.batches import epoch_batches
+    from training.pack_forms import FORM_VARIABLE
     from training.steps_packed import PackedJaxSteps
 
     _, input_shape, _, _, _, _, augmented, _ = CASES[case]
     generator = np.random.default_rng(7)
     images = generator.normal(size=(STEPS * BATCH - 4, *input_shape)).astype("float32")  # a partial last batch
     labels = generator.integers(0, 10, size=len(images)).astype("int32")
-    solo, packed, batches = [], [], []
+    solo, batches = [], []
     for seed, learning_rate in MEMBERS:
         solo.append(member_steps(case, seed, learning_rate, images, labels))
-        packed.append(member_steps(case, seed, learning_rate, images, labels))
         indices, weights = epoch_batches(np.random.default_rng(seed), len(images), BATCH)
         shifts = draw_shifts(seed, 0, indices.shape, *input_shape[:2]) if augmented else None
         batches.append((indices, weights, shifts))
@@ -66,7 +72,20 @@ def train_case(case, result_path):
     for member, ((model, steps), (indices, weights, shifts)) in enumerate(zip(solo, batches)):
         losses, correct = steps.train_steps(indices, weights, 0, len(indices), shifts)
         results.update(member_results(f"s{member}", model, steps, losses, correct, images, labels))
-    pack = PackedJaxSteps([steps for _, steps in packed])
+    for form in FORMS[case]:
+        packed = [member_steps(case, seed, learning_rate, images, labels) for seed, learning_rate in MEMBERS]
+        os.environ[FORM_VARIABLE] = form
+        pack = PackedJaxSteps([steps for _, steps in packed])
+        del os.environ[FORM_VARIABLE]
+        assert pack.form == form
+        results.update(train_pack(pack, packed, batches, images, labels, form))
+    np.savez(result_path, **results)
+
+
+def train_pack(pack, packed, batches, images, labels, prefix):
+    """Trains the pack on the members' batches in two calls (two steps, then the rest); each member's results."""
+    import numpy as np
+    results = {}
     stacked = [np.stack([batch[part] for batch in batches]) for part in (0, 1)]
     shifts = None if batches[0][2] is None else np.stack([batch[2] for batch in batches])
     state, first_losses, first_correct = pack.train_steps(pack.stacked_state(), *stacked, 0, 2, shifts)
@@ -75,12 +94,12 @@ def train_case(case, result_path):
     evaluations = pack.evaluate(state, images, labels)
     counts = pack.mask_counts(state)
     for member, (model, steps) in enumerate(packed):
-        results.update(member_results(f"p{member}", model, steps, np.concatenate([first_losses[member],
+        results.update(member_results(f"{prefix}{member}", model, steps, np.concatenate([first_losses[member],
                                       rest_losses[member]]), np.concatenate([first_correct[member],
                                       rest_correct[member]]), None, None))
-        results[f"p{member}_evaluation"] = np.array(evaluations[member])
-        results[f"p{member}_counts"] = counts[member]
-    np.savez(result_path, **results)
+        results[f"{prefix}{member}_evaluation"] = np.array(evaluations[member])
+        results[f"{prefix}{member}_counts"] = counts[member]
+    return results
 
 
 def member_results(prefix, model, steps, losses, correct, images, labels):

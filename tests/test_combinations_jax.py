@@ -6,15 +6,18 @@ One subprocess (tests/jax_combinations.py) makes many MaskTrainer.main calls on 
 impossible to import, as on the GPU machines, which have none. What is covered:
 
 - every initializer on every network family it is valid for (LeNet; Conv2, and Conv4 with its own binary scale;
-  LeNet5; ResNet8), each with one of the 16 methods, LeNet training an epoch and the others --maxepochs 0 (16 runs);
-- --pack 2 --nruns 2 with every method (every method packs: training/driver.py; the selecting methods on LeNet,
-  where their selection epoch trains), and --pack 3 --nruns 2 on each family, the initializers taking turns, each
-  pack ending with one finished logs file per seed (19 packs).
+  LeNet5; ResNet8), each with one of the 16 methods, as a pack of two (--pack 2 --nruns 2: every method packs,
+  training/driver.py), LeNet training an epoch and the others --maxepochs 0 (16 packs);
+- --pack 3 --nruns 2 (one pack of 2, whatever the method) on each family, the initializers taking turns (4 packs);
+  each pack ends with one finished logs file per seed.
 
-With the binary input scale back on Keras' Rescaling (a preprocessing layer, which asks TensorFlow whether it runs
-in a tf.data graph), exactly its binary runs fail, with ImportError (checked 2026-12-06).
+A solo run on JAX is the same driver with a pack of one (training/steps_packed.py): every method runs solo on JAX in
+tests/test_backend_jax.py and packed, against its solo run, in tests/test_pack_methods.py. With the binary input scale
+back on Keras' Rescaling (a preprocessing layer, which asks TensorFlow whether it runs in a tf.data graph), exactly its
+binary runs fail, with ImportError (checked 2026-12-06).
 
-Measured (2026-12-07, the quiet 2-core machine, beside the rest of `make test`): 138 s for the 34 runs.
+Measured (2026-12-07, the quiet 2-core machine): about 90 s for the 20 packs (144 s for the 36 solo runs and packs
+walked before).
 """
 
 import json
@@ -29,17 +32,16 @@ from methods import METHOD_NAMES
 from test_combinations import (
     ACTIVATION_NAMES,
     INITIALIZER_NAMES,
-    SELECTING_METHODS,
     SELECTION_FLAGS,
     arguments_of,
     expected_refusal_flags,
     finished_problem,
 )
 
-pytestmark = pytest.mark.slow  # a subprocess of 34 runs: not for the quick tier
+pytestmark = pytest.mark.slow  # a subprocess of 20 packs: not for the quick tier
 
 FAMILIES = {"LeNet": ("LeNet",), "Conv": ("Conv2", "Conv4"), "LeNet5": ("LeNet5",), "ResNet": ("ResNet8",)}
-# The methods in the order they take the cells of solo_walk, each where it costs least: the selecting methods and
+# The methods in the order they take the cells of method_walk, each where it costs least: the selecting methods and
 # SynFlow on LeNet, the one network that trains an epoch here (a compiled training step of the others costs seconds
 # each; they run --maxepochs 0, which still evaluates them), where SynFlow's 100 iterations cost a tenth of what they
 # cost on Conv2; Supermask, SNIP, GraSP and EdgePopup, which cost 2 to 5 times more on LeNet5 or a ResNet, on Conv2;
@@ -51,10 +53,10 @@ METHOD_ORDER = ("KStarts", "DissipatingGradients", "KStartsDG", "SynFlow",  # Le
                 "Baseline", "IMP", "RandomPruning", "MagnitudeAtInit")  # ResNet8
 TRAINED = ("LeNet",)
 CHEAP_FLAGS = {**SELECTION_FLAGS, "IMP": ["--rounds", "1"]}
-PACK_NETWORKS = ("Conv2", "LeNet", "LeNet5", "ResNet8")  # one of each family; EdgePopup's pack falls on LeNet
+PACK_NETWORKS = ("Conv2", "LeNet", "LeNet5", "ResNet8")  # one of each family
 
 
-def solo_walk():
+def method_walk():
     """(nettype, initializer, traintype): every initializer on every network family it is valid for (Conv4, with its
     own binary scale, binary only), each with one of the 16 methods (ResNet8 takes the last two)."""
     cells = [(nettype, initializer) for nettype in ("LeNet", "Conv2", "Conv4", "LeNet5", "ResNet8")
@@ -65,13 +67,10 @@ def solo_walk():
 
 
 def pack_walk():
-    """(nettype, initializer, traintype, pack) of --nruns 2: every method with --pack 2, and --pack 3 (more
-    than the runs: one pack of 2, whatever the method) on each family, the families and the initializers taking turns
-    (he for binary where the network has no binary scale)."""
-    # The selecting methods pack on LeNet, the network that trains an epoch here (their selection needs one).
-    packs = [("LeNet" if traintype in SELECTING_METHODS else PACK_NETWORKS[index % 4], traintype, 2)
-             for index, traintype in enumerate(METHOD_NAMES)]
-    packs += [(PACK_NETWORKS[(index + 1) % 4], METHOD_NAMES[index], 3) for index in range(4)]
+    """(nettype, initializer, traintype, pack) of --nruns 2 beside method_walk's packs of 2: --pack 3 (more than the
+    runs: one pack of 2, whatever the method) on each family, the families and the initializers taking turns (he for
+    binary where the network has no binary scale)."""
+    packs = [(PACK_NETWORKS[(index + 1) % 4], METHOD_NAMES[index], 3) for index in range(4)]
     walk = []
     for number, (nettype, traintype, pack) in enumerate(packs):
         initializer = INITIALIZER_NAMES[(number + 2) % 4]
@@ -93,9 +92,10 @@ def jax_walk(tmp_path_factory):
     """({description: (what the run gave, the check that judges it)}, the subprocess's other findings)."""
     root = tmp_path_factory.mktemp("jax_walk")
     checks, commands = {}, []
-    for number, (nettype, initializer, traintype) in enumerate(solo_walk()):
-        commands.append(jax_arguments(nettype, initializer, traintype, number, root / str(len(commands))))
-        checks[f"{nettype} {initializer} {traintype}"] = lambda run: finished_problem(**run, seeds=[5])
+    for number, (nettype, initializer, traintype) in enumerate(method_walk()):
+        commands.append(jax_arguments(nettype, initializer, traintype, number, root / str(len(commands)),
+                                      ["--pack", "2", "--nruns", "2"]))
+        checks[f"{nettype} {initializer} {traintype} --pack 2"] = lambda run: finished_problem(**run, seeds=[5, 6])
     for number, (nettype, initializer, traintype, pack) in enumerate(pack_walk()):
         commands.append(jax_arguments(nettype, initializer, traintype, number, root / str(len(commands)),
                                       ["--pack", str(pack), "--nruns", "2"]))
@@ -113,16 +113,13 @@ def jax_walk(tmp_path_factory):
 
 
 def test_the_walk_meets_every_initializer_with_every_family_and_packs_every_method():
-    solo, packed = solo_walk(), pack_walk()
+    walked, packed = method_walk(), pack_walk()
     family = {nettype: name for name, members in FAMILIES.items() for nettype in members}
-    assert {(family[nettype], initializer) for nettype, initializer, _ in solo} == {
+    assert {(family[nettype], initializer) for nettype, initializer, _ in walked} == {
         (name, initializer) for name, members in FAMILIES.items() for initializer in INITIALIZER_NAMES
         if not expected_refusal_flags(members[0], "Baseline", initializer, None)}
-    assert sorted(traintype for _, _, traintype in solo) == sorted(METHOD_NAMES)
-    assert sorted(traintype for _, _, traintype, pack in packed if pack == 2) == sorted(METHOD_NAMES)
-    for pack in (2, 3):
-        assert {nettype for nettype, _, _, size in packed if size == pack} == set(PACK_NETWORKS)
-    assert "binary" in {initializer for _, initializer, _, _ in packed}
+    assert sorted(traintype for _, _, traintype in walked) == sorted(METHOD_NAMES)
+    assert {nettype for nettype, _, _, _ in packed} == set(PACK_NETWORKS)
 
 
 def test_every_initializer_and_method_runs_and_packs_on_jax_without_tensorflow(jax_walk):
@@ -130,4 +127,4 @@ def test_every_initializer_and_method_runs_and_packs_on_jax_without_tensorflow(j
     assert findings["backend"] == "jax" and findings["tensorflow modules"] == []
     assert findings["tensorflow"].startswith("ModuleNotFoundError: No module named 'tensorflow'")
     problems = [f"{name}: {problem}" for name, (run, check) in runs.items() if (problem := check(run))]
-    assert len(runs) == 16 + 20 and not problems, "\n".join(problems)
+    assert len(runs) == 16 + 4 and not problems, "\n".join(problems)

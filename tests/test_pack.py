@@ -15,7 +15,8 @@ import pytest
 import MaskTrainer
 from backend_steps import CASES
 from conftest import REPOSITORY
-from packed_steps import MEMBERS
+from packed_steps import FORMS, MEMBERS
+from training.pack_forms import PACK_FORMS
 
 TINY = ["--dataset", "mnist-subset", "--limit", "120", "--batchsize", "25", "--maxepochs", "2", "--lr", "0.03"]
 
@@ -29,17 +30,20 @@ def packed_steps_folder(tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("case", list(CASES))
-def test_a_packed_step_gives_every_member_its_solo_step(packed_steps_folder, case):
-    """From the same initial values and batches, every member's losses, updates, Adam state, BatchNorm statistics,
-    gradient sums, masks and evaluation equal its solo run's to float32 rounding: rtol 1e-5 and atol 5e-6, ten
-    times tighter than the TF-vs-JAX comparison (tests/test_backend_jax.py). Measured on a CPU: the dense and
-    plain conv networks bit-identical, ResNet8 with augmentation at most 1.9e-6 apart."""
+@pytest.mark.parametrize("case, form", [(case, form) for case in CASES for form in FORMS[case]])
+def test_a_packed_step_gives_every_member_its_solo_step(packed_steps_folder, case, form):
+    """In each form of training/pack_forms.py (tests/packed_steps.py's FORMS), from the same initial values and
+    batches, every member's losses,
+    updates, Adam state, BatchNorm statistics, gradient sums, masks and evaluation equal its solo run's to float32
+    rounding: rtol 1e-5 and atol 5e-6, ten times tighter than the TF-vs-JAX comparison (tests/test_backend_jax.py).
+    Measured on a CPU: vmap gives the dense and plain conv networks bit-identical, ResNet8 with augmentation at most
+    1.9e-6 apart; unrolled is bit-identical on every case."""
     with np.load(packed_steps_folder / f"{case}.npz") as results:
         values = {key: results[key] for key in results.files}
     for member in range(len(MEMBERS)):
         solo = {key[len(f"s{member}_"):]: value for key, value in values.items() if key.startswith(f"s{member}_")}
-        packed = {key[len(f"p{member}_"):]: value for key, value in values.items() if key.startswith(f"p{member}_")}
+        packed = {key[len(f"{form}{member}_"):]: value for key, value in values.items()
+                  if key.startswith(f"{form}{member}_")}
         assert solo.keys() == packed.keys() and "counts" in solo
         np.testing.assert_array_equal(packed["correct"], solo["correct"])
         np.testing.assert_array_equal(packed["counts"], solo["counts"])
@@ -47,6 +51,10 @@ def test_a_packed_step_gives_every_member_its_solo_step(packed_steps_folder, cas
             np.testing.assert_allclose(packed[key], solo[key], rtol=1e-5, atol=5e-6, err_msg=f"member {member} {key}")
     first, second = (values[f"s{member}_v0"] for member in (0, 1))
     assert not np.array_equal(first, second)  # the members are different runs
+
+
+def test_every_pack_form_is_checked():
+    assert {form for forms in FORMS.values() for form in forms} == set(PACK_FORMS)
 
 
 PACK_DRIVER = """
@@ -176,8 +184,13 @@ def test_a_member_that_diverges_fails_alone(packed_runs):
     (["--pack", "2", "--backend", "tensorflow"], "--pack trains runs together through JAX (jax.vmap), and this run "
                                                  "is a --backend tensorflow run: add --backend jax"),
     (["--pack", "0"], "--pack must be at least 1"),
+    (["--pack", "2", "--nruns", "2", "--backend", "jax", "FORM=folded"], "MASKTRAINER_PACK_FORM is folded, which is "
+     "not a pack form; set it to vmap or unrolled, or unset it to let the pack choose."),
 ])
-def test_what_cannot_pack_is_refused_in_one_sentence(tmp_path, capsys, arguments, message):
+def test_what_cannot_pack_is_refused_in_one_sentence(tmp_path, capsys, monkeypatch, arguments, message):
+    for argument in [argument for argument in arguments if argument.startswith("FORM=")]:
+        monkeypatch.setenv("MASKTRAINER_PACK_FORM", argument.removeprefix("FORM="))
+        arguments = [other for other in arguments if other != argument]
     assert MaskTrainer.main([*TINY, *arguments, "--outputpath", str(tmp_path)]) == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and message in error[0], error
@@ -326,3 +339,15 @@ def test_a_bad_pack_file_is_refused_in_one_sentence(tmp_path, content, message):
     from config.pack_file import read_pack_file
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         read_pack_file(str(path))
+
+
+def test_a_pack_takes_the_form_measured_fastest_for_its_device_and_network_unless_told():
+    from training.pack_forms import FORM_VARIABLE, chosen_form
+    # bench/results/pack_forms.md (a CPU): Conv6 at N = 4 unrolled 1.11x a solo run's runs per hour, vmap 0.27x;
+    # LeNet at N = 4 vmap 1.12x, unrolled 1.08x, at N = 16 vmap 0.72x, unrolled 1.07x.
+    assert chosen_form("cpu", True, 2, environ={}) == "unrolled"
+    assert chosen_form("cpu", False, 4, environ={}) == "vmap"
+    assert chosen_form("cpu", False, 16, environ={}) == "unrolled"
+    assert chosen_form("gpu", False, 64, environ={}) == "vmap"
+    assert chosen_form("gpu", True, 8, environ={}) == "vmap"
+    assert chosen_form("cpu", True, 4, environ={FORM_VARIABLE: "vmap"}) == "vmap"

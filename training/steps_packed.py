@@ -2,9 +2,10 @@
 
 Every member has its own JaxSteps (training/steps_jax.py) over its own model and optimizer; the pack maps the first
 member's pure functions over the members' values stacked along a new leading axis: weights, scores, BatchNorm
-statistics, Adam's moments, step count and learning rate. Several members are mapped with `jax.vmap`; a single
-one (a solo run) by indexing, so that its program is the run's own. The data set is shared; each member brings its
-own batches (its own shuffle, its own augmentation draws). A member's computations never mix with another's, so a
+statistics, Adam's moments, step count and learning rate. A single one (a solo run) is mapped by indexing, so
+that its program is the run's own; several in the form their device and network take (training/pack_forms.py):
+`jax.vmap`, or unrolled one after another. The data set is shared; each member brings its own batches (its own
+shuffle, its own augmentation draws). A member's computations never mix with another's, so a
 member whose loss becomes NaN leaves the others as they were; the pack then ignores it.
 
 The members' Keras variables are written back from the stacked values at the end of every epoch (and when a
@@ -15,21 +16,23 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from training.steps import train_in_two_parts
+from training.pack_forms import chosen_form
+from training.steps import any_convolution_layer, train_in_two_parts
 
 _PADDED_SPLITS = []  # ((images, labels, batch size), device copy): a split padded once for all the runs of a process
 
 
-def member_map(function, members):
-    """`function` of one member's values, applied to every member's: the arguments and results carry a leading
-    member axis (None arguments pass through)."""
-    if members > 1:
+def member_map(function, members, form="vmap"):
+    """`function` of one member's values, applied to every member's in `form` (training/pack_forms.py): the
+    arguments and results carry a leading member axis (None arguments pass through)."""
+    if members > 1 and form == "vmap":
         return jax.vmap(function)
 
-    def single(*arguments):
-        results = function(*jax.tree.map(lambda leaf: leaf[0], arguments))
-        return jax.tree.map(lambda leaf: leaf[None], results)
-    return single
+    def one_after_another(*arguments):  # a solo run's own program, or the members unrolled
+        results = [function(*jax.tree.map(lambda leaf, member=member: leaf[member], arguments))
+                   for member in range(members)]
+        return jax.tree.map(lambda *leaves: jnp.stack(leaves), *results)
+    return one_after_another
 
 
 def split_on_device(images, labels, batch_size):
@@ -56,6 +59,8 @@ class PackedJaxSteps:
     def __init__(self, member_steps):
         self.members = list(member_steps)
         template = self.template = self.members[0]
+        self.form = chosen_form(jax.default_backend(), any_convolution_layer(template.masked_layers),
+                                len(self.members))
         self.x_train, self.y_train = template.x_train, template.y_train
         self.has_batchnorm = template.has_batchnorm
         self.evaluation_batch_size = template.evaluation_batch_size
@@ -63,7 +68,7 @@ class PackedJaxSteps:
         self._train_chunk = jax.jit(self._train_chunk_function, donate_argnums=0, static_argnames="count")
         self._train_step = jax.jit(self._train_step_function, donate_argnums=0)
         self._evaluate_batch = jax.jit(self._evaluate_batch_function)
-        self._mask_counts_function = member_map(template.mask_counts_function, len(self.members))
+        self._mask_counts_function = member_map(template.mask_counts_function, len(self.members), self.form)
         self._mask_counts = jax.jit(self._mask_counts_function)
         self._evaluate_splits = jax.jit(self._evaluate_splits_function)
         self._epoch_batches = None  # (host arrays, device arrays) of the epoch being trained
@@ -73,18 +78,18 @@ class PackedJaxSteps:
         def member_chunk(member_state, indices, weights, shifts):
             return self.template.train_chunk_function(member_state, x_train, y_train, indices, weights, shifts,
                                                       start, count)
-        return member_map(member_chunk, len(self.members))(state, batch_indices, batch_weights, batch_shifts)
+        return member_map(member_chunk, len(self.members), self.form)(state, batch_indices, batch_weights, batch_shifts)
 
     def _train_step_function(self, state, x_train, y_train, indices, weights, shifts):
         def member_step(member_state, member_indices, member_weights, member_shifts):
             return self.template.train_step_function(member_state, x_train, y_train, member_indices, member_weights,
                                                      member_shifts)
-        return member_map(member_step, len(self.members))(state, indices, weights, shifts)
+        return member_map(member_step, len(self.members), self.form)(state, indices, weights, shifts)
 
     def _evaluate_batch_function(self, trainable, non_trainable, images, labels):
         def member_evaluation(member_trainable, member_non_trainable):
             return self.template.evaluate_batch_function(member_trainable, member_non_trainable, images, labels)
-        return member_map(member_evaluation, len(self.members))(trainable, non_trainable)
+        return member_map(member_evaluation, len(self.members), self.form)(trainable, non_trainable)
 
     def _evaluate_splits_function(self, trainable, non_trainable, splits):
         """Per split (batched images and labels), every member's per-example losses and correct flags (members,

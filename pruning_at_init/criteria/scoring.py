@@ -73,7 +73,7 @@ def gradient(function):
                 tape.watch(values)
                 result = function(values)
             return tape.gradient(result, values)
-        return tf.function(tape_gradient)
+        return tf.function(tape_gradient, autograph=False)  # Keras 3 code needs no AutoGraph
     raise ValueError(f"The pruning criteria run on the tensorflow and jax backends, not {backend}.")
 
 

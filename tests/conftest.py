@@ -52,7 +52,7 @@ TRAINED_RUNS_MODULES = {"test_plotter", "test_pruning_at_init_report", "test_rep
 # order matters; a unit not named here comes after them, in pytest-xdist's order (the most tests first).
 EXPECTED_S = {
     "tests/test_combinations.py": 300, "ray": 300, "tests/test_pack.py": 210, "tests/test_backend_jax.py": 190,
-    "slurm": 150, "tests/test_combinations_jax.py": 140, "tests/test_resume.py": 130, "tests/test_sweep.py": 95,
+    "slurm": 150, "tests/test_combinations_jax.py": 90, "tests/test_resume.py": 130, "tests/test_sweep.py": 95,
     "tests/test_claims.py": 90, "tests/test_pack_methods.py": 85, "trained-runs": 80, "tests/test_export.py": 65,
     "tests/test_mask_trainer.py": 40, "tests/test_devices.py": 40, "tests/test_lottery.py": 30,
     "tests/test_gpu_check.py": 30, "tests/test_resnet.py": 27, "tests/test_pruning_at_init_runs.py": 28,

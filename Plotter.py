@@ -8,15 +8,10 @@ See `python Plotter.py --help`; the work is done by the reporting package.
 
 import sys
 
-from cli import report_error
-from cli.keras_backend import BackendError, select_installed_backend
-
 
 def main(argv=None):
-    try:
-        select_installed_backend()  # the method registry imports the experiment classes, hence Keras
-    except BackendError as error:
-        return report_error("Plotter.py", error, 2)
+    # Reading runs and drawing needs no Keras (the method registry loads the experiment classes only to train):
+    # Plotter.py starts without TensorFlow or JAX.
     from reporting.cli import main as plot
     return plot(argv)
 

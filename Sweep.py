@@ -15,7 +15,7 @@ import dataclasses
 import sys
 
 from cli import OneLineParser, report_error
-from cli.keras_backend import BACKENDS, BackendError, environment_backend, select_installed_backend
+from cli.keras_backend import BACKENDS, environment_backend
 from devices import DEFAULT_DEVICE, DEVICES
 from sweeps import backends
 
@@ -105,10 +105,6 @@ def main(argv=None):
     problem = backends.check_flags(arguments)
     if problem:
         return fail(problem, 2)
-    try:
-        select_installed_backend()
-    except BackendError as error:
-        return fail(error, 2)
     from runner import existing_runs
     from sweeps.grid import GridError, load_grid
     from sweeps.selection import select_runs

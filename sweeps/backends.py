@@ -114,7 +114,11 @@ def local_gpus(workers, jobs):
     _, share = worker_gpu(0, at_once, gpus)
     fraction = shared_gpu_environment(os.environ, share).get("XLA_PYTHON_CLIENT_MEM_FRACTION")
     memory = f"JAX memory fraction {fraction} each" if fraction else "memory as your XLA_PYTHON_CLIENT_* say"
-    sharing = f"{round(1 / share)} runs per GPU, {memory}" if share < 1 else "one run per GPU"
+    if share < 1:
+        from devices.mps import mps_status
+        sharing = f"{round(1 / share)} runs per GPU, {memory}; {mps_status()[1]}"
+    else:
+        sharing = "one run per GPU"
     return f" on GPU(s) {', '.join(gpus[:at_once])} ({sharing})"
 
 

@@ -138,11 +138,34 @@ def test_a_single_worker_on_a_single_gpu_keeps_the_backends_defaults(tmp_path, m
 
 def test_the_opening_line_says_how_the_workers_share_the_gpus(tmp_path, monkeypatch, sweep_environment):
     fake_gpus(monkeypatch, tmp_path / "gpus", 2)
+    monkeypatch.setenv("CUDA_MPS_PIPE_DIRECTORY", str(tmp_path / "mps"))  # no MPS daemon runs here
     arguments = types.SimpleNamespace(backend="local", workers=4)
     assert backends.describe(arguments, jobs_of(4)) == (
-        "4 worker(s) on GPU(s) 0, 1 (2 runs per GPU, JAX memory fraction 0.45 each)")
+        "4 worker(s) on GPU(s) 0, 1 (2 runs per GPU, JAX memory fraction 0.45 each; time-sliced: no MPS control "
+        "daemon runs; `nvidia-cuda-mps-control -d` lets the runs share the GPU at once (docs/GPUS.md))")
+    (tmp_path / "mps").mkdir()
+    os.mkfifo(tmp_path / "mps" / "control")  # what the daemon keeps while it runs
+    assert backends.describe(arguments, jobs_of(4)) == (
+        f"4 worker(s) on GPU(s) 0, 1 (2 runs per GPU, JAX memory fraction 0.45 each; MPS active (control pipe "
+        f"{tmp_path / 'mps' / 'control'}))")
     assert backends.describe(arguments, jobs_of(2)) == "4 worker(s) on GPU(s) 0, 1 (one run per GPU)"
     assert backends.describe(arguments, jobs_of(4, device="cpu")) == "4 worker(s)"
+
+
+def test_mps_counts_as_active_when_its_daemon_runs_or_its_control_pipe_is_there(tmp_path):
+    from devices.mps import mps_status
+    proc = tmp_path / "proc"
+    for pid, name in ((12, "python3"), (40, "nvidia-cuda-mps"), (41, "nvidia-smi")):
+        (proc / str(pid)).mkdir(parents=True)
+        (proc / str(pid) / "comm").write_text(name + "\n")
+    (proc / "self").mkdir()
+    empty = {"CUDA_MPS_PIPE_DIRECTORY": str(tmp_path / "none")}
+    assert mps_status(empty, proc_root=proc) == (True, "MPS active (its daemon is process 40)")
+    (proc / "40" / "comm").write_text("nvidia-smi\n")
+    assert mps_status(empty, proc_root=proc)[0] is False
+    (tmp_path / "none").mkdir()
+    (tmp_path / "none" / "control").write_text("")  # a plain file is not the daemon's pipe
+    assert mps_status(empty, proc_root=proc)[0] is False
 
 
 # Ray -------------------------------------------------------------------------------------------------------------

@@ -89,12 +89,32 @@ def _import_backend(backend, device):
         # too): seconds and about a gigabyte that a JAX run never uses. Marked absent, it is skipped.
         sys.modules.setdefault("tensorflow", None)
         flags = os.environ.get("XLA_FLAGS", "")
-        if "xla_gpu_deterministic_ops" not in flags:
-            os.environ["XLA_FLAGS"] = f"{flags} {DETERMINISTIC_XLA_FLAG}".strip()
+        added = autotuning_flags() if os.environ.get("JAX_PLATFORMS") == "cuda" else []
+        if not added and "xla_gpu_deterministic_ops" not in flags and "xla_gpu_exclude_nondeterministic" not in flags:
+            added = [DETERMINISTIC_XLA_FLAG]
+        os.environ["XLA_FLAGS"] = " ".join([flags, *added]).strip()
         import keras  # noqa: F401
     else:
         from quiet_tensorflow import import_tensorflow_quietly
         import_tensorflow_quietly()
+
+
+def autotuning_flags():
+    """The XLA flags of deterministic autotuned kernels (devices/autotune_cache.py) where MASKTRAINER_XLA_AUTOTUNE_CACHE
+    asks for them, else none; a cache that cannot be used is a BackendError."""
+    from devices.autotune_cache import AUTOTUNE_NOTES, AutotuneCacheError, autotune_flags, gpu_and_driver
+    from devices.selection import installed_versions
+    versions = installed_versions(("jax", "jaxlib", "jax-cuda12-plugin", "jax-cuda13-plugin"))
+    try:
+        flags, _, note = autotune_flags(os.environ, *gpu_and_driver(), versions)
+    except AutotuneCacheError as error:
+        raise BackendError(str(error)) from None
+    except OSError as error:
+        raise BackendError(f"The autotuning cache cannot be written ({error.strerror}: {error.filename}); set "
+                           f"MASKTRAINER_XLA_AUTOTUNE_CACHE to a folder you can write, or to off.") from None
+    if note:
+        AUTOTUNE_NOTES.append(note)
+    return flags
 
 
 def select_installed_backend():

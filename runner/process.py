@@ -2,6 +2,7 @@
 data set."""
 
 import os
+import re
 
 import keras
 
@@ -29,8 +30,14 @@ def device_line(config):
     device = describe_current(config.backend)
     line = f"Device: {device.describe()}; Keras on {config.backend}, {config.precision} products"
     if device.platform == "gpu" and config.backend == "jax":
-        deterministic = "xla_gpu_deterministic_ops=true" in os.environ.get("XLA_FLAGS", "")
-        line += ", deterministic kernels" if deterministic else ", NON-deterministic kernels (XLA_FLAGS)"
+        flags = os.environ.get("XLA_FLAGS", "")
+        cache = re.search(r"xla_gpu_per_fusion_autotune_cache_dir=(\S+)", flags)
+        if "xla_gpu_exclude_nondeterministic_ops=true" in flags and cache:
+            line += f", deterministic kernels, autotuned (their choices kept in {cache.group(1)})"
+        elif "xla_gpu_deterministic_ops=true" in flags or "xla_gpu_exclude_nondeterministic_ops=true" in flags:
+            line += ", deterministic kernels"
+        else:
+            line += ", NON-deterministic kernels (XLA_FLAGS)"
     return line
 
 
@@ -48,6 +55,10 @@ def prepare_process(config, print_line=print):
     """Backend check, determinism and the device line (after a note when the method trains far from its own recipe,
     methods/recipes.py); returns the run's data set."""
     make_deterministic(config)
+    from devices.autotune_cache import AUTOTUNE_NOTES
+    for line in AUTOTUNE_NOTES:
+        print_line(line)
+    AUTOTUNE_NOTES.clear()  # said once, by the process's first run
     note = far_from_own(config)
     if note:
         print_line(note)

@@ -239,9 +239,9 @@ def measure_network(network, args, folder):
                 contenders[label] = Runs(dataset, network, count, backend="jax")
             steps = contenders[label].driver.steps
             built[label] = {"build_s": round(time.perf_counter() - started, 2),
-                            "form": getattr(steps, "form", None) if count > 1 else None,
+                            "form": getattr(steps, "form", None),
                             "estimated_memory_bytes": contenders[label].estimated_memory_bytes()}
-            print(f"  built N={count} ({built[label]['form'] or 'solo'}) in {built[label]['build_s']:.1f} s",
+            print(f"  built N={count} ({built[label]['form']}) in {built[label]['build_s']:.1f} s",
                   flush=True)
     epochs = {label: [] for label in contenders}
     for round_index in range(args.epochs + 1):

@@ -5,8 +5,8 @@ member's pure functions over the members' values stacked along a new leading axi
 statistics, Adam's moments, step count and learning rate. A single one (a solo run) is mapped by indexing, so
 that its program is the run's own; several in the form their device and network take (training/pack_forms.py):
 `jax.vmap`, or unrolled one after another. The data set is shared; each member brings its own batches (its own
-shuffle, its own augmentation draws). A member's computations never mix with another's, so a
-member whose loss becomes NaN leaves the others as they were; the pack then ignores it.
+shuffle, its own augmentation draws). A member's computations never mix with another's, so a member whose loss
+becomes NaN leaves the others as they were; the pack then ignores it.
 
 The members' Keras variables are written back from the stacked values at the end of every epoch (and when a
 stop is requested), so that checkpoints, masks and final files are each member's own, as for a solo run.
@@ -60,7 +60,7 @@ class PackedJaxSteps:
         self.members = list(member_steps)
         template = self.template = self.members[0]
         self.form = chosen_form(jax.default_backend(), any_convolution_layer(template.masked_layers),
-                                len(self.members))
+                                len(self.members)) if len(self.members) > 1 else "solo"
         self.x_train, self.y_train = template.x_train, template.y_train
         self.has_batchnorm = template.has_batchnorm
         self.evaluation_batch_size = template.evaluation_batch_size

@@ -118,24 +118,14 @@ def autotuning_flags():
 
 
 def select_installed_backend():
-    """For the tools that train nothing (Sweep.py, Plotter.py): Keras as already loaded, else on KERAS_BACKEND's
-    backend, else on JAX where it is installed (it loads in about half TensorFlow's time: 2.3 against 4.3 s of CPU
-    here, for tools whose start-up is most of what they do), else on TensorFlow. KERAS_BACKEND and XLA_FLAGS are
-    left as they were, so that the runs such a tool starts choose their backend as without it."""
+    """For the tools that read Keras' registry without training (scripts/flags_reference.py): Keras as already loaded,
+    else on KERAS_BACKEND's backend, else on the first installed."""
     import importlib.util
     if "keras" in sys.modules:
         return
-    preferred = os.environ.get("KERAS_BACKEND")
-    candidates = ([preferred] if preferred in BACKENDS else []) + ["jax", "tensorflow"]
+    preferred = environment_backend()
+    candidates = ([preferred] if preferred in BACKENDS else []) + list(BACKENDS)
     installed = [backend for backend in candidates if importlib.util.find_spec(backend) is not None]
     if not installed:
         raise BackendError("Neither TensorFlow nor JAX is installed in this Python; install requirements.txt.")
-    saved = {name: os.environ.get(name) for name in ("KERAS_BACKEND", "XLA_FLAGS")}
-    try:
-        select_backend(installed[0])
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    select_backend(installed[0])

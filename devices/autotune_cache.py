@@ -117,8 +117,9 @@ def autotune_flags(environ, gpu, driver, versions):
     user_flags = environ.get("XLA_FLAGS", "")
     if root is None or any(name in user_flags for name in USER_DECIDES):
         return [], None, None
-    folder = cache_folder(root, cache_key(gpu, driver, versions))
-    note = prepared_folder(folder, cache_key(gpu, driver, versions))
+    key = cache_key(gpu, driver, versions)
+    folder = cache_folder(root, key)
+    note = prepared_folder(folder, key)
     flags = ["--xla_gpu_exclude_nondeterministic_ops=true", f"--xla_gpu_per_fusion_autotune_cache_dir={folder}",
              "--xla_gpu_experimental_autotune_cache_mode=AUTOTUNE_CACHE_MODE_UPDATE"]
     return flags, folder, note

@@ -161,7 +161,7 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, default=None, help="timed epochs per contender, after one warm-up "
                         "epoch (default 2)")
     parser.add_argument("--forms", default="chosen", help="pack forms to time for N > 1, comma-separated, of "
-                        "chosen (the form the pack takes, training/pack_forms.py), vmap, unrolled")
+                        "chosen (the form the pack takes, training/pack_forms.py), vmap, unrolled, folded")
     parser.add_argument("--conv-forms", type=int, default=None, help="members for the conv forms (default 4; 2 with "
                         "--quick; 0: skip them)")
     parser.add_argument("--conv-forms-repetitions", type=int, default=1, help="timed calls per conv form")
@@ -177,8 +177,8 @@ def parse_args(argv=None):
     if not args.nets or set(args.nets) - {"LeNet", "Conv6"}:
         parser.error("--nets takes a comma-separated choice of LeNet, Conv6")
     args.forms = [name.strip() for name in args.forms.split(",") if name.strip()]
-    if not args.forms or set(args.forms) - {"chosen", "vmap", "unrolled"}:
-        parser.error("--forms takes a comma-separated choice of chosen, vmap, unrolled")
+    if not args.forms or set(args.forms) - {"chosen", "vmap", "unrolled", "folded"}:
+        parser.error("--forms takes a comma-separated choice of chosen, vmap, unrolled, folded")
     args.packs = {"LeNet": parse_sizes(parser, args.lenet_packs), "Conv6": parse_sizes(parser, args.conv6_packs)}
     if args.epochs < 1:
         parser.error("--epochs must be at least 1")

@@ -19,10 +19,11 @@ from cli.keras_backend import select_backend  # noqa: E402
 
 STEPS, BATCH = 6, 10
 # The forms each case packs in (training/pack_forms.py): vmap every case (a GPU packs every network so); unrolled, the
-# form of convolutions on a CPU, the cases where a member's step differs most from a plain one (convolutions,
-# BatchNorm with augmentation, sampled masks, tracked gradients): the same member function looped, not mapped.
-FORMS = {case: ("vmap", "unrolled") if case in ("conv2-freepruning", "resnet8-minpruning-augmented", "lenet-supermask",
-                                                "lenet-fixed-mask-gradients") else ("vmap",) for case in CASES}
+# form of convolutions on a CPU, and folded, the gradient of the members' summed losses, the cases where a member's
+# step differs most from a plain one (convolutions, BatchNorm with augmentation, sampled masks, tracked gradients).
+CHECKED_FORMS = {"conv2-freepruning": ("unrolled", "folded"), "resnet8-minpruning-augmented": ("unrolled", "folded"),
+                 "lenet-supermask": ("unrolled",), "lenet-fixed-mask-gradients": ("folded",)}
+FORMS = {case: ("vmap", *CHECKED_FORMS.get(case, ())) for case in CASES}
 # Members differ in seed (initial values, data order, augmentation) and learning rate.
 MEMBERS = ((3, 1e-3), (4, 3e-3))
 

@@ -90,21 +90,27 @@ class JaxSteps(Steps):
         return outputs, [scope.get_current_value(variable) for variable in self.non_trainable], losses
 
     def train_step_function(self, state, x_train, y_train, indices, weights, shifts):
-        trainable, non_trainable, optimizer_values, sums = state
+        trainable, non_trainable, _, _ = state
+        (loss, (correct, non_trainable)), gradients = jax.value_and_grad(self.loss_function, has_aux=True)(
+            trainable, non_trainable, x_train, y_train, indices, weights, shifts)
+        return self.apply_function(state, gradients, non_trainable), loss, correct
+
+    def loss_function(self, trainable, non_trainable, x_train, y_train, indices, weights, shifts):
+        """(mean loss of a step, (correct count, BatchNorm's updated statistics)) of the batch at `indices`."""
         images = self.training_images(jnp.take(x_train, indices, axis=0), shifts)
         labels = jnp.take(y_train, indices, axis=0)
+        probabilities, new_non_trainable, model_losses = self.stateless_call(trainable, non_trainable, images,
+                                                                             training=True)
+        loss, correct = self.training_loss(probabilities, labels, weights, model_losses)
+        return loss, (correct, new_non_trainable)
 
-        def loss_of(trainable_values):
-            probabilities, new_non_trainable, model_losses = self.stateless_call(
-                trainable_values, non_trainable, images, training=True)
-            loss, correct = self.training_loss(probabilities, labels, weights, model_losses)
-            return loss, (correct, new_non_trainable)
-
-        (loss, (correct, non_trainable)), gradients = jax.value_and_grad(loss_of, has_aux=True)(trainable)
+    def apply_function(self, state, gradients, non_trainable):
+        """The state after a step's gradients: the optimizer's update, and the gradient sums."""
+        trainable, _, optimizer_values, sums = state
         # The gradient summed is exactly the one Adam applies (no second backward pass).
         sums = [total + jnp.abs(gradients[index]) for total, index in zip(sums, self.kernel_positions, strict=True)]
         trainable, optimizer_values = self.optimizer.stateless_apply(optimizer_values, gradients, trainable)
-        return (trainable, non_trainable, optimizer_values, sums), loss, correct
+        return trainable, non_trainable, optimizer_values, sums
 
     def train_chunk_function(self, state, x_train, y_train, batch_indices, batch_weights, batch_shifts, start, count):
         """`count` steps from step `start`, and each step's (mean loss, correct count). The trip count is static

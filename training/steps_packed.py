@@ -25,7 +25,7 @@ _PADDED_SPLITS = []  # ((images, labels, batch size), device copy): a split padd
 def member_map(function, members, form="vmap"):
     """`function` of one member's values, applied to every member's in `form` (training/pack_forms.py): the
     arguments and results carry a leading member axis (None arguments pass through)."""
-    if members > 1 and form == "vmap":
+    if members > 1 and form in ("vmap", "folded"):  # folded: vmapped, but for the training step's gradient
         return jax.vmap(function)
 
     def one_after_another(*arguments):  # a solo run's own program, or the members unrolled
@@ -75,16 +75,53 @@ class PackedJaxSteps:
 
     def _train_chunk_function(self, state, x_train, y_train, batch_indices, batch_weights, batch_shifts, start,
                               count):
+        if self.form == "folded":
+            return self._folded_chunk_function(state, x_train, y_train, batch_indices, batch_weights, batch_shifts,
+                                               start, count)
+
         def member_chunk(member_state, indices, weights, shifts):
             return self.template.train_chunk_function(member_state, x_train, y_train, indices, weights, shifts,
                                                       start, count)
         return member_map(member_chunk, len(self.members), self.form)(state, batch_indices, batch_weights, batch_shifts)
 
     def _train_step_function(self, state, x_train, y_train, indices, weights, shifts):
+        if self.form == "folded":
+            return self._folded_step_function(state, x_train, y_train, indices, weights, shifts)
+
         def member_step(member_state, member_indices, member_weights, member_shifts):
             return self.template.train_step_function(member_state, x_train, y_train, member_indices, member_weights,
                                                      member_shifts)
         return member_map(member_step, len(self.members), self.form)(state, indices, weights, shifts)
+
+    def _folded_step_function(self, state, x_train, y_train, indices, weights, shifts):
+        """One step of every member as the gradient of the sum of their losses (training/pack_forms.py, folded):
+        the members' forward passes vmapped, so that XLA differentiates their convolutions as grouped ones, rather
+        than each member's gradient vmapped. A member's loss reaches only its own values, so each gradient is its
+        own."""
+        template = self.template
+        trainable, non_trainable, _, _ = state
+
+        def total_loss(stacked_trainable):
+            losses, auxiliary = jax.vmap(template.loss_function, in_axes=(0, 0, None, None, 0, 0, 0))(
+                stacked_trainable, non_trainable, x_train, y_train, indices, weights, shifts)
+            return jnp.sum(losses), (losses, auxiliary)
+
+        (_, (losses, (correct, non_trainable))), gradients = jax.value_and_grad(total_loss, has_aux=True)(trainable)
+        return jax.vmap(template.apply_function)(state, gradients, non_trainable), losses, correct
+
+    def _folded_chunk_function(self, state, x_train, y_train, batch_indices, batch_weights, batch_shifts, start,
+                               count):
+        """`count` folded steps from step `start` (as JaxSteps.train_chunk_function, the members' axis first)."""
+        def body(offset, carry):
+            state, losses, correct = carry
+            step = start + offset
+            state, loss, step_correct = self._folded_step_function(
+                state, x_train, y_train, batch_indices[:, step], batch_weights[:, step],
+                None if batch_shifts is None else batch_shifts[:, step])
+            return state, losses.at[:, offset].set(loss), correct.at[:, offset].set(step_correct)
+
+        zeros = jnp.zeros((len(self.members), count), "float32")
+        return jax.lax.fori_loop(0, count, body, (state, zeros, zeros))
 
     def _evaluate_batch_function(self, trainable, non_trainable, images, labels):
         def member_evaluation(member_trainable, member_non_trainable):

@@ -28,6 +28,7 @@ BENCH = os.path.dirname(GPU)
 REPO = os.path.dirname(BENCH)
 sys.path[:0] = [path for path in (GPU, BENCH, REPO) if path not in sys.path]
 
+import gpu_grid_rows  # noqa: E402
 import gpu_report  # noqa: E402
 from gpu_preflight import run_preflight  # noqa: E402
 from gpu_report import row_key  # noqa: E402
@@ -36,9 +37,9 @@ from gpu_sweep import run_sweep  # noqa: E402
 RESULTS_DIR = os.path.join(BENCH, "results")
 CHILD = os.path.join(GPU, "gpu_contender.py")
 NETWORKS = ("LeNet", "Conv6", "ResNet20")
-GROUPS = ("float32", "resnet20", "tf32", "determinism", "sweep", "pack")
+GROUPS = ("float32", "resnet20", "tf32", "determinism", "sweep", "pack", *gpu_grid_rows.GRID_GROUPS)
 QUICK = {"lenet": 2_000, "cifar": 500, "resnet": 200, "sweep": 500, "lenet_packs": "1,4", "conv6_packs": "1,2",
-         "pack_conv6": 50, "conv_forms": 2, "conv_forms_batch": 5}
+         "pack_conv6": 50, "conv_forms": 2, "conv_forms_batch": 5, "grid_time": 100}
 PACKS = {"lenet_packs": "1,4,16,64", "conv6_packs": "1,8,16", "conv_forms": 8, "conv_forms_batch": 25}
 CONV6_TARGET_PACK = 8  # Conv6 packs larger than the target's N run after the conv-forms row, if time allows
 PREFLIGHT_TIMEOUT = 90  # a cold torch.compile of one tiny function, Triton's launcher built with the C compiler
@@ -54,7 +55,8 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, default=None, help="timed epochs after the warm-up (default 2; 1 with "
                         "--quick)")
     parser.add_argument("--rows", default=None, help=f"comma-separated groups, run in this order: {', '.join(GROUPS)} "
-                        "(default: all; no tf32 on a CPU)")
+                        "(default: all but the grid groups, autotune, forms, workers and gridtime, which a second "
+                        "call names; no tf32 on a CPU)")
     parser.add_argument("--networks", default=",".join(NETWORKS), help="comma-separated, of " + ", ".join(NETWORKS))
     parser.add_argument("--contenders", default="runner,torch", help="of the float32, resnet20 and tf32 groups: "
                         "the runner's rows, the PyTorch peers' or both (default runner,torch)")
@@ -81,6 +83,9 @@ def parse_args(argv=None):
     parser.add_argument("--conv-forms-batch", type=int, default=None, help="its batch size (default "
                         f"{PACKS['conv_forms_batch']}; {QUICK['conv_forms_batch']} with --quick)")
     parser.add_argument("--pack-timeout", type=float, default=120, help="seconds one pack or conv-forms row may take")
+    parser.add_argument("--grid-time-examples", type=int, default=None, help="gridtime row: training images timed "
+                        f"per setting (default 500; {QUICK['grid_time']} with --quick)")
+    parser.add_argument("--grid-time-timeout", type=float, default=240, help="seconds the gridtime row may take")
     parser.add_argument("--output-dir", default=None, help="also write gpu_check.json/.md here (a smoke run may not "
                         "name bench/results)")
     args = parser.parse_args(argv)
@@ -101,13 +106,16 @@ def parse_args(argv=None):
     args.pack_examples = {"Conv6": args.pack_conv6_examples or quick.get("pack_conv6")}
     args.conv_forms = defaults["conv_forms"] if args.conv_forms is None else args.conv_forms
     args.conv_forms_batch = args.conv_forms_batch or defaults["conv_forms_batch"]
+    args.grid_time_examples = args.grid_time_examples or quick.get("grid_time", 500)
     args.networks = [name.strip() for name in args.networks.split(",") if name.strip()]
     if not args.networks or set(args.networks) - set(NETWORKS):
         parser.error(f"--networks takes a comma-separated choice of {', '.join(NETWORKS)}")
     args.contenders = [name.strip() for name in args.contenders.split(",") if name.strip()]
     if not args.contenders or set(args.contenders) - {"runner", "torch"}:
         parser.error("--contenders takes runner, torch or runner,torch")
-    default_groups = [group for group in GROUPS if group != "tf32" or args.device == "gpu"]
+    # The grid groups are the second device call's (gpu_grid_rows.py): named, never by default.
+    default_groups = [group for group in GROUPS if (group != "tf32" or args.device == "gpu")
+                      and group not in gpu_grid_rows.GRID_GROUPS]
     args.rows = [name.strip() for name in args.rows.split(",")] if args.rows else default_groups
     if set(args.rows) - set(GROUPS):
         parser.error(f"--rows takes a comma-separated choice of {', '.join(GROUPS)}")
@@ -152,6 +160,9 @@ def plan_rows(args):
                 add(network, "runner", deterministic=False)
         elif group == "sweep":
             add("LeNet", "sweep")
+        elif group in gpu_grid_rows.GRID_GROUPS:
+            gpu_grid_rows.plan(args, group, rows, lambda key, row: rows.__setitem__(key, {**row, "status": "not run"})
+                               if row["network"] in (*args.networks, "all") else None)
         elif group == "pack":
             sizes = [(network, count) for network in ("LeNet", "Conv6") for count in args.packs[network]]
             for network, count in sizes:
@@ -186,7 +197,7 @@ def run_row(args, key, row, data, folder, timeout, reason):
     elif row["contender"] == "conv-forms":
         spec.update(members=row["members"], batch_size=args.conv_forms_batch)
     environment = dict(os.environ, PYTHONUNBUFFERED="1") if framework == "torch" \
-        else jax_environment(args, row["deterministic"])
+        else gpu_grid_rows.environment(row, jax_environment(args, row["deterministic"]), folder)
     result_path = os.path.join(folder, key.replace("/", "-") + ".json")
     process = subprocess.Popen([sys.executable, CHILD, json.dumps(spec), result_path], env=environment, cwd=REPO,
                                start_new_session=True)
@@ -231,6 +242,22 @@ def prepare_data(args, rows, folder):
     return data
 
 
+def sweep_row(args, row, data, timeout, folder, reason):
+    """A sweep row: the network's runs sharing the device, with an MPS daemon of the check's own where row["mps"]."""
+    network = row["network"]
+    sweep = dict(network=network, cifar_folder=data[network].get("cifar_folder"),
+                 output=os.path.join(folder, f"sweep-{network}" + ("-mps" if row.get("mps") else "")))
+    arguments = (args.device, data["LeNet"]["mnist_dir"], args.sweep_examples if network == "LeNet"
+                 else data[network]["limit"], args.sweep_runs, timeout, folder, reason)
+    if not row.get("mps"):
+        return run_sweep(*arguments, **sweep)
+    try:
+        with gpu_grid_rows.mps_daemon(folder) as variables:
+            return {**run_sweep(*arguments, **sweep, environment=variables), "mps": True}
+    except RuntimeError as error:
+        return {"status": "skipped", "reason": str(error)}
+
+
 def run_all_rows(args, rows, preflight, data, folder, deadline, report_now):
     for key, row in rows.items():
         framework = "torch" if row["contender"] == "torch" else "jax"
@@ -241,15 +268,16 @@ def run_all_rows(args, rows, preflight, data, folder, deadline, report_now):
         if remaining < MINIMUM_ROW_SECONDS:
             row.update(status="not run", reason="budget")
             continue
-        own_limit = {"sweep": args.sweep_timeout, "pack": args.pack_timeout,
-                     "conv-forms": args.pack_timeout}.get(row["contender"], args.child_timeout)
+        own_limit = {"sweep": args.sweep_timeout, "pack": args.pack_timeout, "conv-forms": args.pack_timeout,
+                     "gridtime": args.grid_time_timeout}.get(row["contender"], args.child_timeout)
         timeout, reason = (own_limit, "its timeout") if own_limit <= remaining else (remaining, "the budget")
         print(f"\n== {key}: {gpu_report.contender_label(row)}, {args.device}, at most {timeout:.0f} s "
               f"({remaining:.0f} s of the budget left)", flush=True)
         row_started = time.time()
         if row["contender"] == "sweep":
-            row.update(run_sweep(args.device, data["LeNet"]["mnist_dir"], args.sweep_examples, args.sweep_runs,
-                                 timeout, folder, reason))
+            row.update(sweep_row(args, row, data, timeout, folder, reason))
+        elif row["contender"] == "gridtime":
+            row.update(gpu_grid_rows.run_grid_time(args, data, timeout, folder))
         else:
             row.update(run_row(args, key, row, data, folder, timeout, reason))
         row["process_s"] = round(time.time() - row_started, 1)  # start-up, data, compilation and epochs

@@ -107,7 +107,10 @@ def start_jax(spec):
     from devices import apply_precision
 
     xla_flags = os.environ.get("XLA_FLAGS", "")
-    deterministic = DETERMINISTIC_XLA_FLAG in xla_flags.split()
+    # Deterministic kernels: XLA's first configuration that compiles, or autotuned ones without the operations whose
+    # results depend on their threads' order (devices/autotune_cache.py).
+    deterministic = bool({DETERMINISTIC_XLA_FLAG, "--xla_gpu_exclude_nondeterministic_ops=true"}
+                         & set(xla_flags.split()))
     if deterministic != spec["deterministic"]:
         raise ContenderError(f"XLA_FLAGS is {xla_flags!r} after select_backend, but deterministic GPU kernels were "
                              f"{'asked for' if spec['deterministic'] else 'to be off'}.")

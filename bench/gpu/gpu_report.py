@@ -6,6 +6,8 @@ after at least one timed epoch: the figures are from those epochs), "failed", "s
 framework unusable) or "not run" (the budget ran out first); "reason" says why in one sentence.
 """
 
+import gpu_grid_rows
+
 CIFAR10_TRAINING_EXAMPLES = 45_000
 MNIST_TRAINING_EXAMPLES = 55_000
 LENET_TARGET_SECONDS = 0.5
@@ -24,6 +26,7 @@ CONTENDERS = {
     "sweep": "runs sharing the device: `Sweep.py --workers N`",
     "pack": "N runs packed: `EpochDriver` (N = 1: a solo run)",
     "conv-forms": "Conv6's convolutions, N members in five forms",
+    "gridtime": "the paper's grids: `bench/grid_time.py`",
 }
 PACKED = ("pack", "conv-forms")  # rows with tables of their own
 
@@ -39,6 +42,9 @@ def contender_label(row):
                                                     else "`EpochDriver`")
     if row["contender"] == "conv-forms":
         return f"Conv6's convolutions, {row.get('members')} members in five forms"
+    if row.get("autotune"):
+        return CONTENDERS["runner"] + (", autotuning cache written" if row["autotune"] == 1 else
+                                       ", autotuning cache read")
     return CONTENDERS[row["contender"]]
 
 
@@ -85,10 +91,12 @@ def ratios(rows):
             values[f"{network}, float32: runner / torch peak device memory"] = round(memory[0] / memory[1], 3)
         for row in rows.values():
             if row["network"] == network and row["contender"] == "pack" and row["pack"] > 1:
+                form = f" ({row['form']})" if row.get("form") else ""
                 for training_only, label in ((False, "runs per hour"), (True, "runs per hour, training only")):
                     ratio = pack_ratio(rows, row, training_only)
                     if ratio is not None:
-                        values[f"{network}, pack of {row['pack']}: {label} / one solo run's"] = ratio
+                        values[f"{network}, pack of {row['pack']}{form}: {label} / one solo run's"] = ratio
+    values.update(gpu_grid_rows.ratios(rows, row_key))
     return values
 
 
@@ -145,7 +153,7 @@ def targets(rows, smoke):
         judged.append(_judge(f"{network} runner: determinism costs at most {DETERMINISM_MAX_COST - 1:.0%} "
                              "(deterministic / non-deterministic XLA kernels)", smoke, missing, value,
                              "deterministic / non-deterministic", value is not None and value <= DETERMINISM_MAX_COST,
-                             rows[key].get("device_name")))
+                             (rows.get(key) or {}).get("device_name")))
     for network, count, least in PACK_TARGETS:
         if not any(row["network"] == network and row["contender"] == "pack" for row in rows.values()):
             continue
@@ -172,6 +180,9 @@ def targets(rows, smoke):
                              f"runs finished of {sweep.get('runs_asked')}",
                              sweep.get("finished") == SHARING_RUNS and sweep.get("all_on_gpu") is True,
                              ", ".join(sorted({run.get("device") or "" for run in sweep.get("runs", [])}))))
+    judged += gpu_grid_rows.targets(
+        rows, row_key, lambda target, missing, value, unit, met, device: _judge(target, smoke, missing, value, unit,
+                                                                               met, device), _absent, pack_ratio)
     return judged
 
 
@@ -182,6 +193,8 @@ def mebibytes(value):
 def _determinism(row):
     if row["contender"] == "torch":
         return "PyTorch defaults"
+    if row.get("autotune"):
+        return "on, autotuned"
     return "on" if row.get("deterministic") is not False else "off"
 
 
@@ -200,7 +213,8 @@ def contender_row(row):
     images, median, minimum, warm_up = "", "", "", ""
     if row["contender"] == "sweep":
         count = row.get("runs_asked", SHARING_RUNS)
-        label = f"{count} runs sharing the device: `Sweep.py --workers {count}`"
+        label = f"{count} runs sharing the device: `Sweep.py --workers {count}`" + (
+            ", with MPS" if row.get("mps") else ", time-sliced" if "mps" in row else "")
         images = f"{row['training_examples']:,} each" if row.get("training_examples") else ""
     elif timed(row) is not None:
         images = f"{row['training_examples']:,} ({row['dataset']})"
@@ -251,7 +265,8 @@ def pack_lines(report):
             images = (f"{row['training_examples']:,} / {row['validation_examples']:,} / {row['test_examples']:,}"
                       if row.get("validation_examples") is not None else "")
             measured = row["status"] in ("measured", "partial")
-            cells = [row["network"], str(row["pack"]), row.get("device_name") or "", images, *figures,
+            size = str(row["pack"]) + (f" ({row['form']})" if row.get("form") else "")
+            cells = [row["network"], size, row.get("device_name") or "", images, *figures,
                      f"{row['process_s']:.0f}" if row.get("process_s") is not None else "",
                      mebibytes(row.get("peak_memory_bytes")) if measured else "",
                      mebibytes(row.get("estimated_memory_bytes")) if row.get("estimated_memory_bytes") else "",
@@ -315,6 +330,7 @@ def markdown(report):
         if row["contender"] == "sweep":
             lines += sweep_lines(row)
     lines += pack_lines(report)[0 if plain else 1:]
+    lines += gpu_grid_rows.lines(report)
     if report["ratios"]:
         lines += ["", "| ratio | value |", "| --- | ---: |"]
         lines += [f"| {name} | {value:.3f} |" for name, value in report["ratios"].items()]

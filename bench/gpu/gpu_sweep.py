@@ -1,4 +1,5 @@
-"""The sharing row of the GPU check: LeNet FreePruning runs sharing one GPU through the real Sweep.py.
+"""The sharing rows of the GPU check: FreePruning runs sharing one GPU through the real Sweep.py (LeNet; Conv6 and
+ResNet20 in the workers group, gpu_grid_rows.py).
 
 A grid of 4 seeds (1 epoch each; --sweep-runs N for another number) is written to a temporary folder and run with
 `Sweep.py GRID --workers 4 --keras-backend jax --device gpu` (cpu on a smoke run), outputs in that folder; then each
@@ -18,12 +19,13 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def write_grid(folder, mnist_dir, limit, runs):
-    base = {"nettype": "LeNet", "traintype": "FreePruning", "dataset": "mnist" if mnist_dir else "mnist-subset",
-            "maxepochs": 1, "batchsize": 25, **({"limit": limit} if limit else {})}
-    grid = {"description": f"GPU check: {runs} LeNet FreePruning runs sharing one GPU, 1 epoch.",
+def write_grid(folder, mnist_dir, limit, runs, network="LeNet", cifar_folder=None):
+    dataset = "cifar10" if network != "LeNet" else "mnist" if mnist_dir else "mnist-subset"
+    base = {"nettype": network, "traintype": "FreePruning", "dataset": dataset, "maxepochs": 1, "batchsize": 25,
+            **({"limit": limit} if limit else {})}
+    grid = {"description": f"GPU check: {runs} {network} FreePruning runs sharing one GPU, 1 epoch.",
             "machine": f"one GPU, {runs} workers", "base": base, "seeds": list(range(1, runs + 1))}
-    path = os.path.join(folder, "gpu_check_grid.json")
+    path = os.path.join(folder, f"gpu_check_grid_{network}.json")
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(grid, handle, indent=1)
     return path
@@ -71,13 +73,16 @@ def stop_group(process):
             continue
 
 
-def run_sweep(device, mnist_dir, limit, run_count, timeout, folder, timeout_reason):
-    """The row: {"status", "reason", "runs", "finished", "all_on_gpu", "wall_s", ...}; run_count runs, as many
-    workers."""
-    grid = write_grid(folder, mnist_dir, limit, run_count)
-    output = os.path.join(folder, "sweep-outputs")
+def run_sweep(device, mnist_dir, limit, run_count, timeout, folder, timeout_reason, network="LeNet",
+              cifar_folder=None, output=None, environment=None):
+    """The row: {"status", "reason", "runs", "finished", "all_on_gpu", "wall_s", ...}; run_count runs of `network`,
+    as many workers, their outputs in `output` (default: FOLDER/sweep-outputs); `environment`: variables added to
+    the sweep's."""
+    grid = write_grid(folder, mnist_dir, limit, run_count, network, cifar_folder)
+    output = output or os.path.join(folder, "sweep-outputs")
+    data_dir = cifar_folder if network != "LeNet" else mnist_dir
     arguments = ["Sweep.py", grid, "--workers", str(run_count), "--keras-backend", "jax", "--outputpath", output,
-                 "--device", device, *(["--data-dir", mnist_dir] if mnist_dir else [])]
+                 "--device", device, *(["--data-dir", data_dir] if data_dir else [])]
     row = {"command": " ".join(["python", *arguments]), "runs_asked": run_count}
     print(f"   {row['command']}", flush=True)
     peak, stopping = {}, threading.Event()
@@ -86,7 +91,7 @@ def run_sweep(device, mnist_dir, limit, run_count, timeout, folder, timeout_reas
         watch.start()
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, *arguments], cwd=REPO, start_new_session=True,
-                               env=dict(os.environ, KERAS_BACKEND="jax", PYTHONUNBUFFERED="1"))
+                               env=dict(os.environ, KERAS_BACKEND="jax", PYTHONUNBUFFERED="1", **(environment or {})))
     try:
         exit_code = process.wait(timeout=max(timeout, 1))
     except subprocess.TimeoutExpired:

@@ -1,0 +1,99 @@
+"""The GPU check's rows about grids (bench/gpu/gpu_grid_rows.py): their plan, the environment each row's process
+gets, and how the report judges them, on hand-made results (the rows' path end to end is bench/gpu/check.sh --quick
+--rows determinism,autotune,gridtime, a few minutes of CPU: not part of the suite)."""
+
+import os
+import sys
+
+from conftest import REPOSITORY
+from test_gpu_check import pack_row, report_of, timed_row
+
+sys.path[:0] = [str(REPOSITORY / "bench" / "gpu"), str(REPOSITORY / "bench")]
+
+import gpu_check  # noqa: E402
+import gpu_grid_rows  # noqa: E402
+import gpu_report  # noqa: E402
+from gpu_report import row_key  # noqa: E402
+
+
+def test_the_grid_groups_plan_their_rows_after_the_others_without_repeating_one():
+    rows = gpu_check.plan_rows(gpu_check.parse_args(["--rows", "pack,autotune,forms,workers,gridtime", "--conv-forms",
+                                                     "0", "--lenet-packs", "1", "--conv6-packs", "1,8"]))
+    assert list(rows) == [
+        "LeNet/pack1/float32", "Conv6/pack1/float32", "Conv6/pack8/float32",
+        "LeNet/runner/float32/autotuned-1", "LeNet/runner/float32/autotuned-2",
+        "Conv6/runner/float32/autotuned-1", "Conv6/runner/float32/autotuned-2",
+        "ResNet20/runner/float32/autotuned-1", "ResNet20/runner/float32/autotuned-2",
+        # on a GPU the chosen form of a pack is vmap: the pack group's Conv6 row is vmap's
+        "Conv6/pack8/float32/unrolled", "Conv6/pack8/float32/folded",
+        "ResNet20/pack1/float32", "ResNet20/pack4/float32", "ResNet20/pack4/float32/folded",
+        "Conv6/sweep/float32", "Conv6/sweep/float32/mps", "ResNet20/sweep/float32", "ResNet20/sweep/float32/mps",
+        "all/gridtime"]
+    assert all(row["status"] == "not run" for row in rows.values())
+    assert gpu_check.probed(rows) == ["jax"]
+    on_cpu = gpu_check.plan_rows(gpu_check.parse_args(["--quick", "--rows", "forms", "--networks", "ResNet20"]))
+    assert list(on_cpu) == ["ResNet20/pack1/float32", "ResNet20/pack4/float32", "ResNet20/pack4/float32/vmap",
+                            "ResNet20/pack4/float32/folded"]
+
+
+def test_a_row_asks_for_its_pack_form_and_the_twins_share_one_autotuning_cache(tmp_path):
+    rows = gpu_check.plan_rows(gpu_check.parse_args(["--rows", "autotune,forms", "--networks", "Conv6"]))
+    base = {"XLA_FLAGS": "--xla_dump_to=/tmp/x"}
+    folded = gpu_grid_rows.environment(rows["Conv6/pack8/float32/folded"], base, str(tmp_path))
+    assert folded == {**base, "MASKTRAINER_PACK_FORM": "folded"}
+    first, second = (gpu_grid_rows.environment(rows[f"Conv6/runner/float32/autotuned-{call}"], base, str(tmp_path))
+                     for call in (1, 2))
+    assert first == second == {**base, "MASKTRAINER_XLA_AUTOTUNE_CACHE": os.path.join(tmp_path, "autotune-cache")}
+    assert gpu_grid_rows.environment(rows["Conv6/pack8/float32"], base, str(tmp_path)) == base
+
+
+def autotuned(network, call, seconds, curves):
+    return {**timed_row(network, "runner", seconds), "autotune": call, "loss_accuracy": curves,
+            "warm_up_s": 30.0 if call == 1 else 6.0, "xla_flags": "--xla_gpu_exclude_nondeterministic_ops=true"}
+
+
+def test_the_autotuning_cache_is_judged_on_its_cost_and_on_identical_runs():
+    curves = [[2.3, 0.1], [1.2, 0.6]]
+    rows = {row_key("Conv6", "runner", "float32", False): timed_row("Conv6", "runner", 2.0, deterministic=False),
+            "Conv6/runner/float32/autotuned-1": autotuned("Conv6", 1, 2.3, curves),
+            "Conv6/runner/float32/autotuned-2": autotuned("Conv6", 2, 2.1, curves),
+            "LeNet/runner/float32/autotuned-1": autotuned("LeNet", 1, 0.5, curves),
+            "LeNet/runner/float32/autotuned-2": autotuned("LeNet", 2, 0.5, [[2.3, 0.1], [1.2000001, 0.6]])}
+    judged = {target["target"]: target for target in gpu_report.targets(rows, smoke=False)}
+    cost = judged["Conv6 runner: deterministic with the autotuning cache, at most 10% slower than non-deterministic"]
+    assert (cost["status"], cost["value"]) == ("met", 1.05)  # 2.1 / 2.0
+    same = judged["Conv6 runner: two processes with the autotuning cache give identical losses and accuracies"]
+    assert (same["status"], same["value"]) == ("met", True)
+    lenet = judged["LeNet runner: two processes with the autotuning cache give identical losses and accuracies"]
+    assert (lenet["status"], lenet["value"]) == ("missed", False)
+    assert judged["LeNet runner: deterministic with the autotuning cache, at most 10% slower than non-deterministic"][
+        "status"] == "not judged: LeNet/runner/float32/nondeterministic was not planned (add determinism to --rows)"
+    ratios = gpu_report.ratios(rows)
+    assert ratios["Conv6, runner float32: deterministic with the autotuning cache / non-deterministic"] == 1.05
+    assert ratios["Conv6, runner: warm-up epoch reading the cache / tuning it"] == 0.2
+    markdown = gpu_report.markdown(report_of(rows, smoke=False))
+    assert "| Conv6 | 30.0 | 6.0 | 2.100 | True | `--xla_gpu_exclude_nondeterministic_ops=true` |" in markdown
+    assert "autotuning cache read | float32 | on, autotuned |" in markdown
+
+
+def test_the_best_pack_form_is_judged_against_one_solo_run():
+    rows = {"Conv6/pack1/float32": pack_row("Conv6", 1, 3.0, 2.7),
+            "Conv6/pack8/float32": pack_row("Conv6", 8, 24.0, 20.0),
+            "Conv6/pack8/float32/folded": {**pack_row("Conv6", 8, 12.0, 10.0), "form": "folded"},
+            "Conv6/pack8/float32/unrolled": {**pack_row("Conv6", 8, 20.0, 18.0), "form": "unrolled"}}
+    judged = {target["target"]: target for target in gpu_report.targets(rows, smoke=False)}
+    best = judged["Conv6, a pack of 8 in its best form: at least 1.5x the runs per hour of one solo run (whole epochs)"]
+    assert (best["status"], best["value"]) == ("met", 2.0)  # folded: 8 x 3.0 / 12.0
+    assert best["unit"] == "x one solo run: chosen 1.0, folded 2.0, unrolled 1.2"
+    assert gpu_report.ratios(rows)["Conv6, pack of 8 (folded): runs per hour / one solo run's"] == 2.0
+    assert "| Conv6 | 8 (folded) | NVIDIA H200 |" in gpu_report.markdown(report_of(rows, smoke=False))
+
+
+def test_a_sweep_row_without_an_mps_daemon_says_why(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no nvidia-cuda-mps-control
+    args = gpu_check.parse_args(["--quick", "--rows", "workers", "--networks", "Conv6"])
+    row = gpu_check.plan_rows(args)["Conv6/sweep/float32/mps"]
+    result = gpu_check.sweep_row(args, row, {"LeNet": {"mnist_dir": None}, "Conv6": {"cifar_folder": "x", "limit": 50}},
+                                 10, str(tmp_path), "its timeout")
+    assert result == {"status": "skipped", "reason": "nvidia-cuda-mps-control is not on this machine's PATH, so no "
+                                                     "MPS daemon can start here."}

@@ -64,6 +64,31 @@ def paper_grids(names=PAPER_GRIDS):
     return networks
 
 
+def grid_files(names=PAPER_GRIDS):
+    """[{"grid", "network", "runs", "epochs", "dataset"}] of each paper grid file."""
+    from sweeps.grid import load_grid
+    files = []
+    for name in names:
+        runs = load_grid(os.path.join(REPO, "experiments", f"{name}.json")).runs
+        files.append({"grid": name, "network": runs[0].nettype, "runs": len(runs),
+                      "epochs": sum(config.maxepochs for config in runs), "dataset": runs[0].dataset})
+    return files
+
+
+def hours_per_grid(result, files):
+    """[{"grid", "network", "runs", "setting", "hours"}]: each grid file in its network's fastest setting measured
+    (None where its network was not measured)."""
+    rows = []
+    for entry in files:
+        measured = result["networks"].get(entry["network"]) or {}
+        best = next((row for row in measured.get("rows", []) if row["setting"] == measured.get("best")), None)
+        hours = None if best is None else grid_seconds(
+            entry["runs"], entry["epochs"], best["epoch_s"], best["start_s"] + best["compile_s"],
+            best["together"]) / 3600
+        rows.append({**entry, "setting": best and best["setting"], "hours": hours and round(hours, 2)})
+    return rows
+
+
 def grid_seconds(runs, epochs, epoch_s, start_s, together):
     """Wall seconds of `runs` runs of `epochs` epochs in all, `together` at a time (a pack's members or workers), each
     batch of runs paying the start-up and compilation once: runs of one network have equal lengths in these grids."""
@@ -229,6 +254,11 @@ def markdown(result):
         total += measured["best_hours"] or 0.0
     lines += ["", f"All the paper's grids, each network in its fastest setting, one after another: **{total:.1f} "
               "hours**."]
+    if result.get("grid_files"):
+        lines += ["", "| grid file | network | runs | fastest setting | hours |", "| --- | --- | ---: | --- | ---: |"]
+        lines += [f"| experiments/{row['grid']}.json | {row['network']} | {row['runs']} | {row['setting'] or ''} | "
+                  + ("not measured" if row["hours"] is None else f"{row['hours']:.2f}") + " |"
+                  for row in result["grid_files"]]
     return "\n".join(lines)
 
 
@@ -291,6 +321,7 @@ def main(argv=None):
         devices = {process["device"] for row in measured["rows"] for process in row.get("measured", [])}
         result.setdefault("devices", sorted(devices))
     result["load_average_at_end"] = machine.load_average()
+    result["grid_files"] = hours_per_grid(result, grid_files())
     text = markdown(result)
     print("\n" + text)
     from results import atomic

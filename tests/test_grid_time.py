@@ -49,6 +49,26 @@ def test_a_setting_that_did_not_run_is_listed_with_its_reason_and_the_fastest_is
     assert table.endswith("one after another: **0.5 hours**.")
 
 
+def test_each_grid_file_gets_the_hours_of_its_network_in_its_fastest_setting():
+    files = grid_time.grid_files(("lenet_mnist", "conv2_cifar10"))
+    assert [(entry["grid"], entry["network"], entry["dataset"]) for entry in files] == [
+        ("lenet_mnist", "LeNet", "mnist"), ("conv2_cifar10", "Conv2", "cifar10")]
+    assert files[0]["runs"] == 45 and files[0]["epochs"] == 45 * 20
+    timing = {"epoch_s_per_run": 1.0, "grid_hours": 1.0}
+    result = {"networks": {"LeNet": {"best": "pack 4 (jax)", "grids": ["lenet_mnist"], "runs": 45, "epochs": 900,
+                                     "best_hours": 1.0, "rows": [
+        {"setting": "solo (jax)", "together": 1, "epoch_s": 9.0, "start_s": 1.0, "compile_s": 1.0, **timing},
+        {"setting": "pack 4 (jax)", "together": 4, "epoch_s": 10.0, "start_s": 3.0, "compile_s": 2.0, **timing}]}}}
+    lenet, conv2 = grid_time.hours_per_grid(result, files)
+    # ceil(45 / 4) = 12 rounds of (20 epochs x 10 s + 5 s)
+    assert (lenet["setting"], lenet["hours"]) == ("pack 4 (jax)", round(12 * (20 * 10.0 + 5.0) / 3600, 2))
+    assert (conv2["setting"], conv2["hours"]) == (None, None)
+    table = grid_time.markdown({**result, "device": "CPU", "date": "today", "command": "c", "examples": 1,
+                                "epochs": 1, "grid_files": [lenet, conv2]})
+    assert "| experiments/lenet_mnist.json | LeNet | 45 | pack 4 (jax) | 0.68 |" in table
+    assert "| experiments/conv2_cifar10.json | Conv2 | " in table and table.endswith("| not measured |")
+
+
 @pytest.mark.slow
 def test_the_benchmark_runs_end_to_end_and_writes_its_table(tmp_path):
     output = tmp_path / "grid_time.json"

@@ -32,7 +32,7 @@ import gpu_grid_rows  # noqa: E402
 import gpu_report  # noqa: E402
 from gpu_preflight import run_preflight  # noqa: E402
 from gpu_report import row_key  # noqa: E402
-from gpu_sweep import run_sweep  # noqa: E402
+from gpu_sweep import sweep_row  # noqa: E402
 
 RESULTS_DIR = os.path.join(BENCH, "results")
 CHILD = os.path.join(GPU, "gpu_contender.py")
@@ -240,22 +240,6 @@ def prepare_data(args, rows, folder):
         data["Conv6"] = {"cifar_folder": cifar_folder, "limit": args.cifar_examples}
         data["ResNet20"] = {"cifar_folder": cifar_folder, "limit": args.resnet_examples}
     return data
-
-
-def sweep_row(args, row, data, timeout, folder, reason):
-    """A sweep row: the network's runs sharing the device, with an MPS daemon of the check's own where row["mps"]."""
-    network = row["network"]
-    sweep = dict(network=network, cifar_folder=data[network].get("cifar_folder"),
-                 output=os.path.join(folder, f"sweep-{network}" + ("-mps" if row.get("mps") else "")))
-    arguments = (args.device, data["LeNet"]["mnist_dir"], args.sweep_examples if network == "LeNet"
-                 else data[network]["limit"], args.sweep_runs, timeout, folder, reason)
-    if not row.get("mps"):
-        return run_sweep(*arguments, **sweep)
-    try:
-        with gpu_grid_rows.mps_daemon(folder) as variables:
-            return {**run_sweep(*arguments, **sweep, environment=variables), "mps": True}
-    except RuntimeError as error:
-        return {"status": "skipped", "reason": str(error)}
 
 
 def run_all_rows(args, rows, preflight, data, folder, deadline, report_now):

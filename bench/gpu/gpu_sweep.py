@@ -16,6 +16,8 @@ import sys
 import threading
 import time
 
+import gpu_grid_rows
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -126,3 +128,19 @@ def sweep_status(row, device, exit_code, timeout, timeout_reason):
         where = ", ".join(f"seed {run.get('seed')}: {run.get('device')}" for run in runs)
         return {"status": "failed", "reason": f"Not every run trained on the GPU ({where})."}
     return {"status": "measured"}
+
+
+def sweep_row(args, row, data, timeout, folder, reason):
+    """A sweep row: the network's runs sharing the device, with an MPS daemon of the check's own where row["mps"]."""
+    network = row["network"]
+    sweep = dict(network=network, cifar_folder=data[network].get("cifar_folder"),
+                 output=os.path.join(folder, f"sweep-{network}" + ("-mps" if row.get("mps") else "")))
+    arguments = (args.device, data["LeNet"]["mnist_dir"], args.sweep_examples if network == "LeNet"
+                 else data[network]["limit"], args.sweep_runs, timeout, folder, reason)
+    if not row.get("mps"):
+        return run_sweep(*arguments, **sweep)
+    try:
+        with gpu_grid_rows.mps_daemon(folder) as variables:
+            return {**run_sweep(*arguments, **sweep, environment=variables), "mps": True}
+    except RuntimeError as error:
+        return {"status": "skipped", "reason": str(error)}

@@ -6,7 +6,7 @@ A line joins the configurations that differ only in their operating point (OPERA
 sparsity, EdgePopup's keep_fraction); a figure is drawn where some line has two operating points or more. Each
 point: x, the mean over seeds of load_runs' compressionRatio or theoreticalSpeedup (reporting/costs.py: the mask's
 final epoch); y, the mean test accuracy under the reporting rule (rules.py) with its 95% confidence interval over
-seeds as error bars (statistics.py; none for one seed).
+seeds as error bars (statistics.py; none for one seed), drawn within 0-100%.
 """
 
 import math
@@ -24,7 +24,7 @@ from results import paths
 
 OPERATING = ("sparsity", "keep_fraction")
 AXES = (("compressionRatio", "compression ratio (all weights / kept weights)"),
-        ("theoreticalSpeedup", "theoretical speed-up (dense / masked multiply-accumulates)"))
+        ("theoreticalSpeedup", "theoretical speed-up (dense / masked MACs)"))
 
 
 @dataclass
@@ -92,6 +92,8 @@ def tradeoff_figure(network, dataset, series, rule=DEFAULT_RULE):
     seen = {}
     for line in series:
         mean, low, high = (100 * np.array(values, dtype=float) for values in (line.mean, line.low, line.high))
+        # A t interval over few seeds can reach past 100% (the tables give it whole); an accuracy cannot.
+        low, high = np.clip(low, 0, 100), np.clip(high, 0, 100)
         errors = np.nan_to_num(np.vstack([np.clip(mean - low, 0, None), np.clip(high - mean, 0, None)]))
         linestyle = style.series_linestyle(seen, line.method)
         for ax, (column, _) in zip(axes, AXES):
@@ -104,9 +106,9 @@ def tradeoff_figure(network, dataset, series, rule=DEFAULT_RULE):
         ax.set_ylabel("test accuracy (%)")
     axes[0].set_title("Accuracy against compression", fontsize=10)
     axes[1].set_title("Accuracy against theoretical speed-up", fontsize=10)
-    style.legend(figure, axes[0], beneath=True, ncol=3)
+    style.legend(figure, axes[0], beneath=True, ncol=2)  # three columns of long labels overflow the figure
     figure.suptitle(f"Trade-off: {network}, {dataset}; test accuracy at {SHORT[rule]}, mean over seeds "
-                    f"(bars: {CONFIDENCE:.0%} CI)", fontsize=10)
+                    f"(bars: {CONFIDENCE:.0%} CI, cut at 0 and 100%)", fontsize=10)
     return figure
 
 

@@ -10,7 +10,7 @@ from scipy import stats
 from reporting.cli import main
 from reporting.merge import merge_table
 from reporting.runs_table import load_runs
-from reporting.tradeoff_figures import tradeoff_figure, tradeoff_series
+from reporting.tradeoff_figures import Series, tradeoff_figure, tradeoff_series
 from tests.trained_runs import configurations, copy_runs, expected_peak, read_logs, write_edited_copy
 
 pytest_plugins = ["tests.fixtures_trained"]
@@ -62,3 +62,13 @@ def test_plotter_draws_it_by_default_and_only_where_called_for(results, trained_
     assert "Trade-off: none" in capsys.readouterr().out and not (single / "figures").exists()
     assert main([str(single), "--formats", "png", "--figures-dir", str(single / "figures")]) == 0
     assert "Trade-off" not in capsys.readouterr().out
+
+
+def test_an_interval_past_100_percent_is_drawn_up_to_100():
+    line = Series("SNIP", "SNIP", {"compressionRatio": [2.0, 4.0], "theoreticalSpeedup": [2.0, 4.0]},
+                  mean=[0.97, 0.9], low=[0.5, -0.2], high=[1.44, 0.95], n=[2, 2])
+    figure = tradeoff_figure("LeNet", "mnist", [line])
+    for ax in figure.axes[:2]:
+        [container] = ax.containers
+        bars = [segment[:, 1] for segment in container.lines[2][0].get_segments()]
+        np.testing.assert_allclose(bars, [[50.0, 100.0], [0.0, 95.0]], atol=1e-9)

@@ -11,8 +11,8 @@
   temporary folder, so that only these runs are its clients; stopped afterwards).
 - `gridtime`: bench/grid_time.py on the GPU: the paper's grids' hours, each network in its fastest setting.
 
-Two device calls of at most 9 minutes each hold the check (bench/README.md, "GPU check"):
-`--rows float32,resnet20,determinism,pack,sweep` and `--rows autotune,forms,workers,gridtime`.
+A session's device time holds two calls of the check (bench/README.md, "The grids' call"): the default groups, then
+`--rows determinism,autotune,forms,workers,gridtime --budget-s 420`.
 """
 
 import contextlib

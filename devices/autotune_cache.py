@@ -41,6 +41,22 @@ NVIDIA_VERSION_FILE = "/proc/driver/nvidia/version"
 AUTOTUNE_NOTES = []  # what preparing the cache had to say, for the run's first lines (runner/process.py)
 
 
+EXCLUDE_NONDETERMINISTIC_FLAG = "--xla_gpu_exclude_nondeterministic_ops=true"
+DETERMINISTIC_OPS_FLAG = "--xla_gpu_deterministic_ops=true"
+
+
+def kernel_choice(xla_flags):
+    """What XLA_FLAGS ask of XLA's GPU kernels: ("autotuned", the cache folder), deterministic and their tuning kept;
+    ("deterministic", None); or (None, None), kernels free to differ from run to run."""
+    flags = xla_flags.split()
+    deterministic = DETERMINISTIC_OPS_FLAG in flags or EXCLUDE_NONDETERMINISTIC_FLAG in flags
+    cache = next((flag.split("=", 1)[1] for flag in flags
+                  if flag.startswith("--xla_gpu_per_fusion_autotune_cache_dir=")), None)
+    if deterministic and cache and EXCLUDE_NONDETERMINISTIC_FLAG in flags:
+        return "autotuned", cache
+    return ("deterministic" if deterministic else None), None
+
+
 class AutotuneCacheError(ValueError):
     """The cache folder cannot be used as it is; one sentence saying what to do."""
 
@@ -120,7 +136,7 @@ def autotune_flags(environ, gpu, driver, versions):
     key = cache_key(gpu, driver, versions)
     folder = cache_folder(root, key)
     note = prepared_folder(folder, key)
-    flags = ["--xla_gpu_exclude_nondeterministic_ops=true", f"--xla_gpu_per_fusion_autotune_cache_dir={folder}",
+    flags = [EXCLUDE_NONDETERMINISTIC_FLAG, f"--xla_gpu_per_fusion_autotune_cache_dir={folder}",
              "--xla_gpu_experimental_autotune_cache_mode=AUTOTUNE_CACHE_MODE_UPDATE"]
     return flags, folder, note
 

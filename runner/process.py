@@ -2,7 +2,6 @@
 data set."""
 
 import os
-import re
 
 import keras
 
@@ -30,14 +29,10 @@ def device_line(config):
     device = describe_current(config.backend)
     line = f"Device: {device.describe()}; Keras on {config.backend}, {config.precision} products"
     if device.platform == "gpu" and config.backend == "jax":
-        flags = os.environ.get("XLA_FLAGS", "")
-        cache = re.search(r"xla_gpu_per_fusion_autotune_cache_dir=(\S+)", flags)
-        if "xla_gpu_exclude_nondeterministic_ops=true" in flags and cache:
-            line += f", deterministic kernels, autotuned (their choices kept in {cache.group(1)})"
-        elif "xla_gpu_deterministic_ops=true" in flags or "xla_gpu_exclude_nondeterministic_ops=true" in flags:
-            line += ", deterministic kernels"
-        else:
-            line += ", NON-deterministic kernels (XLA_FLAGS)"
+        from devices.autotune_cache import kernel_choice
+        choice, cache = kernel_choice(os.environ.get("XLA_FLAGS", ""))
+        line += {"autotuned": f", deterministic kernels, autotuned (their choices kept in {cache})",
+                 "deterministic": ", deterministic kernels"}.get(choice, ", NON-deterministic kernels (XLA_FLAGS)")
     return line
 
 

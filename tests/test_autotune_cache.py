@@ -116,3 +116,14 @@ def test_a_refused_cache_stops_the_backends_start_in_one_sentence(tmp_path, monk
     (folder / "key.json").write_text("{")
     with pytest.raises(BackendError, match="holds choices for an unreadable key"):
         autotuning_flags()
+
+
+def test_the_kernels_xla_flags_ask_for_are_read_one_way_for_the_device_line_and_the_gpu_check():
+    from devices.autotune_cache import kernel_choice
+    cached = ("--xla_gpu_exclude_nondeterministic_ops=true --xla_gpu_per_fusion_autotune_cache_dir=/c/H200 "
+              "--xla_gpu_experimental_autotune_cache_mode=AUTOTUNE_CACHE_MODE_UPDATE")
+    assert kernel_choice(cached) == ("autotuned", "/c/H200")
+    assert kernel_choice("--xla_dump_to=/tmp/x --xla_gpu_deterministic_ops=true") == ("deterministic", None)
+    assert kernel_choice("--xla_gpu_exclude_nondeterministic_ops=true") == ("deterministic", None)
+    assert kernel_choice("--xla_gpu_deterministic_ops=false") == (None, None)
+    assert kernel_choice("") == (None, None)

@@ -14,7 +14,7 @@ import numpy as np
 
 from masking import mask_counts
 from training.steps import Steps, any_convolution_layer
-from training.steps_packed import PackedJaxSteps
+from training.steps_packed import PackedJaxSteps, steps_loop
 
 _DEVICE_COPIES = []  # (host array, its device copy): the runs of a pack share one copy of the data set
 
@@ -116,16 +116,10 @@ class JaxSteps(Steps):
         """`count` steps from step `start`, and each step's (mean loss, correct count). The trip count is static
         (one compilation per chunk size: a full chunk and the epoch's remainder), because a GPU runs a loop of
         unknown length by asking the host after every step whether to go on; `start` is traced."""
-        def body(offset, carry):
-            state, losses, correct = carry
-            step = start + offset
-            state, loss, step_correct = self.train_step_function(
-                state, x_train, y_train, batch_indices[step], batch_weights[step],
-                None if batch_shifts is None else batch_shifts[step])
-            return state, losses.at[offset].set(loss), correct.at[offset].set(step_correct)
-
-        zeros = jnp.zeros((count,), "float32")
-        return jax.lax.fori_loop(0, count, body, (state, zeros, zeros))
+        def step_at(state, step):
+            return self.train_step_function(state, x_train, y_train, batch_indices[step], batch_weights[step],
+                                            None if batch_shifts is None else batch_shifts[step])
+        return steps_loop(step_at, state, start, count)
 
     def evaluate_batch_function(self, trainable, non_trainable, images, labels):
         probabilities, _, model_losses = self.stateless_call(trainable, non_trainable, images, training=False)

@@ -35,6 +35,19 @@ def member_map(function, members, form="vmap"):
     return one_after_another
 
 
+def steps_loop(step_at, state, start, count, members=None):
+    """(state, losses, correct counts) after `count` calls of step_at(state, step) -> (state, loss, correct) from
+    step `start` (traced) in a `fori_loop`; a step's loss and count are scalars, or, for a pack's folded step, one per
+    member: the results are then (members, count)."""
+    def body(offset, carry):
+        state, losses, correct = carry
+        state, loss, step_correct = step_at(state, start + offset)
+        return state, losses.at[..., offset].set(loss), correct.at[..., offset].set(step_correct)
+
+    zeros = jnp.zeros((count,) if members is None else (members, count), "float32")
+    return jax.lax.fori_loop(0, count, body, (state, zeros, zeros))
+
+
 def split_on_device(images, labels, batch_size):
     """(images (batches, batch, ...), labels (batches, batch), example count) of a split on the device, in whole
     batches: the last one padded with copies of the first example, whose results are dropped. Sent once: the
@@ -112,16 +125,10 @@ class PackedJaxSteps:
     def _folded_chunk_function(self, state, x_train, y_train, batch_indices, batch_weights, batch_shifts, start,
                                count):
         """`count` folded steps from step `start` (as JaxSteps.train_chunk_function, the members' axis first)."""
-        def body(offset, carry):
-            state, losses, correct = carry
-            step = start + offset
-            state, loss, step_correct = self._folded_step_function(
-                state, x_train, y_train, batch_indices[:, step], batch_weights[:, step],
-                None if batch_shifts is None else batch_shifts[:, step])
-            return state, losses.at[:, offset].set(loss), correct.at[:, offset].set(step_correct)
-
-        zeros = jnp.zeros((len(self.members), count), "float32")
-        return jax.lax.fori_loop(0, count, body, (state, zeros, zeros))
+        def step_at(state, step):
+            return self._folded_step_function(state, x_train, y_train, batch_indices[:, step], batch_weights[:, step],
+                                              None if batch_shifts is None else batch_shifts[:, step])
+        return steps_loop(step_at, state, start, count, members=len(self.members))
 
     def _evaluate_batch_function(self, trainable, non_trainable, images, labels):
         def member_evaluation(member_trainable, member_non_trainable):

@@ -103,14 +103,13 @@ def start_jax(spec):
     import keras
     import numpy
 
-    from cli.keras_backend import DETERMINISTIC_XLA_FLAG
     from devices import apply_precision
+    from devices.autotune_cache import kernel_choice
 
     xla_flags = os.environ.get("XLA_FLAGS", "")
     # Deterministic kernels: XLA's first configuration that compiles, or autotuned ones without the operations whose
     # results depend on their threads' order (devices/autotune_cache.py).
-    deterministic = bool({DETERMINISTIC_XLA_FLAG, "--xla_gpu_exclude_nondeterministic_ops=true"}
-                         & set(xla_flags.split()))
+    deterministic = kernel_choice(xla_flags)[0] is not None
     if deterministic != spec["deterministic"]:
         raise ContenderError(f"XLA_FLAGS is {xla_flags!r} after select_backend, but deterministic GPU kernels were "
                              f"{'asked for' if spec['deterministic'] else 'to be off'}.")

@@ -261,7 +261,7 @@ def run_all_rows(args, rows, preflight, data, folder, deadline, report_now):
         if row["contender"] == "sweep":
             row.update(sweep_row(args, row, data, timeout, folder, reason))
         elif row["contender"] == "gridtime":
-            row.update(gpu_grid_rows.run_grid_time(args, data, timeout, folder))
+            row.update(gpu_grid_rows.run_grid_time(args, timeout, folder))
         else:
             row.update(run_row(args, key, row, data, folder, timeout, reason))
         row["process_s"] = round(time.time() - row_started, 1)  # start-up, data, compilation and epochs

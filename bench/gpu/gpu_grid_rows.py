@@ -96,7 +96,7 @@ def mps_daemon(folder):
         subprocess.run([control], input="quit\n", env=environ, capture_output=True, text=True, timeout=30)
 
 
-def run_grid_time(args, data, timeout, folder):
+def run_grid_time(args, timeout, folder):
     """The gridtime row: bench/grid_time.py on this device, its table kept in the row."""
     output = os.path.join(folder, "grid_time.json")
     # A smoke run times LeNet alone, in the smallest settings: it shows the row's path, not the grids' hours.

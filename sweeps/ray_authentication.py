@@ -6,6 +6,7 @@ which --address joins do not send. Joining a cluster that refuses the sweep's to
 sentence that says where Ray looks for the token, at once: ray.init retries for half a minute, prints Ray's warnings
 and ends in 'Failed to connect'."""
 
+import logging
 import os
 import secrets
 
@@ -20,6 +21,8 @@ def local_instance_token():
     """Gives the sweep's local Ray instance a token in this process's environment, unless the user set one."""
     if not (os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")):
         os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+    # Ray then warns, on every sweep, that token authentication is on and how to opt out: the sweep turned it on.
+    logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
 
 
 def authentication_problem(address, source, sent_token):

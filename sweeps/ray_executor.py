@@ -146,6 +146,24 @@ def unreserved_gpus_problem(cluster_gpus, gpus_per_run, configs):
             "between runs), or --device cpu.")
 
 
+def unfit_reservation_problem(node_resources, cpus_per_run, gpus_per_run, own_instance):
+    """Why no node of `node_resources` (each node's {"CPU": n, "GPU": n}) can ever take a run reserving cpus_per_run
+    CPUs and gpus_per_run GPUs, in one sentence, or None. Ray would keep such tasks pending without a word: on the
+    sweep's own instance for ever; on a joined cluster until a node that fits joins, so that case is only said."""
+    wanted = {"CPU": cpus_per_run, "GPU": gpus_per_run}
+    if any(all(resources.get(name, 0) >= amount for name, amount in wanted.items()) for resources in node_resources):
+        return None
+    largest = {name: max((resources.get(name, 0) for resources in node_resources), default=0) for name in wanted}
+    short = [f"{largest[name]:g} {name}(s)" for name, amount in wanted.items() if largest[name] < amount]
+    where = "this machine's Ray instance" if own_instance else "the Ray cluster"
+    lacking = (f"{where} has {'only' if own_instance else 'at most'} {' and '.join(short)}"
+               f"{'' if own_instance else ' on a node'}" if short else f"no node of {where} has both")
+    return (f"Each run reserves {cpus_per_run:g} CPU(s) and {gpus_per_run:g} GPU(s) (--cpus-per-run, "
+            f"--gpus-per-run), but {lacking}"
+            + ("; pass smaller reservations, or run the grid on a cluster that has them (--address)."
+               if own_instance else "; the runs wait until such a node joins (Ctrl-C stops the sweep)."))
+
+
 class RayExecutor(Executor):
     def __init__(self, on_start, on_end, outputpath, address=None, cpus_per_run=1, gpus_per_run=0,
                  print_line=print, address_source="--address"):
@@ -213,6 +231,12 @@ class RayExecutor(Executor):
                                               [job.config for job in jobs])
             if problem:
                 raise ExecutorError(problem)
+            nodes = [node["Resources"] for node in ray.nodes() if node["Alive"]]
+            problem = unfit_reservation_problem(nodes, self.cpus_per_run, self.gpus_per_run, self.address is None)
+            if problem and self.address is None:
+                raise ExecutorError(problem)
+            if problem:
+                self.print_line(problem)
             self.check_shared_paths()
             self.control = ray.remote(num_cpus=0)(ray_task.SweepControl).remote()
             task = ray.remote(num_cpus=self.cpus_per_run, num_gpus=self.gpus_per_run,

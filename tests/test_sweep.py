@@ -17,7 +17,12 @@ from conftest import REPOSITORY
 from runner import existing_runs
 from sweeps.grid import load_grid
 
-TINY = {"dataset": "mnist-subset", "limit": 40, "maxepochs": 1, "batchsize": 20}
+# The grids' runs train on JAX: with the suite's shared compilation cache (tests/conftest.py) a tiny run's process
+# takes about 4.7 s of CPU, against 9-10 s on TensorFlow (measured 2026-12-07), and the sweep, claim, Ray and
+# Slurm tests start dozens of them. What they check does not depend on the backend; test_resume keeps both.
+TINY = {"dataset": "mnist-subset", "limit": 40, "maxepochs": 1, "batchsize": 20, "backend": "jax"}
+# For the tests of what decides the backend of runs whose grid sets none.
+TINY_WITHOUT_BACKEND = {key: value for key, value in TINY.items() if key != "backend"}
 LONG = {"dataset": "mnist-subset", "limit": 400, "maxepochs": 15, "batchsize": 20, "traintype": "FreePruning"}
 
 
@@ -253,7 +258,7 @@ def test_a_grid_may_vary_the_keras_backend_and_each_run_trains_on_its_own(tmp_pa
 def test_keras_backend_flag_sets_the_backend_of_runs_whose_grid_sets_none(tmp_path, monkeypatch):
     from sweeps.execution import trainer_command
     monkeypatch.setenv("KERAS_BACKEND", "jax")
-    grid = write_grid(tmp_path, seeds=(1,))
+    grid = write_grid(tmp_path, seeds=(1,), base=TINY_WITHOUT_BACKEND)
     assert Sweep.build_parser().parse_args([str(grid)]).keras_backend == "jax"  # the environment's, by default
     assert Sweep.build_parser().parse_args([str(grid), "--keras-backend", "tensorflow"]).keras_backend == "tensorflow"
     runs = load_grid(grid, str(tmp_path), defaults={"backend": "jax"}).runs
@@ -262,6 +267,8 @@ def test_keras_backend_flag_sets_the_backend_of_runs_whose_grid_sets_none(tmp_pa
     assert command[command.index("--backend") + 1] == "jax"
     pinned = write_grid(tmp_path, name="pinned.json", seeds=(1,), base={**TINY, "backend": "tensorflow"})
     assert {config.backend for config in load_grid(pinned, defaults={"backend": "jax"}).runs} == {"tensorflow"}
+    assert {config.backend for config in load_grid(write_grid(tmp_path, seeds=(1,)), str(tmp_path),
+                                                   defaults={"backend": "tensorflow"}).runs} == {"jax"}
 
 
 def test_executor_names_where_runs_execute():

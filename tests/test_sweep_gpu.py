@@ -4,6 +4,7 @@ and the runs' command is a Python one-liner that writes its environment to a fil
 
 import json
 import os
+import subprocess
 import sys
 import types
 
@@ -19,7 +20,7 @@ from sweeps import backends, execution, ray_executor, ray_task
 from sweeps.execution import Job, LocalExecutor, continue_command, trainer_command
 from sweeps.grid import load_grid
 from sweeps.slurm_task import SlurmTask
-from test_sweep import TINY, sweep, write_grid
+from test_sweep import TINY, TINY_WITHOUT_BACKEND, sweep, write_grid
 
 MEMORY_VARIABLES = ("XLA_PYTHON_CLIENT_PREALLOCATE", "XLA_PYTHON_CLIENT_MEM_FRACTION", "TF_FORCE_GPU_ALLOW_GROWTH")
 # A run's process: writes its environment to FOLDER/NUMBER.json, then waits until COUNT of them have (so that
@@ -195,6 +196,19 @@ def test_ray_refuses_jax_runs_that_reserve_no_gpu_on_a_cluster_with_gpus():
     assert ray_executor.unreserved_gpus_problem(4, 0, [tensorflow, jax.replace(device="cpu")]) is None
 
 
+def test_ray_says_when_no_node_can_take_a_run_as_reserved():
+    fits = ray_executor.unfit_reservation_problem
+    assert fits([{"CPU": 2, "GPU": 1}], 1, 1, own_instance=True) is None
+    assert fits([{"CPU": 2}], 1, 0.25, own_instance=True) == (
+        "Each run reserves 1 CPU(s) and 0.25 GPU(s) (--cpus-per-run, --gpus-per-run), but this machine's Ray "
+        "instance has only 0 GPU(s); pass smaller reservations, or run the grid on a cluster that has them "
+        "(--address).")
+    assert fits([{"CPU": 8}, {"CPU": 1, "GPU": 1}], 2, 1, own_instance=False) == (
+        "Each run reserves 2 CPU(s) and 1 GPU(s) (--cpus-per-run, --gpus-per-run), but no node of the Ray cluster "
+        "has both; the runs wait until such a node joins (Ctrl-C stops the sweep).")
+    assert "the Ray cluster has at most 2 CPU(s) on a node;" in fits([{"CPU": 2}, {"CPU": 1}], 4, 0, False)
+
+
 # Slurm -----------------------------------------------------------------------------------------------------------
 def test_a_slurm_task_runs_its_run_with_slurms_gpus_and_no_sharing(tmp_path, monkeypatch, sweep_environment):
     config = RunConfig(backend="jax", device="gpu", outputpath=str(tmp_path))
@@ -235,9 +249,24 @@ def test_device_flag_sets_the_device_of_runs_whose_grid_sets_none(tmp_path):
     (["--executor", "ray", "--gpus-per-run", "0.25", "--keras-backend", "tensorflow"], "--keras-backend jax"),
 ])
 def test_gpus_reserved_for_runs_that_cannot_use_them_are_refused_in_one_sentence(tmp_path, flags, message):
-    result = sweep(write_grid(tmp_path, seeds=(1,)), "--outputpath", tmp_path / "Outputs", *flags)
+    result = sweep(write_grid(tmp_path, seeds=(1,), base=TINY_WITHOUT_BACKEND), "--outputpath", tmp_path / "Outputs",
+                   *flags)
     assert result.returncode == 2 and result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr, result.stderr
+
+
+def test_a_reservation_that_the_sweeps_own_ray_instance_cannot_take_is_refused_in_one_sentence(tmp_path):
+    """Ray would keep the tasks pending for ever, and the sweep would wait without a word. (Sweep.py in a process of
+    its own: Ray keeps per-process state between ray.init calls.)"""
+    output = tmp_path / "Outputs"
+    result = subprocess.run([sys.executable, "Sweep.py", str(write_grid(tmp_path, seeds=(1,))), "--outputpath",
+                             str(output), "--executor", "ray", "--gpus-per-run", "64"], cwd=REPOSITORY,
+                            capture_output=True, text=True, timeout=300, check=False,
+                            env={key: value for key, value in os.environ.items() if key != "RAY_ADDRESS"})
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert ("Each run reserves 1 CPU(s) and 64 GPU(s) (--cpus-per-run, --gpus-per-run), but this machine's Ray "
+            "instance has only ") in result.stderr
+    assert not list(output.rglob("*_logs.json"))
 
 
 def test_gpus_reserved_for_jax_runs_pass(tmp_path):

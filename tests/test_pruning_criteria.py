@@ -123,6 +123,21 @@ def test_masks_remove_the_lowest_scores_exactly_and_of_ties_the_later_ones():
     np.testing.assert_array_equal(masks[1].reshape(-1), [0] * 6 + [1] * 6)
 
 
+def test_the_linear_selection_removes_what_a_full_sort_would():
+    """lowest_removed partitions instead of sorting: against the sort it replaced, on scores with many ties and
+    removed (-inf) entries, at every count."""
+    from pruning_at_init.criteria.scoring import lowest_removed
+    generator = np.random.default_rng(7)
+    for _ in range(300):
+        scores = generator.integers(0, 4, int(generator.integers(1, 40))).astype(np.float64)
+        scores[generator.random(scores.size) < 0.2] = -np.inf
+        for count in range(scores.size + 1):
+            order = np.lexsort((-np.arange(scores.size), scores))  # ascending; of equal scores the later first
+            wanted = np.ones(scores.size, dtype=np.float32)
+            wanted[order[:count]] = 0.0
+            np.testing.assert_array_equal(lowest_removed(scores, count), wanted)
+
+
 def test_a_mask_that_cuts_every_path_is_refused_and_non_finite_scores_too():
     from pruning_at_init.criteria.scoring import CriterionError, check_connected, masks_from_scores
     context = tiny_context(sparsity=0.9)  # noqa: F821

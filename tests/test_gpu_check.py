@@ -19,6 +19,7 @@ BENCH = REPOSITORY / "bench"
 sys.path[:0] = [str(BENCH / "gpu"), str(BENCH)]
 
 import gpu_check  # noqa: E402
+import gpu_markdown  # noqa: E402
 import gpu_report  # noqa: E402
 import gpu_sweep  # noqa: E402
 from gpu_check import plan_rows  # noqa: E402
@@ -226,7 +227,7 @@ def test_packs_are_judged_against_one_solo_run_on_a_gpu():
 
 
 def test_the_pack_rows_have_tables_of_their_own():
-    markdown = gpu_report.markdown(report_of(hand_made_pack_rows(), smoke=False))
+    markdown = gpu_markdown.markdown(report_of(hand_made_pack_rows(), smoke=False))
     assert "| network | contender |" not in markdown  # only pack rows: no table of the other rows
     assert ("| LeNet | 64 | NVIDIA H200 | 55,000 / 5,000 / 1,000 | 1.200 | 0.600 | 1.800 | 6,400.0 | 35.56 | 42.67 | "
             "9.0 | 30 | 64 | 128 | measured |") in markdown
@@ -235,7 +236,7 @@ def test_the_pack_rows_have_tables_of_their_own():
     assert "| Conv6 | 16 |  |  |  |  |  |  |  |  |  |  |  |  | not run: budget |" in markdown
     assert "| vmap | 0.01600 | 0.00200 | 2.00 | 1.5 |" in markdown
     assert "one training step (forward + backward) of 8 members at batch 25, on NVIDIA H200: measured" in markdown
-    both = gpu_report.markdown(report_of({**hand_made_rows(), **hand_made_pack_rows()}, smoke=False))
+    both = gpu_markdown.markdown(report_of({**hand_made_rows(), **hand_made_pack_rows()}, smoke=False))
     assert both.count("| network | contender |") == 1 and "| LeNet | 64 | NVIDIA H200 |" in both
 
 
@@ -253,7 +254,7 @@ def report_of(rows, smoke):
 def test_the_markdown_report_lists_every_row_with_its_status():
     rows = hand_made_rows()
     rows["Conv6/torch/float32"].update(status="partial", reason="stopped by the budget (40 s)", epoch_s=[4.0])
-    markdown = gpu_report.markdown(report_of(rows, smoke=False))
+    markdown = gpu_markdown.markdown(report_of(rows, smoke=False))
     assert "NOT A GPU RESULT" not in markdown
     assert "this project is tested on jax 0.10.2; this ran on jax 0.11.2" in markdown
     assert "- pre-flight torch: unusable: No C compiler is on the PATH." in markdown
@@ -267,7 +268,7 @@ def test_the_markdown_report_lists_every_row_with_its_status():
             "55,000 each |  |  |  | 41 | 8,192 | measured |") in markdown
     assert "| 3 | finished | NVIDIA H200 (gpu) | 1.00, 2.00 | ? - ? |" in markdown
     assert "**Incomplete:**" in markdown
-    smoke = gpu_report.markdown(report_of(hand_made_rows(), smoke=True))
+    smoke = gpu_markdown.markdown(report_of(hand_made_rows(), smoke=True))
     assert smoke.count(gpu_report.SMOKE_BANNER) == 2 and "| met" not in smoke
 
 

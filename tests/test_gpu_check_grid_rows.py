@@ -12,6 +12,7 @@ sys.path[:0] = [str(REPOSITORY / "bench" / "gpu"), str(REPOSITORY / "bench")]
 
 import gpu_check  # noqa: E402
 import gpu_grid_rows  # noqa: E402
+import gpu_markdown  # noqa: E402
 import gpu_report  # noqa: E402
 from gpu_report import row_key  # noqa: E402
 
@@ -71,7 +72,7 @@ def test_the_autotuning_cache_is_judged_on_its_cost_and_on_identical_runs():
     ratios = gpu_report.ratios(rows)
     assert ratios["Conv6, runner float32: deterministic with the autotuning cache / non-deterministic"] == 1.05
     assert ratios["Conv6, runner: warm-up epoch reading the cache / tuning it"] == 0.2
-    markdown = gpu_report.markdown(report_of(rows, smoke=False))
+    markdown = gpu_markdown.markdown(report_of(rows, smoke=False))
     assert "| Conv6 | 30.0 | 6.0 | 2.100 | True | `--xla_gpu_exclude_nondeterministic_ops=true` |" in markdown
     assert "autotuning cache read | float32 | on, autotuned |" in markdown
 
@@ -86,7 +87,7 @@ def test_the_best_pack_form_is_judged_against_one_solo_run():
     assert (best["status"], best["value"]) == ("met", 2.0)  # folded: 8 x 3.0 / 12.0
     assert best["unit"] == "x one solo run: chosen 1.0, folded 2.0, unrolled 1.2"
     assert gpu_report.ratios(rows)["Conv6, pack of 8 (folded): runs per hour / one solo run's"] == 2.0
-    assert "| Conv6 | 8 (folded) | NVIDIA H200 |" in gpu_report.markdown(report_of(rows, smoke=False))
+    assert "| Conv6 | 8 (folded) | NVIDIA H200 |" in gpu_markdown.markdown(report_of(rows, smoke=False))
 
 
 def test_a_sweep_row_without_an_mps_daemon_says_why(tmp_path, monkeypatch):

@@ -124,8 +124,8 @@ def test_masks_remove_the_lowest_scores_exactly_and_of_ties_the_later_ones():
 
 
 def test_the_linear_selection_removes_what_a_full_sort_would():
-    """lowest_removed partitions instead of sorting: against the sort it replaced, on scores with many ties and
-    removed (-inf) entries, at every count."""
+    """lowest_removed finds the count-th lowest score and selects around it, instead of sorting the indices by two
+    keys: against that sort, on scores with many ties and removed (-inf) entries, at every count."""
     from pruning_at_init.criteria.scoring import lowest_removed
     generator = np.random.default_rng(7)
     for _ in range(300):

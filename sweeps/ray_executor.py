@@ -227,11 +227,11 @@ class RayExecutor(Executor):
         ray = self.ray
         self.connect()
         try:
-            problem = unreserved_gpus_problem(ray.cluster_resources().get("GPU", 0), self.gpus_per_run,
+            nodes = [node["Resources"] for node in ray.nodes() if node["Alive"]]  # the cluster, node by node
+            problem = unreserved_gpus_problem(sum(node.get("GPU", 0) for node in nodes), self.gpus_per_run,
                                               [job.config for job in jobs])
             if problem:
                 raise ExecutorError(problem)
-            nodes = [node["Resources"] for node in ray.nodes() if node["Alive"]]
             problem = unfit_reservation_problem(nodes, self.cpus_per_run, self.gpus_per_run, self.address is None)
             if problem and self.address is None:
                 raise ExecutorError(problem)

@@ -14,16 +14,16 @@ def scores(context):
     kernels = context.kernels()
     temperature = context.settings.grasp_temperature
 
-    def loss(values):
-        return cross_entropy(context.labels, logits(context.images, zip(kernels, values)) / temperature)
+    def loss(values, images, labels):
+        return cross_entropy(labels, logits(images, zip(kernels, values)) / temperature)
 
-    values = context.kernel_values()
-    held = [ops.convert_to_tensor(np.asarray(g)) for g in gradient(loss)(values)]
+    values, data = context.kernel_values(), (context.images, context.labels)
+    held = [np.asarray(g) for g in gradient(loss)(values, *data)]
 
-    def gradient_flow(values):
-        return sum(ops.sum(fixed * g) for fixed, g in zip(held, gradient_in_graph(loss, values)))
+    def gradient_flow(values, held, images, labels):
+        return sum(ops.sum(fixed * g) for fixed, g in zip(held, gradient_in_graph(loss, values, images, labels)))
 
-    return [np.asarray(hg) * value for hg, value in zip(gradient(gradient_flow)(values), values)]
+    return [np.asarray(hg) * value for hg, value in zip(gradient(gradient_flow)(values, held, *data), values)]
 
 
 def masks(context):

@@ -59,8 +59,11 @@ class Logits:
 
 
 def gradient(function):
-    """The gradient of function(values) -> scalar with respect to its list of tensors, compiled (jax.jit or
-    tf.function), on the process' Keras backend."""
+    """The gradient of function(values, *data) -> scalar with respect to values, its first argument (a list of
+    tensors), compiled (jax.jit or tf.function) on the process' Keras backend. What the function reads besides the
+    values (a batch of examples, fixed tensors) comes in as data, not from the enclosing scope: arrays taken from there
+    become constants of the compiled program, which XLA evaluates while compiling (GraSP on Conv6: a program of
+    constant examples and gradients took 4.2 s to compile, 30 s to score)."""
     backend = keras.backend.backend()
     if backend == "jax":
         import jax
@@ -68,25 +71,25 @@ def gradient(function):
     if backend == "tensorflow":
         import tensorflow as tf
 
-        def tape_gradient(values):
+        def tape_gradient(values, *data):
             with tf.GradientTape() as tape:
                 tape.watch(values)
-                result = function(values)
+                result = function(values, *data)
             return tape.gradient(result, values)
         return tf.function(tape_gradient, autograph=False)  # Keras 3 code needs no AutoGraph
     raise ValueError(f"The pruning criteria run on the tensorflow and jax backends, not {backend}.")
 
 
-def gradient_in_graph(function, values):
-    """The gradient of function at values, inside another differentiated function (GraSP's Hessian-gradient
-    product): not compiled on its own."""
+def gradient_in_graph(function, values, *data):
+    """The gradient of function(values, *data) with respect to values, inside another differentiated function
+    (GraSP's Hessian-gradient product): not compiled on its own."""
     if keras.backend.backend() == "jax":
         import jax
-        return jax.grad(function)(values)
+        return jax.grad(function)(values, *data)
     import tensorflow as tf
     with tf.GradientTape() as tape:
         tape.watch(values)
-        result = function(values)
+        result = function(values, *data)
     return tape.gradient(result, values)
 
 

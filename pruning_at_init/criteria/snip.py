@@ -11,11 +11,12 @@ def scores(context):
     logits = Logits(context.model, context.layers)
     kernels = context.kernels()
 
-    def loss(values):
-        return cross_entropy(context.labels, logits(context.images, zip(kernels, values)))
+    def loss(values, images, labels):
+        return cross_entropy(labels, logits(images, zip(kernels, values)))
 
     values = context.kernel_values()
-    return [np.abs(np.asarray(g) * value) for g, value in zip(gradient(loss)(values), values)]
+    gradients = gradient(loss)(values, context.images, context.labels)
+    return [np.abs(np.asarray(g) * value) for g, value in zip(gradients, values)]
 
 
 def masks(context):

@@ -16,13 +16,14 @@ def masks(context):
     kernels = context.kernels()
     kernel_ids = {id(kernel) for kernel in kernels}
     masks_now = [layer.fixed_mask for layer in layers]
-    constants = [(variable, ops.abs(ops.convert_to_tensor(variable))) for variable in model.variables
-                 if id(variable) not in kernel_ids and all(variable is not mask for mask in masks_now)]
+    others = [variable for variable in model.variables
+              if id(variable) not in kernel_ids and all(variable is not mask for mask in masks_now)]
+    absolute = [np.abs(np.asarray(variable)) for variable in others]
     ones = np.ones((1, *model.inputs[0].shape[1:]), dtype="float32")
 
-    def flow(arguments):
+    def flow(arguments, absolute, ones):
         values, masks = arguments[:len(kernels)], arguments[len(kernels):]
-        replacements = [*zip(kernels, values), *zip(masks_now, masks), *constants]
+        replacements = [*zip(kernels, values), *zip(masks_now, masks), *zip(others, absolute)]
         return ops.sum(logits(ones, replacements))
 
     flow_gradient = gradient(flow)
@@ -30,7 +31,7 @@ def masks(context):
     current = [np.ones_like(value) for value in magnitudes]
     iterations = context.settings.synflow_iterations
     for iteration in range(1, iterations + 1):
-        gradients = flow_gradient([*magnitudes, *current])[:len(kernels)]
+        gradients = flow_gradient([*magnitudes, *current], absolute, ones)[:len(kernels)]
         scores = [np.abs(np.asarray(g) * value * mask) for g, value, mask in zip(gradients, magnitudes, current)]
         density = (1 - context.sparsity) ** (iteration / iterations)
         current = masks_from_scores(context, scores, sparsity=1 - density, removed=current)

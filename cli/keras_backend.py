@@ -93,7 +93,11 @@ def _import_backend(backend, device):
         if not added and "xla_gpu_deterministic_ops" not in flags and "xla_gpu_exclude_nondeterministic" not in flags:
             added = [DETERMINISTIC_XLA_FLAG]
         os.environ["XLA_FLAGS"] = " ".join([flags, *added]).strip()
+        folder = compilation_cache_folder()
         import keras  # noqa: F401
+        if folder:
+            import jax
+            jax.config.update("jax_compilation_cache_dir", folder)  # before the first compilation
     else:
         from quiet_tensorflow import import_tensorflow_quietly
         import_tensorflow_quietly()
@@ -115,6 +119,30 @@ def autotuning_flags():
     if note:
         AUTOTUNE_NOTES.append(note)
     return flags
+
+
+def compilation_cache_folder():
+    """The folder of JAX's persistent compilation cache (devices/compilation_cache.py) where MASKTRAINER_JAX_CACHE asks
+    for one, else None; a folder that cannot be written is a BackendError."""
+    from devices.autotune_cache import gpu_and_driver
+    from devices.compilation_cache import (
+        FOLDER_IN_USE,
+        CompilationCacheError,
+        cache_root,
+        cpu_model_and_features,
+        prepared_cache_folder,
+    )
+    from devices.selection import installed_versions
+    FOLDER_IN_USE.clear()
+    if cache_root(os.environ) is None:
+        return None
+    versions = installed_versions(("jax", "jaxlib", "jax-cuda12-plugin", "jax-cuda13-plugin"))
+    try:
+        folder = prepared_cache_folder(os.environ, *cpu_model_and_features(), *gpu_and_driver(), versions)
+    except CompilationCacheError as error:
+        raise BackendError(str(error)) from None
+    FOLDER_IN_USE.append(folder)
+    return folder
 
 
 def select_installed_backend():

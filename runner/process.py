@@ -33,6 +33,9 @@ def device_line(config):
         choice, cache = kernel_choice(os.environ.get("XLA_FLAGS", ""))
         line += {"autotuned": f", deterministic kernels, autotuned (their choices kept in {cache})",
                  "deterministic": ", deterministic kernels"}.get(choice, ", NON-deterministic kernels (XLA_FLAGS)")
+    if config.backend == "jax":
+        from devices.compilation_cache import FOLDER_IN_USE
+        line += f", compiled programs kept in {FOLDER_IN_USE[0]}" if FOLDER_IN_USE else ""
     return line
 
 

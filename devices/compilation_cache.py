@@ -1,0 +1,83 @@
+"""JAX's persistent compilation cache for the runs: a program compiled once on a machine is read back by every
+later run that compiles the same program (the next seed of a grid, a resumed run, a Sweep.py worker's next run),
+instead of being compiled again; standard library only (it runs before JAX starts).
+
+`MASKTRAINER_JAX_CACHE`: `on` (the folder below), any other value (a folder of your own), `off` or unset (no cache,
+the default until it has been measured on a GPU). A cached program is the executable XLA made, so a run that reads
+it computes exactly what a run that compiles it does.
+
+FOLDER is ROOT/<device>-<key>: ROOT is `~/.cache/masktrainer/jax-compilation` (under XDG_CACHE_HOME where set), and
+key a hash of what an executable is only valid for: the CPU's model and instruction sets (a program compiled for
+AVX-512 does not run where there is none: a home folder shared by a cluster's nodes holds one cache per kind of node),
+the GPU model and the NVIDIA driver, and the versions of jax, jaxlib and the CUDA plugins. JAX keys each program
+within the folder (its computation, the XLA flags, the device). JAX's own thresholds decide what is kept: programs
+that took at least JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS to compile (1 s by default). Where the user sets
+JAX_COMPILATION_CACHE_DIR, JAX uses that folder and nothing is added.
+"""
+
+import hashlib
+import json
+import os
+import re
+
+VARIABLE = "MASKTRAINER_JAX_CACHE"
+USER_VARIABLE = "JAX_COMPILATION_CACHE_DIR"
+CPU_INFO_FILE = "/proc/cpuinfo"
+FOLDER_IN_USE = []  # the folder this process's JAX uses, for the run's device line (runner/process.py)
+
+
+class CompilationCacheError(ValueError):
+    """The cache folder cannot be used; one sentence saying what to do."""
+
+
+def cache_root(environ):
+    """The folder MASKTRAINER_JAX_CACHE names, or None when the cache is off or the user's JAX_COMPILATION_CACHE_DIR
+    decides."""
+    value = (environ.get(VARIABLE) or "off").strip()
+    if value.lower() == "off" or environ.get(USER_VARIABLE):
+        return None
+    if value.lower() == "on":
+        base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        return os.path.join(base, "masktrainer", "jax-compilation")
+    return os.path.abspath(os.path.expanduser(value))
+
+
+def cpu_model_and_features(info_file=CPU_INFO_FILE):
+    """(the CPU's model name, its sorted instruction-set flags) from /proc/cpuinfo; (None, "") where unreadable."""
+    try:
+        with open(info_file, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError:
+        return None, ""
+    model = re.search(r"^model name\s*:\s*(.+)$", text, re.MULTILINE)
+    flags = re.search(r"^(?:flags|Features)\s*:\s*(.+)$", text, re.MULTILINE)
+    return (model.group(1).strip() if model else None), " ".join(sorted(flags.group(1).split()) if flags else [])
+
+
+def machine_key(cpu, cpu_features, gpu, driver, versions):
+    """What a compiled executable is valid for: {cpu, cpu_features, gpu, driver, and each package's version}."""
+    return {"cpu": cpu, "cpu_features": hashlib.sha256(cpu_features.encode()).hexdigest()[:16], "gpu": gpu,
+            "driver": driver, **{name: versions.get(name) for name in sorted(versions)}}
+
+
+def cache_folder(root, key):
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+    device = re.sub(r"[^A-Za-z0-9]+", "-", key.get("gpu") or key.get("cpu") or "cpu").strip("-")
+    return os.path.join(root, f"{device}-{digest}")
+
+
+def prepared_cache_folder(environ, cpu, cpu_features, gpu, driver, versions):
+    """The folder this process's JAX keeps its compiled programs in (made where missing), or None when off."""
+    root = cache_root(environ)
+    if root is None:
+        return None
+    folder = cache_folder(root, machine_key(cpu, cpu_features, gpu, driver, versions))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        if not os.access(folder, os.W_OK):
+            raise PermissionError(13, "Permission denied", folder)
+    except OSError as error:
+        raise CompilationCacheError(f"The compilation cache {error.filename or folder} cannot be written "
+                                    f"({error.strerror}); set {VARIABLE} to a folder you can write, or to "
+                                    "off.") from None
+    return folder

@@ -62,8 +62,8 @@ def gradient(function):
     """The gradient of function(values, *data) -> scalar with respect to values, its first argument (a list of
     tensors), compiled (jax.jit or tf.function) on the process' Keras backend. What the function reads besides the
     values (a batch of examples, fixed tensors) comes in as data, not from the enclosing scope: arrays taken from there
-    become constants of the compiled program, which XLA evaluates while compiling (GraSP on Conv6: a program of
-    constant examples and gradients took 4.2 s to compile, 30 s to score)."""
+    become constants of the compiled program, which XLA evaluates while compiling (GraSP's Hessian-gradient program
+    on Conv6 with 100 examples, JAX on a CPU: 4.2 s to compile with them as constants, 2.6 s as arguments)."""
     backend = keras.backend.backend()
     if backend == "jax":
         import jax

@@ -61,15 +61,27 @@ class AutotuneCacheError(ValueError):
     """The cache folder cannot be used as it is; one sentence saying what to do."""
 
 
-def cache_root(environ):
-    """The folder MASKTRAINER_XLA_AUTOTUNE_CACHE names, or None when the cache is off."""
-    value = (environ.get(VARIABLE) or "off").strip()
+def user_cache_root(environ, variable, name):
+    """The folder the environment variable `variable` names: `on`, ~/.cache/masktrainer/NAME (under XDG_CACHE_HOME
+    where set); `off` or unset, None; any other value, that folder."""
+    value = (environ.get(variable) or "off").strip()
     if value.lower() == "off":
         return None
     if value.lower() == "on":
         base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        return os.path.join(base, "masktrainer", "xla-autotune")
+        return os.path.join(base, "masktrainer", name)
     return os.path.abspath(os.path.expanduser(value))
+
+
+def keyed_folder(root, key, device):
+    """ROOT/<device>-<hash of key>: one folder per key, named after the device it is for."""
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+    return os.path.join(root, f"{re.sub(r'[^A-Za-z0-9]+', '-', device).strip('-')}-{digest}")
+
+
+def cache_root(environ):
+    """The folder MASKTRAINER_XLA_AUTOTUNE_CACHE names, or None when the cache is off."""
+    return user_cache_root(environ, VARIABLE, "xla-autotune")
 
 
 def cache_key(gpu, driver, versions):
@@ -83,9 +95,7 @@ def described(key):
 
 
 def cache_folder(root, key):
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
-    model = re.sub(r"[^A-Za-z0-9]+", "-", key["gpu"] or "gpu").strip("-")
-    return os.path.join(root, f"{model}-{digest}")
+    return keyed_folder(root, key, key["gpu"] or "gpu")
 
 
 def prepared_folder(folder, key):

@@ -16,9 +16,10 @@ JAX_COMPILATION_CACHE_DIR, JAX uses that folder and nothing is added.
 """
 
 import hashlib
-import json
 import os
 import re
+
+from devices.autotune_cache import keyed_folder, user_cache_root
 
 VARIABLE = "MASKTRAINER_JAX_CACHE"
 USER_VARIABLE = "JAX_COMPILATION_CACHE_DIR"
@@ -33,13 +34,7 @@ class CompilationCacheError(ValueError):
 def cache_root(environ):
     """The folder MASKTRAINER_JAX_CACHE names, or None when the cache is off or the user's JAX_COMPILATION_CACHE_DIR
     decides."""
-    value = (environ.get(VARIABLE) or "off").strip()
-    if value.lower() == "off" or environ.get(USER_VARIABLE):
-        return None
-    if value.lower() == "on":
-        base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        return os.path.join(base, "masktrainer", "jax-compilation")
-    return os.path.abspath(os.path.expanduser(value))
+    return None if environ.get(USER_VARIABLE) else user_cache_root(environ, VARIABLE, "jax-compilation")
 
 
 def cpu_model_and_features(info_file=CPU_INFO_FILE):
@@ -61,9 +56,7 @@ def machine_key(cpu, cpu_features, gpu, driver, versions):
 
 
 def cache_folder(root, key):
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
-    device = re.sub(r"[^A-Za-z0-9]+", "-", key.get("gpu") or key.get("cpu") or "cpu").strip("-")
-    return os.path.join(root, f"{device}-{digest}")
+    return keyed_folder(root, key, key.get("gpu") or key.get("cpu") or "cpu")
 
 
 def prepared_cache_folder(environ, cpu, cpu_features, gpu, driver, versions):

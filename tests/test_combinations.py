@@ -296,7 +296,7 @@ def combinations_to_run(nettype):
 @pytest.mark.parametrize("nettype", RUN_NETWORKS)
 def test_every_possible_combination_runs_to_the_end(tmp_path, nettype):
     chosen = combinations_to_run(nettype)
-    sharing = [name for name in SHARED_PAIRS if nettype in SHARED_PAIRS] or [nettype]
+    sharing = list(SHARED_PAIRS) if nettype in SHARED_PAIRS else [nettype]
     walked = [combination for name in sharing for combination in combinations_to_run(name)]
     assert {(traintype, masktype) for traintype, _, masktype, _ in walked} == set(possible_pairs())
     available = 15 if nettype in NETWORKS_WITHOUT_BINARY_SCALE else 20

@@ -97,7 +97,11 @@ def _import_backend(backend, device):
         import keras  # noqa: F401
         if folder:
             import jax
-            jax.config.update("jax_compilation_cache_dir", folder)  # before the first compilation
+
+            from devices.compilation_cache import jax_settings
+            for option, value in jax_settings(folder, os.environ).items():  # before the first compilation
+                if option in jax.config.values:  # an option a later JAX drops is left out, not an error
+                    jax.config.update(option, value)
     else:
         from quiet_tensorflow import import_tensorflow_quietly
         import_tensorflow_quietly()

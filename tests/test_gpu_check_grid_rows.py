@@ -22,9 +22,8 @@ def test_the_grid_groups_plan_their_rows_after_the_others_without_repeating_one(
                                                      "0", "--lenet-packs", "1", "--conv6-packs", "1,8"]))
     assert list(rows) == [
         "LeNet/pack1/float32", "Conv6/pack1/float32", "Conv6/pack8/float32",
-        "LeNet/runner/float32/autotuned-1", "LeNet/runner/float32/autotuned-2",
-        "Conv6/runner/float32/autotuned-1", "Conv6/runner/float32/autotuned-2",
-        "ResNet20/runner/float32/autotuned-1", "ResNet20/runner/float32/autotuned-2",
+        *(f"{network}/runner/float32/autotuned-{call}" for network in ("LeNet", "Conv6", "ResNet20")
+          for call in (1, 2, 3)),
         # on a GPU the chosen form of a pack is vmap: the pack group's Conv6 row is vmap's
         "Conv6/pack8/float32/unrolled", "Conv6/pack8/float32/folded",
         "ResNet20/pack1/float32", "ResNet20/pack4/float32", "ResNet20/pack4/float32/folded",
@@ -37,44 +36,68 @@ def test_the_grid_groups_plan_their_rows_after_the_others_without_repeating_one(
                             "ResNet20/pack4/float32/folded"]
 
 
-def test_a_row_asks_for_its_pack_form_and_the_twins_share_one_autotuning_cache(tmp_path):
+def test_a_row_asks_for_its_pack_form_and_the_autotune_calls_share_their_caches(tmp_path):
     rows = gpu_check.plan_rows(gpu_check.parse_args(["--rows", "autotune,forms", "--networks", "Conv6"]))
     base = {"XLA_FLAGS": "--xla_dump_to=/tmp/x"}
     folded = gpu_grid_rows.environment(rows["Conv6/pack8/float32/folded"], base, str(tmp_path))
     assert folded == {**base, "MASKTRAINER_PACK_FORM": "folded"}
-    first, second = (gpu_grid_rows.environment(rows[f"Conv6/runner/float32/autotuned-{call}"], base, str(tmp_path))
-                     for call in (1, 2))
-    assert first == second == {**base, "MASKTRAINER_XLA_AUTOTUNE_CACHE": os.path.join(tmp_path, "autotune-cache")}
+    # a compilation cache of the check's own environment would let the first call skip its tuning: none of the three
+    # reads it; the second writes the check's own, the third reads it
+    users = {**base, "JAX_COMPILATION_CACHE_DIR": "/tmp/theirs", "MASKTRAINER_JAX_CACHE": "on"}
+    first, second, third = (gpu_grid_rows.environment(rows[f"Conv6/runner/float32/autotuned-{call}"], users,
+                                                      str(tmp_path)) for call in (1, 2, 3))
+    assert first == {**base, "MASKTRAINER_XLA_AUTOTUNE_CACHE": os.path.join(tmp_path, "autotune-cache")}
+    assert second == third == {**first, "MASKTRAINER_JAX_CACHE": os.path.join(tmp_path, "compilation-cache")}
     assert gpu_grid_rows.environment(rows["Conv6/pack8/float32"], base, str(tmp_path)) == base
 
 
 def autotuned(network, call, seconds, curves):
     return {**timed_row(network, "runner", seconds), "autotune": call, "loss_accuracy": curves,
-            "warm_up_s": 30.0 if call == 1 else 6.0, "xla_flags": "--xla_gpu_exclude_nondeterministic_ops=true"}
+            "warm_up_s": {1: 30.0, 2: 6.0, 3: 1.5}[call], "process_s": {1: 40.0, 2: 16.0, 3: 10.0}[call],
+            "xla_flags": "--xla_gpu_exclude_nondeterministic_ops=true"}
 
 
-def test_the_autotuning_cache_is_judged_on_its_cost_and_on_identical_runs():
+def test_the_caches_are_judged_on_their_cost_and_on_identical_runs():
     curves = [[2.3, 0.1], [1.2, 0.6]]
     rows = {row_key("Conv6", "runner", "float32", False): timed_row("Conv6", "runner", 2.0, deterministic=False),
             "Conv6/runner/float32/autotuned-1": autotuned("Conv6", 1, 2.3, curves),
             "Conv6/runner/float32/autotuned-2": autotuned("Conv6", 2, 2.1, curves),
+            "Conv6/runner/float32/autotuned-3": autotuned("Conv6", 3, 2.1, curves),
             "LeNet/runner/float32/autotuned-1": autotuned("LeNet", 1, 0.5, curves),
-            "LeNet/runner/float32/autotuned-2": autotuned("LeNet", 2, 0.5, [[2.3, 0.1], [1.2000001, 0.6]])}
+            "LeNet/runner/float32/autotuned-2": autotuned("LeNet", 2, 0.5, curves),
+            "LeNet/runner/float32/autotuned-3": autotuned("LeNet", 3, 0.5, [[2.3, 0.1], [1.2000001, 0.6]]),
+            "ResNet20/runner/float32/autotuned-1": autotuned("ResNet20", 1, 0.9, curves),
+            "ResNet20/runner/float32/autotuned-2": autotuned("ResNet20", 2, 0.9, curves),
+            "ResNet20/runner/float32/autotuned-3": {"network": "ResNet20", "contender": "runner", "autotune": 3,
+                                                    "precision": "float32", "status": "not run: budget"}}
     judged = {target["target"]: target for target in gpu_report.targets(rows, smoke=False)}
     cost = judged["Conv6 runner: deterministic with the autotuning cache, at most 10% slower than non-deterministic"]
     assert (cost["status"], cost["value"]) == ("met", 1.05)  # 2.1 / 2.0
-    same = judged["Conv6 runner: two processes with the autotuning cache give identical losses and accuracies"]
-    assert (same["status"], same["value"]) == ("met", True)
-    lenet = judged["LeNet runner: two processes with the autotuning cache give identical losses and accuracies"]
-    assert (lenet["status"], lenet["value"]) == ("missed", False)
+    same = "runner: processes tuning, reading the autotuning cache and reading the compiled programs give identical " \
+           "losses and accuracies"
+    assert (judged[f"Conv6 {same}"]["status"], judged[f"Conv6 {same}"]["value"]) == ("met", True)
+    assert judged[f"Conv6 {same}"]["unit"] == "identical (calls 1, 2, 3)"
+    # the third call's programs differ in the last digit: missed, not rounded away
+    assert (judged[f"LeNet {same}"]["status"], judged[f"LeNet {same}"]["value"]) == ("missed", False)
+    # a third call the budget did not reach: the two that ran are compared, and the report says which
+    resnet = judged[f"ResNet20 {same}"]
+    assert (resnet["status"], resnet["unit"]) == ("met", "identical (calls 1, 2)")
     assert judged["LeNet runner: deterministic with the autotuning cache, at most 10% slower than non-deterministic"][
         "status"] == "not judged: LeNet/runner/float32/nondeterministic was not planned (add determinism to --rows)"
     ratios = gpu_report.ratios(rows)
     assert ratios["Conv6, runner float32: deterministic with the autotuning cache / non-deterministic"] == 1.05
     assert ratios["Conv6, runner: warm-up epoch reading the cache / tuning it"] == 0.2
+    assert ratios["Conv6, runner: warm-up epoch reading the compiled programs too / compiling them"] == 0.25
+    assert ratios["Conv6, runner: whole process reading the compiled programs too / compiling them"] == 0.625
+    assert ratios["Conv6, runner: s/epoch of the compiled programs read / compiled"] == 1.0
+    assert "ResNet20, runner: warm-up epoch reading the compiled programs too / compiling them" not in ratios
     markdown = gpu_markdown.markdown(report_of(rows, smoke=False))
-    assert "| Conv6 | 30.0 | 6.0 | 2.100 | True | `--xla_gpu_exclude_nondeterministic_ops=true` |" in markdown
+    assert "| Conv6 | 30.0 / 6.0 / 1.5 | 2.100 / 2.100 | 40 / 16 / 10 | True (calls 1, 2, 3) | " \
+           "`--xla_gpu_exclude_nondeterministic_ops=true` |" in markdown
+    assert "| ResNet20 | 30.0 / 6.0 / not run: budget | 0.900 / not run: budget | 40 / 16 / not run: budget |" \
+           in markdown
     assert "autotuning cache read | float32 | on, autotuned |" in markdown
+    assert "autotuning cache and compiled programs read | float32 | on, autotuned |" in markdown
 
 
 def test_the_best_pack_form_is_judged_against_one_solo_run():

@@ -1,9 +1,12 @@
 """The GPU check's rows about grids (issue 37): what a GPU's hour is worth when the unit of work is a grid.
 
-- `autotune`: the runner with XLA's autotuning results persisted (devices/autotune_cache.py), each network twice in
-  two processes: the first call tunes and writes the cache, the second reads it. Both must give the same losses and
-  accuracies, epoch by epoch (FreePruning's score gradients go through the convolutions' kernel gradients); the
-  second's epoch time against the non-deterministic row's is the cost of determinism with the cache.
+- `autotune`: the runner with XLA's autotuning results persisted (devices/autotune_cache.py), each network three
+  times in three processes: the first call tunes and writes the cache, the second reads it, and the third reads the
+  compiled programs that the second kept in JAX's compilation cache (MASKTRAINER_JAX_CACHE,
+  devices/compilation_cache.py) beside it. All three must give the same losses and accuracies, epoch by epoch
+  (FreePruning's score gradients go through the convolutions' kernel gradients); the second's epoch time against the
+  non-deterministic row's is the cost of determinism with the cache; the third's warm-up against the second's is
+  what a grid's next run saves of its compilation.
 - `forms`: the pack forms (training/pack_forms.py) side by side: Conv6 packs of 8 in vmap (the pack group's row),
   unrolled and folded; ResNet20 alone and packs of 4 in vmap and folded.
 - `workers`: Conv6 and ResNet20 runs sharing the GPU through `Sweep.py --workers 4`, time-sliced, and, where
@@ -26,6 +29,10 @@ GPU = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(GPU))
 GRID_GROUPS = ("autotune", "forms", "workers", "gridtime")
 AUTOTUNE_VARIABLE = "MASKTRAINER_XLA_AUTOTUNE_CACHE"
+COMPILATION_VARIABLE = "MASKTRAINER_JAX_CACHE"
+# A compilation cache the check's own environment names would let the first call read its programs without tuning.
+USER_COMPILATION_VARIABLES = (COMPILATION_VARIABLE, "JAX_COMPILATION_CACHE_DIR")
+AUTOTUNE_CALLS = (1, 2, 3)  # tunes; reads the autotuning cache (and keeps its programs); reads both
 FORM_VARIABLE = "MASKTRAINER_PACK_FORM"
 AUTOTUNE_MAX_COST = 1.10  # deterministic with the cache / non-deterministic (the issue's target)
 FORMS_CONV6 = (8, ("unrolled", "folded"))  # N, the forms beside the pack group's (vmap on a GPU)
@@ -39,7 +46,7 @@ def plan(args, group, rows, add_row):
     """Adds the rows of one of the grid groups through add_row(key, row); rows: those planned so far."""
     if group == "autotune":
         for network in args.networks:
-            for call in (1, 2):
+            for call in AUTOTUNE_CALLS:
                 add_row(f"{network}/runner/float32/autotuned-{call}",
                         {"network": network, "contender": "runner", "precision": "float32", "deterministic": True,
                          "autotune": call})
@@ -65,12 +72,17 @@ def plan(args, group, rows, add_row):
 
 
 def environment(row, base, folder):
-    """A row's process environment: the pack form it asks for, the autotuning cache it shares with its twin."""
+    """A row's process environment: the pack form it asks for; the autotuning cache its network's three calls share,
+    and the compilation cache that the second call writes and the third reads."""
     environ = dict(base)
     if row.get("form"):
         environ[FORM_VARIABLE] = row["form"]
     if row.get("autotune"):
+        for variable in USER_COMPILATION_VARIABLES:
+            environ.pop(variable, None)
         environ[AUTOTUNE_VARIABLE] = os.path.join(folder, "autotune-cache")
+        if row["autotune"] > 1:
+            environ[COMPILATION_VARIABLE] = os.path.join(folder, "compilation-cache")
     return environ
 
 
@@ -123,51 +135,70 @@ def run_grid_time(args, timeout, folder):
 
 
 # The report ------------------------------------------------------------------------------------------------------
-def autotune_pairs(rows):
-    """{network: (first call's row, second call's row)} of the autotune group."""
-    pairs = {}
+def autotune_calls(rows):
+    """{network: [first call's row, second's, third's]} of the autotune group (None for a call not planned)."""
+    calls = {}
     for row in rows.values():
         if row.get("autotune"):
-            pairs.setdefault(row["network"], [None, None])[row["autotune"] - 1] = row
-    return pairs
+            calls.setdefault(row["network"], [None] * len(AUTOTUNE_CALLS))[row["autotune"] - 1] = row
+    return calls
 
 
-def same_curves(first, second):
-    """Whether two calls gave the same loss and accuracy at every epoch (None when either has none)."""
-    if not (first or {}).get("loss_accuracy") or not (second or {}).get("loss_accuracy"):
+def same_curves(calls):
+    """Whether the calls that trained gave the same loss and accuracy at every epoch as the first (None when the first
+    or the second has no epochs: nothing to compare)."""
+    curves = [(call or {}).get("loss_accuracy") for call in calls]
+    if not curves[0] or not curves[1]:
         return None
-    return first["loss_accuracy"] == second["loss_accuracy"]
+    return all(curve == curves[0] for curve in curves[1:] if curve)
+
+
+def compared_calls(calls):
+    return ", ".join(str(number) for number, call in enumerate(calls, 1) if (call or {}).get("loss_accuracy"))
+
+
+def _ratio(numerator, denominator, field):
+    if (numerator or {}).get(field) and (denominator or {}).get(field):
+        return round(numerator[field] / denominator[field], 3)
+    return None
 
 
 def ratios(rows, row_key):
     values = {}
-    for network, (first, second) in autotune_pairs(rows).items():
-        free = rows.get(row_key(network, "runner", "float32", False)) or {}
-        if (second or {}).get("median_s") and free.get("median_s"):
-            values[f"{network}, runner float32: deterministic with the autotuning cache / non-deterministic"] = \
-                round(second["median_s"] / free["median_s"], 3)
-        if (first or {}).get("warm_up_s") and (second or {}).get("warm_up_s"):
-            values[f"{network}, runner: warm-up epoch reading the cache / tuning it"] = \
-                round(second["warm_up_s"] / first["warm_up_s"], 3)
+    for network, (first, second, third) in autotune_calls(rows).items():
+        free = rows.get(row_key(network, "runner", "float32", False))
+        named = {
+            f"{network}, runner float32: deterministic with the autotuning cache / non-deterministic":
+                _ratio(second, free, "median_s"),
+            f"{network}, runner: warm-up epoch reading the cache / tuning it": _ratio(second, first, "warm_up_s"),
+            f"{network}, runner: warm-up epoch reading the compiled programs too / compiling them":
+                _ratio(third, second, "warm_up_s"),
+            f"{network}, runner: whole process reading the compiled programs too / compiling them":
+                _ratio(third, second, "process_s"),
+            f"{network}, runner: s/epoch of the compiled programs read / compiled": _ratio(third, second, "median_s")}
+        values.update({name: value for name, value in named.items() if value is not None})
     return values
 
 
 def targets(rows, row_key, judge, absent, pack_ratio):
     judged = []
-    for network, (first, second) in autotune_pairs(rows).items():
+    for network, calls in autotune_calls(rows).items():
+        second = calls[1]
         free_key = row_key(network, "runner", "float32", False)
         second_key = f"{network}/runner/float32/autotuned-2"
         missing = absent(rows, second_key) or (absent(rows, free_key) if free_key in rows else
                                                f"{free_key} was not planned (add determinism to --rows)")
         value = None if missing else round(second["median_s"] / rows[free_key]["median_s"], 3)
-        identical = same_curves(first, second)
+        identical = same_curves(calls)
         judged.append(judge(f"{network} runner: deterministic with the autotuning cache, at most "
                             f"{AUTOTUNE_MAX_COST - 1:.0%} slower than non-deterministic", missing, value,
                             "cached / non-deterministic", value is not None and value <= AUTOTUNE_MAX_COST,
                             (second or {}).get("device_name")))
-        judged.append(judge(f"{network} runner: two processes with the autotuning cache give identical losses and "
-                            "accuracies", None if identical is not None else "a call has no epochs",
-                            identical, "identical", identical is True, (second or {}).get("device_name")))
+        judged.append(judge(f"{network} runner: processes tuning, reading the autotuning cache and reading the "
+                            "compiled programs give identical losses and accuracies",
+                            None if identical is not None else "the first or the second call has no epochs",
+                            identical, f"identical (calls {compared_calls(calls)})", identical is True,
+                            (second or {}).get("device_name")))
     network, count, least = PACK_FORM_TARGET
     candidates = [row for row in rows.values() if row["contender"] == "pack" and row["network"] == network
                   and row["pack"] == count]
@@ -182,19 +213,26 @@ def targets(rows, row_key, judge, absent, pack_ratio):
 
 
 def lines(report):
-    """The autotune pairs' and the grid time's lines of the Markdown report."""
+    """The autotune calls' and the grid time's lines of the Markdown report."""
     rows, text = report["rows"], []
-    pairs = autotune_pairs(rows)
-    if pairs:
-        text += ["", "Autotuned deterministic kernels (`MASKTRAINER_XLA_AUTOTUNE_CACHE`, devices/autotune_cache.py): "
-                 "two processes per network, the first tunes and writes the cache, the second reads it:", "",
-                 "| network | warm-up s, tuning | warm-up s, reading | s/epoch, reading | identical curves | "
-                 "XLA_FLAGS |", "| --- | ---: | ---: | ---: | --- | --- |"]
-        for network, (first, second) in pairs.items():
-            cells = [network, *(f"{row['warm_up_s']:.1f}" if (row or {}).get("warm_up_s") else (row or {}).get(
-                "status", "") for row in (first, second)),
-                f"{second['median_s']:.3f}" if (second or {}).get("median_s") else "",
-                str(same_curves(first, second)), f"`{(second or first or {}).get('xla_flags', '')}`"]
+    calls = autotune_calls(rows)
+    if calls:
+        text += ["", "Autotuned deterministic kernels (`MASKTRAINER_XLA_AUTOTUNE_CACHE`, devices/autotune_cache.py) "
+                 "and compiled programs kept (`MASKTRAINER_JAX_CACHE`, devices/compilation_cache.py): three processes "
+                 "per network; the first tunes and writes the autotuning cache, the second reads it and keeps its "
+                 "compiled programs, the third reads both:", "",
+                 "| network | warm-up s: tuning, reading, programs read | s/epoch: reading, programs read | "
+                 "process s: tuning, reading, programs read | identical curves | XLA_FLAGS |",
+                 "| --- | --- | --- | --- | --- | --- |"]
+        for network, (first, second, third) in calls.items():
+            def figures(field, places, *chosen):
+                return " / ".join(f"{row[field]:.{places}f}" if (row or {}).get(field) is not None
+                                  else (row or {}).get("status", "not planned") for row in chosen)
+            identical = same_curves((first, second, third))
+            cells = [network, figures("warm_up_s", 1, first, second, third), figures("median_s", 3, second, third),
+                     figures("process_s", 0, first, second, third),
+                     f"{identical} (calls {compared_calls((first, second, third))})" if identical is not None
+                     else "None", f"`{(second or first or {}).get('xla_flags', '')}`"]
             text.append("| " + " | ".join(cells) + " |")
     for row in rows.values():
         if row["contender"] == "gridtime":

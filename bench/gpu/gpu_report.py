@@ -43,8 +43,8 @@ def contender_label(row):
     if row["contender"] == "conv-forms":
         return f"Conv6's convolutions, {row.get('members')} members in five forms"
     if row.get("autotune"):
-        return CONTENDERS["runner"] + (", autotuning cache written" if row["autotune"] == 1 else
-                                       ", autotuning cache read")
+        return CONTENDERS["runner"] + {1: ", autotuning cache written", 2: ", autotuning cache read",
+                                       3: ", autotuning cache and compiled programs read"}[row["autotune"]]
     return CONTENDERS[row["contender"]]
 
 

@@ -124,10 +124,17 @@ def first_line(error):
     return text.splitlines()[0] if text else type(error).__name__
 
 
+# The variables a run's process reads that a user sets for a whole sweep (the caches of devices/, the pack form, the
+# XLA flags, JAX's own compilation cache): a run on another node sees its Ray worker's environment, not the sweep's.
+RUN_SETTINGS = ("MASKTRAINER_", "XLA_FLAGS", "JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_")
+
+
 def task_environment(config, gpus_per_run, environ):
-    """What a run's process on Ray gets on top of its worker's environment: the user's GPU memory settings from
-    `environ` (the sweep's), and for a run that reserves a fraction of a GPU, that fraction as its memory share."""
-    environment = user_memory_settings(environ)
+    """What a run's process on Ray gets on top of its worker's environment: the user's run settings (RUN_SETTINGS)
+    and GPU memory settings from `environ` (the sweep's), and for a run that reserves a fraction of a GPU, that
+    fraction as its memory share."""
+    environment = {name: value for name, value in environ.items() if name.startswith(RUN_SETTINGS)}
+    environment.update(user_memory_settings(environ))
     if 0 < gpus_per_run < 1 and uses_gpu(config):
         environment.update(shared_gpu_environment(environ, gpus_per_run))
     return environment

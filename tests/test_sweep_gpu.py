@@ -170,7 +170,7 @@ def test_mps_counts_as_active_when_its_daemon_runs_or_its_control_pipe_is_there(
 
 
 # Ray -------------------------------------------------------------------------------------------------------------
-def test_a_ray_task_gets_its_fraction_of_a_gpu_as_its_memory_share_and_the_users_settings():
+def test_a_ray_task_gets_its_fraction_of_a_gpu_as_its_memory_share_and_the_users_run_settings():
     jax = RunConfig(backend="jax")
     assert ray_executor.task_environment(jax, 0.25, {}) == {
         "XLA_PYTHON_CLIENT_PREALLOCATE": "false", "XLA_PYTHON_CLIENT_MEM_FRACTION": "0.225",
@@ -181,6 +181,11 @@ def test_a_ray_task_gets_its_fraction_of_a_gpu_as_its_memory_share_and_the_users
     own = {"XLA_PYTHON_CLIENT_MEM_FRACTION": "0.1", "PATH": "/bin"}
     assert ray_executor.task_environment(jax, 0.25, own) == {"XLA_PYTHON_CLIENT_MEM_FRACTION": "0.1",
                                                             "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
+    # what the user set for the sweep's runs reaches those on other nodes, which do not inherit the sweep's environment
+    settings = {"MASKTRAINER_JAX_CACHE": "on", "MASKTRAINER_XLA_AUTOTUNE_CACHE": "/shared/autotune",
+                "XLA_FLAGS": "--xla_gpu_deterministic_ops=false", "JAX_COMPILATION_CACHE_DIR": "/shared/jax",
+                "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "2"}
+    assert ray_executor.task_environment(jax, 1, {**settings, "PATH": "/bin", "HOME": "/home/me"}) == settings
     worker = {"CUDA_VISIBLE_DEVICES": "3", "PATH": "/bin"}  # what Ray gives the task's worker
     assert ray_task.process_environment(worker, {"XLA_PYTHON_CLIENT_MEM_FRACTION": "0.225"}) == {
         **worker, "PYTHONUNBUFFERED": "1", "XLA_PYTHON_CLIENT_MEM_FRACTION": "0.225"}

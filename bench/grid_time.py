@@ -5,35 +5,33 @@ a run's start-up and compilation, and the total in the fastest setting.
     .venv/bin/python bench/grid_time.py [--nets LeNet,Conv2,Conv4,Conv6,ResNet20] [--backends tensorflow,jax]
         [--packs 4] [--workers 2] [--examples 500] [--epochs 2] [--device auto] [--quick]
 
-Every setting is timed for real, each in fresh processes (Keras takes one backend per process), on random data
-of the runs' shapes: CIFAR-shaped images written in CIFAR-10's format (cifar_shaped.py) for the conv networks and
-the ResNet, MNIST's shapes in Keras' mnist.npz layout for LeNet. A child process builds the grid's FreePruning
-configuration of the network (its recipe, batch size and augmentation) on `--examples` training images and the full
-validation and test splits, trains `--epochs` epochs after a warm-up epoch, and reports its medians; an epoch of the
-full data set is the timed training scaled by the training images, plus the record (evaluation, mask statistics,
-logs and checkpoint) as timed. Start-up is the child's time from its start to its
+Every setting is timed for real, each in fresh processes (grid_time_child.py; Keras takes one backend per process),
+on random data of the runs' shapes: CIFAR-shaped images written in CIFAR-10's format (cifar_shaped.py) for the conv
+networks and the ResNet, MNIST's shapes in Keras' mnist.npz layout for LeNet. A child process builds the grid's
+FreePruning configuration of the network (its recipe, batch size and augmentation) on `--examples` training images
+and the full validation and test splits, trains `--epochs` epochs after a warm-up epoch, and reports its medians; an
+epoch of the full data set is the timed training scaled by the training images, plus the record (evaluation, mask
+statistics, logs and checkpoint) as timed. Start-up is the child's time from its start to its
 data set loaded (Python, the backend, the data); compilation is the warm-up epoch minus the median epoch, plus
 building the run. A grid's hours in a setting: ceil(runs / members at once) x (epochs x epoch + start-up +
 compilation), members at once being N for a pack, W for workers. Results: bench/results/grid_time_<device>.json and
-.md. A setting this device cannot run (a pack on TensorFlow) is listed with the reason, not dropped.
+.md, written after each network (`"complete": false` until the last), so that a run stopped by a time limit keeps
+what it measured. A setting this device cannot run (a pack on TensorFlow) is listed with the reason, not dropped.
 """
 
 import argparse
 import datetime
-import json
 import math
 import os
 import platform
 import shlex
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
 sys.path[:0] = [path for path in (BENCH, REPO) if path not in sys.path]
+
+from grid_time_child import measure  # noqa: E402
 
 RESULTS_FOLDER = os.path.join(REPO, "bench", "results")
 # The grids of Ivan & Florian 2020's figures and tables (experiments/README.md): 331 runs.
@@ -102,88 +100,6 @@ def full_epoch_seconds(measured, dataset):
     return measured["train_s"] * FULL_SPLITS[dataset][0] / measured["training_examples"] + measured["record_s"]
 
 
-def shaped_dataset(name, folder, examples):
-    """Random images of the data set's shapes, read by the product's own reader: `examples` training images and
-    the full validation and test splits (so that the record is timed as a run's)."""
-    import numpy as np
-
-    from cifar_shaped import write_cifar_shaped
-    from datasets import load_dataset
-    _, validation, test = FULL_SPLITS[name]
-    if name == "cifar10":
-        write_cifar_shaped(folder, examples, test_examples=test)
-    else:  # Keras' mnist.npz layout, which the MNIST reader accepts
-        generator = np.random.default_rng(0)
-        np.savez(os.path.join(folder, "mnist.npz"),
-                 x_train=generator.integers(0, 256, (validation + examples, 28, 28), dtype=np.uint8),
-                 y_train=generator.integers(0, 10, validation + examples).astype(np.uint8),
-                 x_test=generator.integers(0, 256, (test, 28, 28), dtype=np.uint8),
-                 y_test=generator.integers(0, 10, test).astype(np.uint8))
-    return load_dataset(name, name, data_dir=folder, allow_download=False)
-
-
-# One setting, in child processes ----------------------------------------------------------------------------------
-def child(settings):
-    """Builds and times one setting's run (or pack) in this process; prints its measurements as one JSON line."""
-    started = time.perf_counter()
-    from cli.keras_backend import select_backend
-    select_backend(settings["backend"], device=settings["device"])
-    from runs import NeverStop
-    from training.driver import EpochDriver
-    from training.loop import Experiment
-    config = paper_grids([settings["grid"]])[settings["network"]]["config"]
-    examples = settings["examples"]
-    with tempfile.TemporaryDirectory(prefix="grid-time-") as folder:
-        dataset = shaped_dataset(config.dataset, folder, examples)
-        start_s = time.perf_counter() - started
-        count = settings["pack"]
-        config = config.replace(outputpath=folder, backend=settings["backend"], device=settings["device"],
-                                maxepochs=1000, nruns=count, pack=count, data_dir=None, dataset=config.dataset,
-                                tensorboard=False).validate()
-        built = time.perf_counter()
-        experiments = [Experiment(config.replace(seed=seed), dataset, print_line=lambda line: None)
-                       for seed in range(1, count + 1)]
-        driver = EpochDriver(experiments, print_line=lambda line: None)
-        build_s = time.perf_counter() - built
-        epochs = []
-        for epoch in range(1, settings["epochs"] + 2):
-            began = time.perf_counter()
-            results = driver.train_epoch(epoch, NeverStop())
-            driver.raise_failure()
-            trained = time.perf_counter()
-            driver.record(epoch, results, began)
-            driver.raise_failure()
-            epochs.append({"train_s": trained - began, "record_s": time.perf_counter() - trained})
-    timed = epochs[1:]
-    train_s = statistics.median(epoch["train_s"] for epoch in timed)
-    record_s = statistics.median(epoch["record_s"] for epoch in timed)
-    from devices import describe_current
-    print(json.dumps({"device": describe_current(settings["backend"]).describe(), "start_s": start_s,
-                      "build_s": build_s, "warm_up_s": sum(epochs[0].values()),
-                      "train_s": train_s, "record_s": record_s, "epochs": epochs,
-                      "training_examples": len(dataset.x_train)}))
-
-
-def measure(settings, processes=1, timeout=3600):
-    """The child's measurements of `settings`, run in `processes` processes at once (workers): each one's, or the
-    reason the setting did not run."""
-    command = [sys.executable, os.path.abspath(__file__), "--child", json.dumps(settings)]
-    children = [subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                for _ in range(processes)]
-    results = []
-    for process in children:
-        try:
-            out, err = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            out, err = process.communicate()
-        if process.returncode != 0:
-            lines = [line for line in err.strip().splitlines() if line.strip()] or ["no output"]
-            return {"not_run": f"exit {process.returncode}: {lines[-1][:300]}"}
-        results.append(json.loads(out.strip().splitlines()[-1]))
-    return {"processes": results}
-
-
 def summarise(name, together, measured, network):
     """One table row of a setting: the full-epoch seconds of the slowest of its processes, start-up and compilation,
     the grid's hours."""
@@ -240,6 +156,8 @@ def markdown(result):
              f"- {result['examples']} training images and the full validation and test splits timed, "
              f"{result['epochs']} epochs after a warm-up; the full training set's epoch scaled from them "
              "(bench/grid_time.py)", "",
+             *([] if result.get("complete", True) else
+               ["**Partial: the networks measured so far; the benchmark did not finish.**", ""]),
              "| network | grids | runs | epochs | setting | epoch s (per run) | start-up s | compile s | grid h |",
              "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |"]
     total = 0.0
@@ -276,7 +194,6 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="smoke run: 100 images, 1 epoch, pack 2, 2 workers")
     parser.add_argument("--output", default=None, help="JSON results file (default bench/results/grid_time_"
                         "<device>.json; the Markdown table beside it, .md)")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     for name, value in (QUICK if args.quick else DEFAULTS).items():
@@ -297,9 +214,6 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.child:
-        child(json.loads(args.child))
-        return 0
     import machine
     from devices import visible_gpus
     gpus = visible_gpus() if args.device != "cpu" else []
@@ -315,22 +229,28 @@ def main(argv=None):
               "examples": args.examples, "epochs": args.epochs, "python": platform.python_version(),
               "load_average_at_start": machine.load_average(), "networks": {}}
     print(f"The paper's grids on {device}: {', '.join(args.nets)}", flush=True)
+    # Written after each network, so that a benchmark stopped by a time limit (the GPU check's) keeps what it measured.
     for network in args.nets:
-        measured = measure_network(args, network, grids[network])
-        result["networks"][network] = measured
-        devices = {process["device"] for row in measured["rows"] for process in row.get("measured", [])}
-        result.setdefault("devices", sorted(devices))
+        result["networks"][network] = measure_network(args, network, grids[network])
+        write_result(output, result, complete=False)
     result["load_average_at_end"] = machine.load_average()
-    result["grid_files"] = hours_per_grid(result, grid_files())
-    text = markdown(result)
-    print("\n" + text)
+    text = write_result(output, result, complete=True)
+    print("\n" + text + f"\n\nwrote {output} and its .md")
+    return 0
+
+
+def write_result(output, result, complete):
+    """Writes the JSON results and their Markdown table (returned) atomically; complete: every network asked for."""
     from results import atomic
+    measured = result["networks"].values()
+    result.update(complete=complete, grid_files=hours_per_grid(result, grid_files()),
+                  devices=sorted({process["device"] for entry in measured for row in entry["rows"]
+                                  for process in row.get("measured", [])}))
+    text = markdown(result)
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     atomic.write_json(output, result)
     atomic.write_text(os.path.splitext(output)[0] + ".md", text + "\n")
-    print(f"\nwrote {output} and its .md")
-    return 0
-
+    return text
 
 if __name__ == "__main__":
     sys.exit(main())

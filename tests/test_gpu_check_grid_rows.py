@@ -2,8 +2,10 @@
 gets, and how the report judges them, on hand-made results (the rows' path end to end is bench/gpu/check.sh --quick
 --rows determinism,autotune,gridtime, a few minutes of CPU: not part of the suite)."""
 
+import json
 import os
 import sys
+import time
 
 from conftest import REPOSITORY
 from test_gpu_check import pack_row, report_of, timed_row
@@ -121,3 +123,33 @@ def test_a_sweep_row_without_an_mps_daemon_says_why(tmp_path, monkeypatch):
                                  10, str(tmp_path), "its timeout")
     assert result == {"status": "skipped", "reason": "nvidia-cuda-mps-control is not on this machine's PATH, so no "
                                                      "MPS daemon can start here."}
+
+
+def test_a_gridtime_row_stopped_by_its_time_limit_keeps_the_networks_measured_and_leaves_no_process(
+        tmp_path, monkeypatch):
+    """bench/grid_time.py writes its table after each network; stopped, its settings' processes go with it, so that
+    the next row has the device to itself."""
+    survivor = tmp_path / "setting.pid"
+    stand_in = tmp_path / "grid_time_stand_in.sh"  # writes a partial table, starts a setting's process, and waits
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps({"complete": False, "devices": ["NVIDIA H200"],
+                                   "networks": {"ResNet20": {"best_hours": 2.5}}}))
+    stand_in.write_text(f"""#!/bin/sh
+while [ "$1" != --output ]; do shift; done
+cp {partial} "$2"
+sleep 300 & echo $! > {survivor}
+sleep 300
+""")
+    stand_in.chmod(0o755)
+    monkeypatch.setattr(gpu_grid_rows.sys, "executable", str(stand_in))
+    args = gpu_check.parse_args(["--rows", "gridtime"])
+    row = gpu_grid_rows.run_grid_time(args, 3, str(tmp_path))
+    assert (row["status"], row["reason"]) == ("partial", "bench/grid_time.py stopped by its time limit after ResNet20")
+    assert (row["best_hours"], row["total_hours"], row["device_name"]) == ({"ResNet20": 2.5}, 2.5, "NVIDIA H200")
+    pid = int(survivor.read_text())
+    for _ in range(50):  # the killed process is reaped by init
+        if not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z":
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"the setting's process {pid} outlived the gridtime row")

@@ -89,3 +89,27 @@ def test_the_benchmark_runs_end_to_end_and_writes_its_table(tmp_path):
     assert result["networks"]["LeNet"]["best"] in rows
     assert "| LeNet | lenet_mnist, lenet_p1_sweep, lenet_p1_sweep_full | 127 | 2540 | solo (jax)" in (
         output.with_suffix(".md").read_text())
+
+
+def test_each_network_is_written_as_it_is_measured_so_that_a_stopped_benchmark_keeps_it(tmp_path, monkeypatch):
+    measured = {"grids": ["resnet20_cifar10"], "runs": 15, "epochs": 3000, "best": "solo (jax)", "best_hours": 2.5,
+                "rows": [{"setting": "solo (jax)", "together": 1, "epoch_s": 3.0, "epoch_s_per_run": 3.0,
+                          "start_s": 4.0, "compile_s": 6.0, "grid_hours": 2.5,
+                          "measured": [{"device": "NVIDIA H200"}]}]}
+
+    def measure_network(args, network, entry):
+        if network == "Conv6":  # the GPU check's time limit, while the second network is timed
+            raise KeyboardInterrupt
+        return measured
+
+    monkeypatch.setattr(grid_time, "measure_network", measure_network)
+    output = tmp_path / "grid_time.json"
+    with pytest.raises(KeyboardInterrupt):
+        grid_time.main(["--device", "cpu", "--nets", "ResNet20,Conv6", "--output", str(output)])
+    result = json.loads(output.read_text())
+    assert (result["complete"], list(result["networks"]), result["devices"]) == (False, ["ResNet20"], ["NVIDIA H200"])
+    table = output.with_suffix(".md").read_text()
+    assert "**Partial: the networks measured so far; the benchmark did not finish.**" in table
+    # 15 runs of 200 epochs of 3 s, one at a time, each with 10 s of start-up and compilation
+    assert "| experiments/resnet20_cifar10.json | ResNet20 | 15 | solo (jax) | 2.54 |" in table
+    assert "| experiments/conv6_cifar10.json | Conv6 | 45 |  | not measured |" in table

@@ -87,7 +87,7 @@ def parse_args(argv=None):
     args.contenders = [name.strip() for name in args.contenders.split(",") if name.strip()]
     if not args.contenders or set(args.contenders) - {"runner", "torch"}:
         parser.error("--contenders takes runner, torch or runner,torch")
-    # The grid groups are the second device call's (gpu_grid_rows.py): named, never by default.
+    # The grid groups have device calls of their own (gpu_grid_rows.py): named, never by default.
     default_groups = [group for group in GROUPS if (group != "tf32" or args.device == "gpu")
                       and group not in gpu_grid_rows.GRID_GROUPS]
     args.rows = [name.strip() for name in args.rows.split(",")] if args.rows else default_groups

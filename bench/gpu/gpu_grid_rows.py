@@ -14,14 +14,15 @@
   temporary folder, so that only these runs are its clients; stopped afterwards).
 - `gridtime`: bench/grid_time.py on the GPU: the paper's grids' hours, each network in its fastest setting.
 
-A session's device time holds two calls of the check (bench/README.md, "The grids' call"): the default groups, then
-`--rows determinism,autotune,forms,workers,gridtime --budget-s 420`.
+A session's device time holds two calls of the grid groups (bench/README.md, "The grids' calls"):
+`--rows determinism,autotune,workers`, then `--rows forms,gridtime`.
 """
 
 import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -40,6 +41,9 @@ FORMS_RESNET20 = (4, ("vmap", "folded"))
 WORKER_NETWORKS = ("Conv6", "ResNet20")
 MPS_CONTROL = "nvidia-cuda-mps-control"
 PACK_FORM_TARGET = ("Conv6", 8, 1.5)  # the best form's whole-epoch runs per hour over one solo run
+# The networks in the order of their share of the grids' hours (ResNet20 more than half on an H200), so that a
+# gridtime row stopped by its time limit has measured the ones that matter most.
+GRID_TIME_ORDER = ("ResNet20", "Conv6", "Conv4", "Conv2", "LeNet")
 
 
 def plan(args, group, rows, add_row):
@@ -109,29 +113,35 @@ def mps_daemon(folder):
 
 
 def run_grid_time(args, timeout, folder):
-    """The gridtime row: bench/grid_time.py on this device, its table kept in the row."""
+    """The gridtime row: bench/grid_time.py on this device, its table kept in the row; what it measured before its
+    time limit is kept too (it writes its table after each network)."""
     output = os.path.join(folder, "grid_time.json")
     # A smoke run times LeNet alone, in the smallest settings: it shows the row's path, not the grids' hours.
     command = [sys.executable, os.path.join(os.path.dirname(GPU), "grid_time.py"), "--device", args.device,
                "--output", output, "--epochs", "1", "--examples", str(args.grid_time_examples),
                *(["--nets", "LeNet", "--packs", "2", "--workers", "2"] if args.smoke else
-                 ["--packs", "4,8", "--workers", "4"])]
+                 ["--nets", ",".join(GRID_TIME_ORDER), "--packs", "4,8", "--workers", "4"])]
     print("   " + " ".join(command), flush=True)
+    process = subprocess.Popen(command, cwd=REPO, start_new_session=True)
     try:
-        finished = subprocess.run(command, cwd=REPO, timeout=max(timeout, 1), start_new_session=True)
-        code = finished.returncode
+        code = process.wait(timeout=max(timeout, 1))
     except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # its settings' processes with it: the device is free for the next row
+        process.wait()
         code = None
+    why = "stopped by its time limit" if code is None else f"exited with code {code}"
     if not os.path.isfile(output):
-        why = "stopped by its time limit" if code is None else f"exited with code {code}"
         return {"status": "failed" if code is not None else "stopped", "reason": f"bench/grid_time.py {why} before "
                 "writing its table."}
     with open(output, encoding="utf-8") as handle:
         result = json.load(handle)
     hours = {network: measured["best_hours"] for network, measured in result["networks"].items()}
-    return {"status": "measured", "grid_time": result, "best_hours": hours,
-            "total_hours": round(sum(value or 0.0 for value in hours.values()), 2),
-            "device_name": ", ".join(result.get("devices") or [])}
+    row = {"status": "measured", "grid_time": result, "best_hours": hours,
+           "total_hours": round(sum(value or 0.0 for value in hours.values()), 2),
+           "device_name": ", ".join(result.get("devices") or [])}
+    if not result.get("complete"):
+        row.update(status="partial", reason=f"bench/grid_time.py {why} after {', '.join(hours) or 'no network'}")
+    return row
 
 
 # The report ------------------------------------------------------------------------------------------------------

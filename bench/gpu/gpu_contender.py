@@ -5,7 +5,7 @@ a warm-up epoch, then the timed epochs, each timer stopped after the device fini
 
 SPEC_JSON (gpu_rows.run_row): framework "jax" (the product's runs, bench/runs.py, on Keras' JAX backend: one run's
 training, or with `pack` N runs, each epoch trained and then recorded), "torch" (the masked PyTorch peer,
-bench/torch_peers.py) or "conv_forms" (bench/pack_speed.py's conv_forms for `members` members at `batch_size`);
+bench/torch_peers.py) or "conv_forms" (bench/conv_forms.py for `members` members at `batch_size`);
 network, device ("gpu"/"cpu"), precision ("float32"/"tf32"), epochs (timed, after the warm-up), deterministic (JAX:
 whether XLA_FLAGS must ask for deterministic GPU kernels), mnist_dir (LeNet; None: the committed subset) or
 cifar_folder, limit (only the first N training images). RESULT_PATH is rewritten after every epoch, so that a process
@@ -167,7 +167,7 @@ def run_jax(spec, publish):
 def run_conv_forms(spec, publish):
     """Whether vmapped convolutions are what makes a Conv6 pack slow, and what the alternatives cost."""
     jax, facts = start_jax(spec)
-    from pack_speed import conv_forms
+    from conv_forms import conv_forms
     facts.update(members=spec["members"], batch_size=spec["batch_size"])
     forms = conv_forms(spec["members"], spec["batch_size"], repetitions=spec["epochs"],
                        print_line=lambda line: print(line, flush=True),

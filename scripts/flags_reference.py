@@ -1,4 +1,5 @@
-"""Writes docs/FLAGS.md, the reference of every command-line flag, from the entry scripts' own parsers.
+"""Writes docs/FLAGS.md, the reference of every command-line flag, from the entry scripts' own parsers, and of every
+environment variable, from config/environment.py.
 
     python scripts/flags_reference.py            # rewrites docs/FLAGS.md
     python scripts/flags_reference.py --check    # exit 1 when docs/FLAGS.md is stale
@@ -38,6 +39,10 @@ def reference():
                 "`python scripts/flags_reference.py`; do not edit by hand).", ""]
     for name, parser in programs():
         sections += [f"## {name}", "", "```", parser.format_help().rstrip(), "```", ""]
+    from config.environment import markdown_table
+    sections += ["## Environment variables", "", "What the tool reads from its environment (config/environment.py); "
+                 "flags configure a run, these a machine or a session, and the libraries underneath.", "",
+                 markdown_table(), ""]
     return "\n".join(sections)
 
 

@@ -51,3 +51,16 @@ def test_the_reference_covers_every_setting_of_a_run():
     from methods.base import flag_of
     text = (REPOSITORY / "docs" / "FLAGS.md").read_text()
     assert all(flag_of(field) in text for field in setting_fields().values())
+
+
+def test_every_variable_of_the_tools_own_is_in_the_environment_reference():
+    """A MASKTRAINER_* variable the code reads or sets is listed in config/environment.py (docs/FLAGS.md), beside the
+    document that explains it, which names it."""
+    from config.environment import VARIABLES, named
+    sources = [path for path in REPOSITORY.rglob("*.py") if not path.is_relative_to(REPOSITORY / "tests")
+               and ".venv" not in path.parts]
+    used = {name for path in sources for name in re.findall(r"MASKTRAINER_[A-Z_]+", path.read_text())}
+    assert used and not {name for name in used if not named(name)}
+    for variable in VARIABLES:
+        for name in variable.name.split(", "):
+            assert name.rstrip("*") in (REPOSITORY / variable.explained).read_text(), (name, variable.explained)

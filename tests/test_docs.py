@@ -57,8 +57,9 @@ def test_every_variable_of_the_tools_own_is_in_the_environment_reference():
     """A MASKTRAINER_* variable the code reads or sets is listed in config/environment.py (docs/FLAGS.md), beside the
     document that explains it, which names it."""
     from config.environment import VARIABLES, named
-    sources = [path for path in REPOSITORY.rglob("*.py") if not path.is_relative_to(REPOSITORY / "tests")
-               and ".venv" not in path.parts]
+    folders = [path for path in REPOSITORY.iterdir() if path.is_dir() and not path.name.startswith(".")
+               and path.name not in ("tests", "Outputs")]
+    sources = [*REPOSITORY.glob("*.py"), *(path for folder in folders for path in folder.rglob("*.py"))]
     used = {name for path in sources for name in re.findall(r"MASKTRAINER_[A-Z_]+", path.read_text())}
     assert used and not {name for name in used if not named(name)}
     for variable in VARIABLES:

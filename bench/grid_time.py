@@ -252,5 +252,6 @@ def write_result(output, result, complete):
     atomic.write_text(os.path.splitext(output)[0] + ".md", text + "\n")
     return text
 
+
 if __name__ == "__main__":
     sys.exit(main())

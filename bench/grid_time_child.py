@@ -88,21 +88,43 @@ def measure(settings, processes=1, timeout=3600):
     """The child's measurements of `settings`, run in `processes` processes at once (workers): each one's, or the
     reason the setting did not run."""
     command = [sys.executable, os.path.abspath(__file__), json.dumps(settings)]
-    children = [subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                for _ in range(processes)]
-    results = []
-    for process in children:
+    deadline = time.monotonic() + timeout
+    with tempfile.TemporaryDirectory(prefix="grid-time-workers-") as folder:
+        # Each worker's output in files of its own: a pipe read after another worker's could fill and stall it.
+        outputs = [(open(os.path.join(folder, f"{number}.out"), "w+"), open(os.path.join(folder, f"{number}.err"),
+                                                                            "w+")) for number in range(processes)]
+        children = [subprocess.Popen(command, cwd=REPO, stdout=out, stderr=err, text=True) for out, err in outputs]
         try:
-            out, err = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            out, err = process.communicate()
+            for process in children:
+                try:
+                    process.wait(timeout=max(deadline - time.monotonic(), 1))
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        finally:  # a worker still running (Ctrl-C) must not go on into the next setting's timing
+            for process in children:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+        texts = []
+        for handles in outputs:
+            texts.append([])
+            for handle in handles:
+                handle.seek(0)
+                texts[-1].append(handle.read())
+                handle.close()
+    results = []
+    for process, (text, error) in zip(children, texts):
         if process.returncode != 0:
-            lines = [line for line in err.strip().splitlines() if line.strip()] or ["no output"]
+            lines = [line for line in error.strip().splitlines() if line.strip()] or ["no output"]
             return {"not_run": f"exit {process.returncode}: {lines[-1][:300]}"}
-        results.append(json.loads(out.strip().splitlines()[-1]))
+        results.append(json.loads(text.strip().splitlines()[-1]))
     return {"processes": results}
 
 
 if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        print("usage: python bench/grid_time_child.py SETTINGS_JSON (bench/grid_time.py starts it; see its docstring).",
+              file=sys.stderr)
+        sys.exit(2)
     child(json.loads(sys.argv[1]))

@@ -94,14 +94,14 @@ def _import_backend(backend, device):
             added = [DETERMINISTIC_XLA_FLAG]
         os.environ["XLA_FLAGS"] = " ".join([flags, *added]).strip()
         folder = compilation_cache_folder()
+        import jax
         import keras  # noqa: F401
-        if folder:
-            import jax
 
-            from devices.compilation_cache import jax_settings
-            for option, value in jax_settings(folder, os.environ).items():  # before the first compilation
-                if option in jax.config.values:  # an option a later JAX drops is left out, not an error
-                    jax.config.update(option, value)
+        from devices.compilation_cache import OPTIONAL_SETTINGS, jax_settings
+        for option, value in jax_settings(folder, os.environ).items():  # before the first compilation
+            # a tuning option that a later JAX drops is left out; the cache's folder itself is not optional
+            if option in jax.config.values or option not in OPTIONAL_SETTINGS:
+                jax.config.update(option, value)
     else:
         from quiet_tensorflow import import_tensorflow_quietly
         import_tensorflow_quietly()

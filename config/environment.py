@@ -1,7 +1,9 @@
-"""Every environment variable the tool reads or sets, in one list: scripts/flags_reference.py writes it into
-docs/FLAGS.md beside the flags, and tests/test_docs.py checks that every MASKTRAINER_* variable the code names is
-here. Flags are the way to configure a run; these variables are for what belongs to a machine or a whole session
-(caches, data downloads, a cluster's address) and for the libraries underneath."""
+"""The environment variables that change what the tool does, and those it sets for its runs, in one list:
+scripts/flags_reference.py writes it into docs/FLAGS.md beside the flags, and tests/test_docs.py checks that every
+MASKTRAINER_* variable the code names is here. Flags are the way to configure a run; these variables are for what
+belongs to a machine or a whole session (caches, data downloads, a cluster's address) and for the libraries
+underneath. Left out: what Slurm and Ray set for their own tasks (SLURM_JOB_ID, its array's IDs), which the tool
+only reads."""
 
 from dataclasses import dataclass
 
@@ -22,7 +24,7 @@ VARIABLES = (
                         "`--keras-backend`)", "docs/GPUS.md"),
     EnvironmentVariable("MASKTRAINER_NO_DOWNLOAD", "1 (any value but empty or 0); default unset",
                         "never download a data set: a run without `--data-dir` and without Keras' cached copy is "
-                        "refused instead", "docs/RUNS.md"),
+                        "refused instead (`--dataset auto` on MNIST falls back to the subset)", "docs/RUNS.md"),
     EnvironmentVariable("KERAS_HOME", "a folder; default ~/.keras",
                         "where Keras keeps downloaded data sets (`datasets/`), read before downloading",
                         "docs/RUNS.md"),
@@ -34,26 +36,38 @@ VARIABLES = (
                         "(~/.cache/masktrainer/xla-autotune)", "docs/GPUS.md"),
     EnvironmentVariable("XDG_CACHE_HOME", "a folder; default ~/.cache",
                         "where the two caches above go when set to `on`", "docs/GPUS.md"),
+    EnvironmentVariable("JAX_COMPILATION_CACHE_DIR", "a folder; default unset",
+                        "JAX's own compilation cache; where set, MASKTRAINER_JAX_CACHE adds nothing", "docs/GPUS.md"),
+    EnvironmentVariable("JAX_PERSISTENT_CACHE_*", "JAX's settings of its compilation cache; default JAX's, but with "
+                        "MASKTRAINER_JAX_CACHE every program is kept",
+                        "yours win over the tool's (the shortest compile time of a program kept, XLA's caches moved "
+                        "into it)", "docs/GPUS.md"),
     EnvironmentVariable("MASKTRAINER_PACK_FORM", "vmap, unrolled, folded; default: chosen per device and network",
                         "how a pack (`--pack N`) computes its members, for measuring the forms", "docs/GPUS.md"),
     EnvironmentVariable("MASKTRAINER_CLAIM_STALE_S", "seconds; default 300",
                         "how long another host's claim on a run may go unrefreshed before the run counts as "
                         "abandoned and is taken over", "docs/RUNS.md"),
-    EnvironmentVariable("XLA_FLAGS", "XLA's flags; default: the tool adds `--xla_gpu_deterministic_ops=true`",
+    EnvironmentVariable("XLA_FLAGS", "XLA's flags; default: JAX runs get `--xla_gpu_deterministic_ops=true` (with "
+                        "MASKTRAINER_XLA_AUTOTUNE_CACHE on a GPU, its own flags instead)",
                         "yours win: a determinism flag of your own replaces the tool's", "docs/GPUS.md"),
+    EnvironmentVariable("JAX_PLATFORMS", "cpu, cuda; default: set from `--device` before JAX starts",
+                        "with `--device auto`, yours is kept", "docs/GPUS.md"),
     EnvironmentVariable("XLA_PYTHON_CLIENT_*", "JAX's memory settings; default: set by a sweep whose runs share a GPU",
                         "any one you set, and the sweep sets none of them", "experiments/README.md"),
     EnvironmentVariable("TF_FORCE_GPU_ALLOW_GROWTH", "true, false; default: true for runs sharing a GPU",
                         "TensorFlow's GPU memory growth; yours wins", "experiments/README.md"),
     EnvironmentVariable("CUDA_VISIBLE_DEVICES", "GPU indices; default: every GPU",
                         "the GPUs runs may use; a local sweep spreads its workers over them", "experiments/README.md"),
-    EnvironmentVariable("JAX_COMPILATION_CACHE_DIR", "a folder; default unset",
-                        "JAX's own compilation cache; where set, MASKTRAINER_JAX_CACHE adds nothing", "docs/GPUS.md"),
+    EnvironmentVariable("CUDA_MPS_PIPE_DIRECTORY", "a folder; default /tmp/nvidia-mps",
+                        "where an MPS daemon's control pipe is found, for a sweep's \"MPS active\" or \"time-sliced\"",
+                        "docs/GPUS.md"),
     EnvironmentVariable("RAY_ADDRESS", "a Ray cluster's address; default unset",
                         "Sweep.py `--executor ray` joins it, as `--address` would", "docs/GRIDS.md"),
-    EnvironmentVariable("RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH", "Ray's token; default: a token of the sweep's own",
-                        "a cluster with token authentication: the token the sweep presents", "docs/GRIDS.md"),
-    EnvironmentVariable("RAY_TMPDIR", "a folder; default /tmp",
+    EnvironmentVariable("RAY_AUTH_MODE, RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH", "Ray's; default: the sweep's own "
+                        "local instance takes a token of its own",
+                        "a joined cluster with token authentication needs `RAY_AUTH_MODE=token` and its token (else "
+                        "Ray reads ~/.ray/auth_token)", "docs/GRIDS.md"),
+    EnvironmentVariable("RAY_TMPDIR", "a folder; default $TMPDIR, else /tmp",
                         "Ray's temporary folder, where the sweep looks for a cluster running on the machine",
                         "experiments/README.md"),
     EnvironmentVariable("SLURM_CONF", "a file; default Slurm's own",

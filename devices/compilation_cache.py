@@ -17,10 +17,11 @@ first; with every program kept, 6.1 s). A Conv2 run keeps 76 programs, 0.7 MB. W
 JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS, that wins. Where the user sets JAX_COMPILATION_CACHE_DIR, JAX uses that
 folder and nothing is added.
 
-With a compilation cache JAX also points XLA's per-fusion autotuning cache into it, in place of the folder that
-XLA_FLAGS names (`--xla_gpu_per_fusion_autotune_cache_dir`: the autotuning cache of devices/autotune_cache.py, or
-the user's own); where XLA_FLAGS names one, JAX is told not to (JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES=none), so
-that the kernels' choices stay where the device line says they are.
+With a compilation cache (this one or the user's JAX_COMPILATION_CACHE_DIR) JAX also points XLA's per-fusion
+autotuning cache into it, in place of the folder that XLA_FLAGS names (`--xla_gpu_per_fusion_autotune_cache_dir`:
+the autotuning cache of devices/autotune_cache.py, or the user's own); where XLA_FLAGS names one, JAX is told not to
+(JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES=none), so that the kernels' choices stay where the device line says they
+are.
 """
 
 import hashlib
@@ -34,6 +35,7 @@ USER_VARIABLE = "JAX_COMPILATION_CACHE_DIR"
 MIN_COMPILE_TIME_VARIABLE = "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"
 XLA_CACHES_VARIABLE = "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES"
 AUTOTUNE_FOLDER_FLAG = "xla_gpu_per_fusion_autotune_cache_dir"
+OPTIONAL_SETTINGS = ("jax_persistent_cache_min_compile_time_secs", "jax_persistent_cache_enable_xla_caches")
 CPU_INFO_FILE = "/proc/cpuinfo"
 FOLDER_IN_USE = []  # the folder this process's JAX uses, for the run's device line (runner/process.py)
 
@@ -88,12 +90,14 @@ def prepared_cache_folder(environ, cpu, cpu_features, gpu, driver, versions):
 
 
 def jax_settings(folder, environ):
-    """{JAX configuration option: value} that keep this process's compiled programs in folder: every program, and
-    XLA's autotuning cache where XLA_FLAGS names it (module docstring); what the user's variables set is left to
-    them."""
-    settings = {"jax_compilation_cache_dir": folder}
-    if MIN_COMPILE_TIME_VARIABLE not in environ:
-        settings["jax_persistent_cache_min_compile_time_secs"] = 0.0
+    """{JAX configuration option: value}: with a folder (None: the cache is off or the user's own), this process's
+    compiled programs kept there, every one; in any case XLA's autotuning cache left where XLA_FLAGS names it (module
+    docstring). What the user's variables set is left to them."""
+    settings = {}
+    if folder:
+        settings["jax_compilation_cache_dir"] = folder
+        if MIN_COMPILE_TIME_VARIABLE not in environ:
+            settings["jax_persistent_cache_min_compile_time_secs"] = 0.0
     if AUTOTUNE_FOLDER_FLAG in environ.get("XLA_FLAGS", "") and XLA_CACHES_VARIABLE not in environ:
         settings["jax_persistent_cache_enable_xla_caches"] = "none"
     return settings

@@ -76,6 +76,9 @@ def test_every_program_is_kept_and_xlas_autotuning_cache_stays_where_xla_flags_p
     assert jax_settings("/c", autotuned)["jax_persistent_cache_enable_xla_caches"] == "none"
     assert "jax_persistent_cache_enable_xla_caches" not in jax_settings(
         "/c", {**autotuned, "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "all"})
+    # the user's own JAX_COMPILATION_CACHE_DIR (no folder of ours): JAX would move the autotuning cache into it too
+    assert jax_settings(None, {}) == {}
+    assert jax_settings(None, autotuned) == {"jax_persistent_cache_enable_xla_caches": "none"}
 
 
 def without_the_tests_jax_cache():
@@ -84,7 +87,7 @@ def without_the_tests_jax_cache():
             if name != USER_VARIABLE and not name.startswith("JAX_PERSISTENT_CACHE_")}
 
 
-def test_jax_takes_the_settings_before_its_first_compilation(tmp_path):
+def test_jax_holds_the_settings_once_the_backend_is_chosen(tmp_path):
     probe = ("from cli.keras_backend import select_backend; select_backend('jax'); import jax; "
              "print([jax.config.values[name] for name in ('jax_compilation_cache_dir', "
              "'jax_persistent_cache_min_compile_time_secs', 'jax_persistent_cache_enable_xla_caches')])")

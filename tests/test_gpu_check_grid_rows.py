@@ -45,7 +45,8 @@ def test_a_row_asks_for_its_pack_form_and_the_autotune_calls_share_their_caches(
     assert folded == {**base, "MASKTRAINER_PACK_FORM": "folded"}
     # a compilation cache of the check's own environment would let the first call skip its tuning: none of the three
     # reads it; the second writes the check's own, the third reads it
-    users = {**base, "JAX_COMPILATION_CACHE_DIR": "/tmp/theirs", "MASKTRAINER_JAX_CACHE": "on"}
+    users = {**base, "JAX_COMPILATION_CACHE_DIR": "/tmp/theirs", "MASKTRAINER_JAX_CACHE": "on",
+             "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "5", "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "all"}
     first, second, third = (gpu_grid_rows.environment(rows[f"Conv6/runner/float32/autotuned-{call}"], users,
                                                       str(tmp_path)) for call in (1, 2, 3))
     assert first == {**base, "MASKTRAINER_XLA_AUTOTUNE_CACHE": os.path.join(tmp_path, "autotune-cache")}
@@ -71,19 +72,33 @@ def test_the_caches_are_judged_on_their_cost_and_on_identical_runs():
             "ResNet20/runner/float32/autotuned-1": autotuned("ResNet20", 1, 0.9, curves),
             "ResNet20/runner/float32/autotuned-2": autotuned("ResNet20", 2, 0.9, curves),
             "ResNet20/runner/float32/autotuned-3": {"network": "ResNet20", "contender": "runner", "autotune": 3,
-                                                    "precision": "float32", "status": "not run: budget"}}
+                                                    "precision": "float32", "status": "not run: budget"},
+            # cut short by the budget after its first epoch: compared on that epoch
+            "Conv2/runner/float32/autotuned-1": autotuned("Conv2", 1, 1.0, curves),
+            "Conv2/runner/float32/autotuned-2": autotuned("Conv2", 2, 1.0, curves),
+            "Conv2/runner/float32/autotuned-3": {**autotuned("Conv2", 3, 1.0, curves[:1]), "status": "partial"},
+            # the process reading the compiled programs crashed: a finding, not a call to leave out
+            "Conv4/runner/float32/autotuned-1": autotuned("Conv4", 1, 1.0, curves),
+            "Conv4/runner/float32/autotuned-2": autotuned("Conv4", 2, 1.0, curves),
+            "Conv4/runner/float32/autotuned-3": {"network": "Conv4", "contender": "runner", "autotune": 3,
+                                                 "precision": "float32", "status": "failed",
+                                                 "reason": "XlaRuntimeError: the executable could not be loaded."}}
     judged = {target["target"]: target for target in gpu_report.targets(rows, smoke=False)}
     cost = judged["Conv6 runner: deterministic with the autotuning cache, at most 10% slower than non-deterministic"]
     assert (cost["status"], cost["value"]) == ("met", 1.05)  # 2.1 / 2.0
     same = "runner: processes tuning, reading the autotuning cache and reading the compiled programs give identical " \
            "losses and accuracies"
     assert (judged[f"Conv6 {same}"]["status"], judged[f"Conv6 {same}"]["value"]) == ("met", True)
-    assert judged[f"Conv6 {same}"]["unit"] == "identical (calls 1, 2, 3)"
+    assert judged[f"Conv6 {same}"]["unit"] == "identical over 2 epoch(s) (calls 1, 2, 3)"
     # the third call's programs differ in the last digit: missed, not rounded away
     assert (judged[f"LeNet {same}"]["status"], judged[f"LeNet {same}"]["value"]) == ("missed", False)
     # a third call the budget did not reach: the two that ran are compared, and the report says which
     resnet = judged[f"ResNet20 {same}"]
-    assert (resnet["status"], resnet["unit"]) == ("met", "identical (calls 1, 2)")
+    assert (resnet["status"], resnet["unit"]) == ("met", "identical over 2 epoch(s) (calls 1, 2)")
+    conv2, conv4 = judged[f"Conv2 {same}"], judged[f"Conv4 {same}"]
+    assert (conv2["status"], conv2["unit"]) == ("met", "identical over 1 epoch(s) (calls 1, 2, 3)")
+    assert (conv4["status"], conv4["unit"]) == ("missed", "call 3 failed: XlaRuntimeError: the executable could not "
+                                                          "be loaded.")
     assert judged["LeNet runner: deterministic with the autotuning cache, at most 10% slower than non-deterministic"][
         "status"] == "not judged: LeNet/runner/float32/nondeterministic was not planned (add determinism to --rows)"
     ratios = gpu_report.ratios(rows)
@@ -94,7 +109,8 @@ def test_the_caches_are_judged_on_their_cost_and_on_identical_runs():
     assert ratios["Conv6, runner: s/epoch of the compiled programs read / compiled"] == 1.0
     assert "ResNet20, runner: warm-up epoch reading the compiled programs too / compiling them" not in ratios
     markdown = gpu_markdown.markdown(report_of(rows, smoke=False))
-    assert "| Conv6 | 30.0 / 6.0 / 1.5 | 2.100 / 2.100 | 40 / 16 / 10 | True (calls 1, 2, 3) | " \
+    assert "| Conv6 | 30.0 / 6.0 / 1.5 | 2.100 / 2.100 | 40 / 16 / 10 | True: identical over 2 epoch(s) (calls 1, 2, " \
+           "3) | " \
            "`--xla_gpu_exclude_nondeterministic_ops=true` |" in markdown
     assert "| ResNet20 | 30.0 / 6.0 / not run: budget | 0.900 / not run: budget | 40 / 16 / not run: budget |" \
            in markdown
@@ -146,9 +162,15 @@ sleep 300
     row = gpu_grid_rows.run_grid_time(args, 3, str(tmp_path))
     assert (row["status"], row["reason"]) == ("partial", "bench/grid_time.py stopped by its time limit after ResNet20")
     assert (row["best_hours"], row["total_hours"], row["device_name"]) == ({"ResNet20": 2.5}, 2.5, "NVIDIA H200")
+    # the report's status cell: no count of timed epochs, which a grid's row does not have
+    assert gpu_markdown._status(row) == "partial: bench/grid_time.py stopped by its time limit after ResNet20"
     pid = int(survivor.read_text())
     for _ in range(50):  # the killed process is reaped by init
-        if not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z":
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().split()[2] == "Z":
+                    break
+        except FileNotFoundError:
             break
         time.sleep(0.1)
     else:

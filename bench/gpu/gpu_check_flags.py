@@ -29,8 +29,8 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, default=None, help="timed epochs after the warm-up (default 2; 1 with "
                         "--quick)")
     parser.add_argument("--rows", default=None, help=f"comma-separated groups, run in this order: {', '.join(GROUPS)} "
-                        "(default: all but the grid groups, autotune, forms, workers and gridtime, which a second "
-                        "call names; no tf32 on a CPU)")
+                        "(default: all but the grid groups, autotune, forms, workers and gridtime, which calls of "
+                        "their own name; no tf32 on a CPU)")
     parser.add_argument("--networks", default=",".join(NETWORKS), help="comma-separated, of " + ", ".join(NETWORKS))
     parser.add_argument("--contenders", default="runner,torch", help="of the float32, resnet20 and tf32 groups: "
                         "the runner's rows, the PyTorch peers' or both (default runner,torch)")

@@ -31,7 +31,8 @@ REPO = os.path.dirname(os.path.dirname(GPU))
 GRID_GROUPS = ("autotune", "forms", "workers", "gridtime")
 AUTOTUNE_VARIABLE = "MASKTRAINER_XLA_AUTOTUNE_CACHE"
 COMPILATION_VARIABLE = "MASKTRAINER_JAX_CACHE"
-# A compilation cache the check's own environment names would let the first call read its programs without tuning.
+# A compilation cache the check's own environment names would let the first call read its programs without tuning;
+# JAX's settings of one (JAX_PERSISTENT_CACHE_*) would change what the second keeps and where the tuning goes.
 USER_COMPILATION_VARIABLES = (COMPILATION_VARIABLE, "JAX_COMPILATION_CACHE_DIR")
 AUTOTUNE_CALLS = (1, 2, 3)  # tunes; reads the autotuning cache (and keeps its programs); reads both
 FORM_VARIABLE = "MASKTRAINER_PACK_FORM"
@@ -82,8 +83,9 @@ def environment(row, base, folder):
     if row.get("form"):
         environ[FORM_VARIABLE] = row["form"]
     if row.get("autotune"):
-        for variable in USER_COMPILATION_VARIABLES:
-            environ.pop(variable, None)
+        for variable in [name for name in environ if name in USER_COMPILATION_VARIABLES
+                         or name.startswith("JAX_PERSISTENT_CACHE_")]:
+            environ.pop(variable)
         environ[AUTOTUNE_VARIABLE] = os.path.join(folder, "autotune-cache")
         if row["autotune"] > 1:
             environ[COMPILATION_VARIABLE] = os.path.join(folder, "compilation-cache")
@@ -126,9 +128,11 @@ def run_grid_time(args, timeout, folder):
     try:
         code = process.wait(timeout=max(timeout, 1))
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # its settings' processes with it: the device is free for the next row
-        process.wait()
         code = None
+    finally:  # its settings' processes with it, whatever stopped it (Ctrl-C too): the device is free for the next row
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
     why = "stopped by its time limit" if code is None else f"exited with code {code}"
     if not os.path.isfile(output):
         return {"status": "failed" if code is not None else "stopped", "reason": f"bench/grid_time.py {why} before "
@@ -155,16 +159,21 @@ def autotune_calls(rows):
 
 
 def same_curves(calls):
-    """Whether the calls that trained gave the same loss and accuracy at every epoch as the first (None when the first
-    or the second has no epochs: nothing to compare)."""
-    curves = [(call or {}).get("loss_accuracy") for call in calls]
-    if not curves[0] or not curves[1]:
-        return None
-    return all(curve == curves[0] for curve in curves[1:] if curve)
-
-
-def compared_calls(calls):
-    return ", ".join(str(number) for number, call in enumerate(calls, 1) if (call or {}).get("loss_accuracy"))
+    """(identical, what was compared, why not judged): whether the calls that trained gave the same loss and accuracy
+    as each other at every epoch that all of them trained (a call cut short by the budget is compared on the epochs it
+    has; one that was not reached is left out), False where a call failed, None when fewer than two trained."""
+    failed = [(number, call) for number, call in enumerate(calls, 1) if (call or {}).get("status") == "failed"]
+    if failed:
+        number, call = failed[0]
+        return False, f"call {number} failed: {call.get('reason', 'no reason given')}", None
+    trained = [(number, call["loss_accuracy"]) for number, call in enumerate(calls, 1)
+               if (call or {}).get("loss_accuracy")]
+    if len(trained) < 2:
+        return None, "", "fewer than two calls trained an epoch"
+    epochs = min(len(curve) for _, curve in trained)
+    identical = all(curve[:epochs] == trained[0][1][:epochs] for _, curve in trained)
+    return identical, (f"identical over {epochs} epoch(s) (calls {', '.join(str(number) for number, _ in trained)})"
+                       ), None
 
 
 def _ratio(numerator, denominator, field):
@@ -199,15 +208,14 @@ def targets(rows, row_key, judge, absent, pack_ratio):
         missing = absent(rows, second_key) or (absent(rows, free_key) if free_key in rows else
                                                f"{free_key} was not planned (add determinism to --rows)")
         value = None if missing else round(second["median_s"] / rows[free_key]["median_s"], 3)
-        identical = same_curves(calls)
+        identical, compared, why_not = same_curves(calls)
         judged.append(judge(f"{network} runner: deterministic with the autotuning cache, at most "
                             f"{AUTOTUNE_MAX_COST - 1:.0%} slower than non-deterministic", missing, value,
                             "cached / non-deterministic", value is not None and value <= AUTOTUNE_MAX_COST,
                             (second or {}).get("device_name")))
         judged.append(judge(f"{network} runner: processes tuning, reading the autotuning cache and reading the "
-                            "compiled programs give identical losses and accuracies",
-                            None if identical is not None else "the first or the second call has no epochs",
-                            identical, f"identical (calls {compared_calls(calls)})", identical is True,
+                            "compiled programs give identical losses and accuracies", why_not,
+                            identical, compared, identical is True,
                             (second or {}).get("device_name")))
     network, count, least = PACK_FORM_TARGET
     candidates = [row for row in rows.values() if row["contender"] == "pack" and row["network"] == network
@@ -238,11 +246,10 @@ def lines(report):
             def figures(field, places, *chosen):
                 return " / ".join(f"{row[field]:.{places}f}" if (row or {}).get(field) is not None
                                   else (row or {}).get("status", "not planned") for row in chosen)
-            identical = same_curves((first, second, third))
+            identical, compared, why_not = same_curves((first, second, third))
             cells = [network, figures("warm_up_s", 1, first, second, third), figures("median_s", 3, second, third),
-                     figures("process_s", 0, first, second, third),
-                     f"{identical} (calls {compared_calls((first, second, third))})" if identical is not None
-                     else "None", f"`{(second or first or {}).get('xla_flags', '')}`"]
+                     figures("process_s", 0, first, second, third), f"{identical}: {compared or why_not}",
+                     f"`{(second or first or {}).get('xla_flags', '')}`"]
             text.append("| " + " | ".join(cells) + " |")
     for row in rows.values():
         if row["contender"] == "gridtime":

@@ -28,8 +28,8 @@ def _determinism(row):
 
 def _status(row):
     text = row["status"]
-    if row["status"] == "partial":
-        text += f": {len(row.get('epoch_s', []))} of {row.get('epochs_asked', '?')} timed epochs"
+    if row["status"] == "partial" and "epochs_asked" in row:  # a row of epochs (not the gridtime row)
+        text += f": {len(row.get('epoch_s', []))} of {row['epochs_asked']} timed epochs"
     return text + (f": {row['reason']}" if row.get("reason") else "")
 
 

@@ -125,8 +125,10 @@ def first_line(error):
 
 
 # The variables a run's process reads that a user sets for a whole sweep (the caches of devices/, the pack form, the
-# XLA flags, JAX's own compilation cache): a run on another node sees its Ray worker's environment, not the sweep's.
-RUN_SETTINGS = ("MASKTRAINER_", "XLA_FLAGS", "JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_")
+# XLA flags, JAX's own compilation cache, Keras' data cache): a run on another node sees its Ray worker's
+# environment, not the sweep's.
+RUN_SETTINGS = ("MASKTRAINER_", "XLA_FLAGS", "KERAS_HOME", "JAX_COMPILATION_CACHE_", "JAX_ENABLE_COMPILATION_CACHE",
+                "JAX_PERSISTENT_CACHE_")
 
 
 def task_environment(config, gpus_per_run, environ):

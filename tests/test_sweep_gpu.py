@@ -184,7 +184,8 @@ def test_a_ray_task_gets_its_fraction_of_a_gpu_as_its_memory_share_and_the_users
     # what the user set for the sweep's runs reaches those on other nodes, which do not inherit the sweep's environment
     settings = {"MASKTRAINER_JAX_CACHE": "on", "MASKTRAINER_XLA_AUTOTUNE_CACHE": "/shared/autotune",
                 "XLA_FLAGS": "--xla_gpu_deterministic_ops=false", "JAX_COMPILATION_CACHE_DIR": "/shared/jax",
-                "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "2"}
+                "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "2", "JAX_COMPILATION_CACHE_MAX_SIZE": "1000000",
+                "KERAS_HOME": "/shared/keras"}
     assert ray_executor.task_environment(jax, 1, {**settings, "PATH": "/bin", "HOME": "/home/me"}) == settings
     worker = {"CUDA_VISIBLE_DEVICES": "3", "PATH": "/bin"}  # what Ray gives the task's worker
     assert ray_task.process_environment(worker, {"XLA_PYTHON_CLIENT_MEM_FRACTION": "0.225"}) == {

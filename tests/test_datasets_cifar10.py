@@ -212,6 +212,30 @@ def test_unpickler_admits_only_numpy_arrays(payload):
     assert loaded[b"labels"] == [1, 2]
 
 
+def test_arrays_are_built_from_their_bytes_and_an_array_state_numpy_would_crash_on_is_refused():
+    """numpy applies a pickle's dtype and array state in C: one byte changed in a batch's dtype state crashed the
+    process (a segmentation fault, 2026-12-07). The reader builds arrays itself, of plain numbers only."""
+    arrays = {b"big-endian": np.arange(6, dtype=">i4").reshape(2, 3), b"fortran": np.asfortranarray(
+        np.arange(6, dtype=np.float32).reshape(2, 3)), b"bools": np.array([True, False]), b"empty": np.zeros((0, 4))}
+    for written in (pickle.dumps(arrays, protocol=4), official_style_pickle(arrays)):  # Python 3's, Python 2's
+        loaded = RestrictedUnpickler(io.BytesIO(written), encoding="bytes").load()
+        for key, array in arrays.items():
+            np.testing.assert_array_equal(loaded[key], array)
+            assert loaded[key].dtype == array.dtype and loaded[key].shape == array.shape
+    batch = pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": [1, 2]}, protocol=4)
+    dtype_state = batch.index(b"\x8c\x01|\x94NNN")  # the dtype's state: (3, "|", None, None, None, -1, -1, 0)
+    crashing = batch[:dtype_state + 4] + b"q" + batch[dtype_state + 5:]  # None -> BINPUT: the state shifts
+    tampered = {"crashing": crashing,
+                "fields": pickle.dumps({b"data": np.zeros(2, dtype=[("a", "u1"), ("b", "<i4")])}, protocol=4),
+                "objects": pickle.dumps({b"data": np.array([1, "x"], dtype=object)}, protocol=4),
+                "short": pickle.dumps({b"data": np.zeros((2, 3072), np.uint8)}, protocol=4).replace(
+                    b"\x8c\x01|", b"\x8c\x01<").replace(b"\x8c\x02u1", b"\x8c\x02u8")}
+    for name, data in tampered.items():
+        with pytest.raises((ValueError, DatasetError)) as raised:
+            RestrictedUnpickler(io.BytesIO(data), encoding="bytes").load()
+        assert "array" in str(raised.value) or "numpy" in str(raised.value), name
+
+
 def test_no_plain_unpickling_in_product_code():
     package = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "datasets")
     for name in os.listdir(package):

@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from config import ConfigError, RunConfig
-from results import paths
+from results import atomic, paths
 
 
 class ExportError(RuntimeError):
@@ -40,8 +40,11 @@ class FinishedRun:
         try:
             with np.load(self.path(kind), allow_pickle=False) as archive:
                 return {name: archive[name] for name in archive.files}
-        except (OSError, ValueError) as error:
-            raise ExportError(f"Cannot read {self.path(kind)} ({error}); the run's files are incomplete.") from None
+        except atomic.NPZ_READ_ERRORS as error:
+            run_files = os.path.join(os.path.dirname(self.logs_path), f"{self.run_id}_*")
+            raise ExportError(f"Cannot read {self.path(kind)} ({type(error).__name__}: {error}), so the run's files "
+                              f"are damaged; remove them ({run_files}) and train the run again with the same settings "
+                              "and seed.") from None
 
     def effective_kernels(self):
         """{layer name: the weights the network computes with}: kernel times mask values, in layer order."""
@@ -78,7 +81,7 @@ def find_finished_run(target, outputpath="Outputs"):
             logs = json.load(handle)
         config = RunConfig.from_settings(logs["config"], strict=False)
         status = logs["status"]
-    except (OSError, ValueError, KeyError, TypeError, ConfigError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, ConfigError):
         raise ExportError(f"{logs_path} is not a readable run log; pass the _logs.json file of a run.") from None
     if status != "finished":
         raise ExportError(f"Run {logs.get('runId')} is {status}, not finished; finish it first (MaskTrainer.py "

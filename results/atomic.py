@@ -82,6 +82,11 @@ def compresses(array, sample_bytes=65536, ratio=0.8):
     return len(zlib.compress(sample, 1)) < ratio * max(len(sample), 1)
 
 
+# What reading an .npz written by write_npz raises when the file is truncated, overwritten or not an .npz at all (a
+# zip's central directory missing, a member cut short, deflated bytes garbled, an array's header wrong).
+NPZ_READ_ERRORS = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error)
+
+
 def write_npz(path, arrays, compressed=True):
     """Writes an .npz of plain numeric arrays (loadable with allow_pickle=False). compressed: each array that
     compresses (see `compresses`) is deflated at the fastest level; np.load reads either."""

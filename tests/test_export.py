@@ -1,6 +1,7 @@
 """Export.py: supermask and plain Keras round trips on tiny real runs, --check, and bad files in one sentence."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -123,6 +124,21 @@ def test_check_passes_on_a_real_run_and_fails_when_its_final_masks_were_altered(
     np.savez_compressed(run.path("final_masks"), **masks)
     assert Export.main([str(logs_path), "--check", "--format", "keras"]) == 1
     assert "differs from the run's logged final test accuracy" in capsys.readouterr().out
+    # damaged files: a truncated archive, and logs whose settings were overwritten with null
+    with open(run.path("final_masks"), "r+b") as handle:
+        handle.truncate(300)
+    broken_logs = tmp_path / "elsewhere" / os.path.basename(logs_path)
+    broken_logs.parent.mkdir()
+    with open(logs_path, encoding="utf-8") as handle:
+        broken_logs.write_text(json.dumps({**json.load(handle), "config": None}))
+    assert Export.main([str(logs_path), "--check"]) == 2
+    assert Export.main([str(broken_logs)]) == 2
+    truncated, unreadable = capsys.readouterr().err.strip().splitlines()
+    assert truncated.startswith(f"Export.py: error: Cannot read {run.path('final_masks')} (BadZipFile: ")
+    run_files = os.path.join(os.path.dirname(logs_path), f"{run.run_id}_*")
+    assert truncated.endswith(f"remove them ({run_files}) and train the run again with the same settings and seed.")
+    assert unreadable == (f"Export.py: error: {broken_logs} is not a readable run log; pass the _logs.json file of a "
+                          "run.")
 
 
 def test_bad_input_ends_in_one_sentence(tmp_path, capsys):

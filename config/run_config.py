@@ -34,6 +34,8 @@ from training.choices import AUGMENTATIONS, DEFAULT_MOMENTUM, OPTIMIZERS
 from training.pack_forms import PackFormError, chosen_form
 from training.schedule import LR_SCHEDULES, NO_DROPS, RESNET_DROPS, canonical_drops, parse_drops
 
+MAX_SEED = 2**32 - 1  # keras.utils.set_random_seed's largest, which seeds Python's, numpy's and the backend's
+
 # "auto" and every registered data set (datasets/registry.py), so that a new data set needs no line here.
 DATASET_CHOICES = DATASET_NAMES
 # The settings that do something only for some runs (config/applicability.py).
@@ -76,8 +78,9 @@ class RunConfig:
     maxepochs: int = setting(20, "training epochs (0: only evaluate the untrained network)", type=int,
                              valid=lambda value: value >= 0, requirement="must be 0 or more")
     seed: int = setting(0, "run seed; 0 draws a fresh one, which is recorded", type=int,
-                        valid=lambda value: value >= 0,
-                        requirement="must be 0 (fresh seed) or a positive integer")
+                        valid=lambda value: 0 <= value <= MAX_SEED,
+                        requirement=f"must be 0 (fresh seed) or a positive integer up to {MAX_SEED} (2**32 - 1, "
+                                    "what Keras' random generators take)")
     p1: float = setting(0.5, "probability of a +1 sign for heconstant/binary", type=float,
                         valid=lambda value: 0.0 <= value <= 1.0,
                         requirement="is a probability and must lie in [0, 1]",
@@ -270,6 +273,10 @@ class RunConfig:
         self.family.check(self)
         self.masking_options()  # a mask function whose parameters the family's settings lack is refused here
         refuse_changed(self)
+        if self.seed + self.nruns - 1 > MAX_SEED:
+            raise ConfigError(f"--nruns {self.nruns} from --seed {self.seed} runs seeds up to "
+                              f"{self.seed + self.nruns - 1}, past {MAX_SEED} (2**32 - 1, what Keras' random "
+                              "generators take); pass a smaller --seed or --nruns.")
         if self.pack > 1 and self.backend != "jax":
             raise ConfigError(f"--pack trains runs together through JAX (jax.vmap), and this run is a --backend "
                               f"{self.backend} run: add --backend jax, or leave --pack out.")

@@ -7,7 +7,7 @@ import dataclasses
 import itertools
 import json
 
-from config import ConfigError, RunConfig, setting_fields
+from config import MAX_SEED, ConfigError, RunConfig, setting_fields
 
 TOP_LEVEL_KEYS = ("description", "machine", "base", "grid", "rules", "seeds")
 # Set by the sweep itself: seeds come from "seeds", the folder and data from Sweep.py's flags.
@@ -73,9 +73,9 @@ def expand_grid(document, path, outputpath="Outputs", data_dir=None, defaults=No
     rules = check_rules(document.get("rules", []), fail)
     seeds = document.get("seeds")
     if (not isinstance(seeds, list) or not seeds or len(set(seeds)) != len(seeds)
-            or not all(type(seed) is int and seed >= 1 for seed in seeds)):
-        fail("'seeds' must be a non-empty list of distinct integers of at least 1 (0 would draw an "
-             "unrepeatable fresh seed)")
+            or not all(type(seed) is int and 1 <= seed <= MAX_SEED for seed in seeds)):
+        fail(f"'seeds' must be a non-empty list of distinct integers from 1 to {MAX_SEED} (0 would draw an "
+             "unrepeatable fresh seed; Keras' random generators take no larger one)")
 
     runs, seen, used = [], {}, set()
     for seed in seeds:

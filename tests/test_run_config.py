@@ -187,3 +187,14 @@ print(codes, loaded, "--nettype" in help_text.getvalue(), "VGG16 has none" in er
     result = subprocess.run([sys.executable, "-c", script], cwd=REPOSITORY, capture_output=True, text=True,
                             timeout=120)
     assert result.stdout.split() == ["[0,", "2]", "[]", "True", "True"], result.stderr
+
+
+def test_a_seed_keras_cannot_take_is_refused_before_any_run_is_written():
+    """keras.utils.set_random_seed takes seeds up to 2**32 - 1; a larger one failed with a traceback, after the
+    --nruns before it had been written."""
+    from config import MAX_SEED, ConfigError
+    assert RunConfig.from_settings({"seed": MAX_SEED}).validate().seed == MAX_SEED
+    with pytest.raises(ConfigError, match=r"--seed must be .* up to 4294967295 .*got 4294967296"):
+        RunConfig.from_settings({"seed": MAX_SEED + 1}).validate()
+    with pytest.raises(ConfigError, match=r"^--nruns 3 from --seed 4294967294 runs seeds up to 4294967296, past "):
+        RunConfig.from_settings({"seed": MAX_SEED - 1, "nruns": 3}).validate()

@@ -174,6 +174,7 @@ def test_a_failed_run_does_not_stop_the_sweep_and_is_listed_with_its_logs(tmp_pa
     ('{"description": "d", "machine": "m", "seeds": [1], "base": {"traintype": "FreeFlipping", "masktype": "mask"}}',
      "is invalid"),
     ('{"description": "d", "machine": "m", "seeds": [0]}', "'seeds' must be"),
+    ('{"description": "d", "machine": "m", "seeds": [4294967296]}', "integers from 1 to 4294967295"),
     ('{"description": "d", "machine": "m", "seeds": [1], "rules": [{"when": {"nettype": "LeNet"}}]}',
      "exactly the keys 'when' and 'set'"),
     ('{"description": "d", "machine": "m", "seeds": [1], "base": {"maxepochs": 2}', "not valid JSON"),

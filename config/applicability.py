@@ -12,8 +12,9 @@ import dataclasses
 from methods import FAMILIES, ConfigError
 from methods.base import flag_of
 
-# Grids cross --p1 with initializers, and a pack's runs may differ in both: refused on the command line only.
-CROSSED_IN_GRIDS = ("p1",)
+# Grids cross --p1 with initializers, and a pack's runs may differ in both; Sweep.py's --data-dir goes to every run
+# of a grid, whatever its data set: refused on the command line only.
+CROSSED_IN_GRIDS = ("p1", "data_dir")
 
 
 def common_fields(config_class):

@@ -10,7 +10,7 @@ import math
 import os
 
 from config.applicability import refuse_changed, refuse_given
-from datasets import DATASET_NAMES
+from datasets import DATA_DIR_DATASETS, DATASET_NAMES
 from devices import DEFAULT_DEVICE, DEFAULT_PRECISION, DEVICES, PRECISIONS
 from initializers import INITIALIZERS, SIGNED
 
@@ -94,7 +94,9 @@ class RunConfig:
     dataset: str = setting("auto", "data set; auto: the network's standard one (MNIST for LeNet and LeNet5, "
                            "CIFAR-10 for the others), or the MNIST subset when full MNIST cannot be found",
                            choices=DATASET_CHOICES)
-    data_dir: str = setting(None, "folder holding the official data files", flag="--data-dir")
+    data_dir: str = setting(None, "folder holding the official data files", flag="--data-dir",
+                            applies=("dataset", DATA_DIR_DATASETS, "the data sets read from files, --dataset "
+                                     + ", ".join(DATA_DIR_DATASETS)))
     limit: int = setting(None, "use only the first N examples of each split (quick checks)", type=int,
                          valid=lambda value: value is None or value >= 1, requirement="must be at least 1")
     test_normalization: str = setting("test", "statistics that normalise the test set: its own (as the "

@@ -6,6 +6,6 @@
 
 from datasets.dataset import Dataset
 from datasets.errors import DatasetError
-from datasets.registry import DATASET_NAMES, load_dataset
+from datasets.registry import DATA_DIR_DATASETS, DATASET_NAMES, load_dataset
 
-__all__ = ["DATASET_NAMES", "Dataset", "DatasetError", "load_dataset"]
+__all__ = ["DATA_DIR_DATASETS", "DATASET_NAMES", "Dataset", "DatasetError", "load_dataset"]

@@ -28,6 +28,7 @@ class DatasetDefinition(abc.ABC):
     # None: the first registry.VALIDATION_SIZE training images are the validation set, as for every full data set.
     validation_size = None
     expected_in_data_dir = None  # what a --data-dir folder must hold, naming the official files
+    reads_data_dir = True  # False: the data set is not read from --data-dir (--data-dir is refused for it)
     how_to_get = None  # the advice that ends "<name> could not be found (...); <how_to_get>."
     keras_loader = None  # the keras.datasets module that downloads it; None: Keras has no loader
     keras_loader_arguments = types.MappingProxyType({})

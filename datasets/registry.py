@@ -16,6 +16,8 @@ REGISTRY = {
     "cifar100": cifar100.CIFAR100(),
 }
 DATASET_NAMES = ("auto", *REGISTRY)
+# The --dataset values that read --data-dir ("auto" may: the network's standard data set).
+DATA_DIR_DATASETS = ("auto", *(name for name, definition in REGISTRY.items() if definition.reads_data_dir))
 TEST_NORMALIZATIONS = ("test", "train")
 VALIDATION_SIZE = 5000  # the first 5,000 images of a full data set's training files are the validation set
 

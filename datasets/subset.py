@@ -28,6 +28,7 @@ class MNISTSubset(DatasetDefinition):
     image_shape = (28, 28, 1)
     num_classes = 10
     validation_size = SUBSET_VALIDATION_SIZE
+    reads_data_dir = False
 
     def read_folder(self, folder):
         return read_mnist_subset(os.path.join(folder, os.path.basename(SUBSET_FILE)))

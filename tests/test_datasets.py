@@ -84,7 +84,9 @@ def assert_one_sentence(error, *fragments):
 def test_public_names():
     assert DATASET_NAMES == ("auto", *registry.REGISTRY) and DATASET_NAMES[:4] == ("auto", "mnist", "cifar10",
                                                                                    "mnist-subset")
-    assert set(datasets.__all__) == {"DATASET_NAMES", "Dataset", "DatasetError", "load_dataset"}
+    assert set(datasets.__all__) == {"DATA_DIR_DATASETS", "DATASET_NAMES", "Dataset", "DatasetError", "load_dataset"}
+    # the committed subset is the one data set that --data-dir does not feed (it is refused with it)
+    assert set(DATASET_NAMES) - set(datasets.DATA_DIR_DATASETS) == {"mnist-subset"}
 
 
 def test_subset_shapes_dtypes_counts_and_balance():

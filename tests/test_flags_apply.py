@@ -36,6 +36,7 @@ CONTEXTS = {
     "ResNet8, SGD, JAX, heconstant, cosine": {"nettype": "ResNet8", "optimizer": "sgd", "backend": "jax",
                                               "initializer": "heconstant", "lr_schedule": "cosine"},
     "Conv2, binary": {"nettype": "Conv2", "initializer": "binary"},
+    "LeNet, the committed MNIST subset": {"dataset": "mnist-subset"},  # read from the package, never --data-dir
 }
 # Values for the flags whose default is None (or must suit the method).
 VALUES = {"limit": 10, "data_dir": "data", "augmentation": "none", "lr_drops": "none", "prune_rate_conv": 0.1,
@@ -54,6 +55,7 @@ def applies(name, traintype, context):
         "xla": context.get("backend", "tensorflow") == "tensorflow",
         "p1": initializer in ("heconstant", "binary"),
         "lr_drops": context.get("lr_schedule", "step") == "step",
+        "data_dir": context.get("dataset", "auto") != "mnist-subset",
     }.get(name, True)
 
 

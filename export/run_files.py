@@ -43,8 +43,8 @@ class FinishedRun:
         except atomic.NPZ_READ_ERRORS as error:
             run_files = os.path.join(os.path.dirname(self.logs_path), f"{self.run_id}_*")
             raise ExportError(f"Cannot read {self.path(kind)} ({type(error).__name__}: {error}), so the run's files "
-                              f"are damaged; remove them ({run_files}) and train the run again with the same settings "
-                              "and seed.") from None
+                              f"are damaged; remove them (rm -r {run_files}) and train the run again with the same "
+                              "settings and seed.") from None
 
     def effective_kernels(self):
         """{layer name: the weights the network computes with}: kernel times mask values, in layer order."""

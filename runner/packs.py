@@ -59,9 +59,7 @@ def resume_claimed(logs_paths, data_dir, device, print_line):
         for state in checkpoint.saved_states(config.folder(), logs["runId"], print_line):
             saved.setdefault(position(state[2]), state)
         if not saved:
-            raise checkpoint.CheckpointError(
-                f"Run {logs['runId']} in {config.folder()} has no readable checkpoint, so it cannot be resumed; "
-                "start it again.")
+            raise checkpoint.CheckpointError(checkpoint.unresumable(config.folder(), logs["runId"]))
         members.append((logs["runId"], config, saved))
     if not members:
         return []

@@ -136,7 +136,8 @@ def test_check_passes_on_a_real_run_and_fails_when_its_final_masks_were_altered(
     truncated, unreadable = capsys.readouterr().err.strip().splitlines()
     assert truncated.startswith(f"Export.py: error: Cannot read {run.path('final_masks')} (BadZipFile: ")
     run_files = os.path.join(os.path.dirname(logs_path), f"{run.run_id}_*")
-    assert truncated.endswith(f"remove them ({run_files}) and train the run again with the same settings and seed.")
+    assert truncated.endswith(f"remove them (rm -r {run_files}) and train the run again with the same settings and "
+                              "seed.")
     assert unreadable == (f"Export.py: error: {broken_logs} is not a readable run log; pass the _logs.json file of a "
                           "run.")
 

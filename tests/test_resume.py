@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -115,6 +116,26 @@ def test_truncated_checkpoint_falls_back_to_the_previous_one(tmp_path, monkeypat
     assert MaskTrainer.main(["--resume", run_id, "--outputpath", str(tmp_path)]) == 0
     output = capsys.readouterr().out
     assert "truncated or corrupt" in output and "after epoch 1 of 3" in output
+    assert_same_run(uninterrupted, finished_run(tmp_path))
+
+
+def test_a_run_without_a_readable_checkpoint_says_what_to_remove_and_then_starts_anew(tmp_path, monkeypatch, capsys,
+                                                                                      uninterrupted):
+    with monkeypatch.context() as patch:
+        interrupt_after(patch, calls=12)
+        assert MaskTrainer.main([*ARGUMENTS, "--outputpath", str(tmp_path)]) == 130
+    for checkpoint in tmp_path.rglob("*_checkpoint*.npz"):
+        checkpoint.write_bytes(checkpoint.read_bytes()[:100])
+    capsys.readouterr()
+    assert MaskTrainer.main([*ARGUMENTS, "--continue", "--outputpath", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert "trying the previous one" in captured.out and "no other is left" in captured.out
+    (error,) = captured.err.strip().splitlines()
+    files = error[error.index("remove its files (rm -r ") + len("remove its files (rm -r "):error.index("_*)")]
+    assert error.endswith("and train it again (its flags with --continue start it anew).")
+    for path in tmp_path.rglob(os.path.basename(files) + "_*"):  # what the sentence says to do
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    assert MaskTrainer.main([*ARGUMENTS, "--continue", "--outputpath", str(tmp_path)]) == 0
     assert_same_run(uninterrupted, finished_run(tmp_path))
 
 

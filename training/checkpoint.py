@@ -60,16 +60,23 @@ def saved_states(folder, run_id, warn=print):
         try:
             yield _read(path)
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError):
-            warn(f"Warning: the checkpoint {path} is truncated or corrupt; trying the previous one.")
+            then = "trying the previous one" if path == current and os.path.exists(previous) else "no other is left"
+            warn(f"Warning: the checkpoint {path} is truncated or corrupt; {then}.")
 
 
 def load_checkpoint(folder, run_id, warn=print):
     """(model values, optimizer values, state) from the newest readable checkpoint."""
     for saved in saved_states(folder, run_id, warn):
         return saved
+    raise CheckpointError(unresumable(folder, run_id))
+
+
+def unresumable(folder, run_id):
+    """The sentence for a run none of whose checkpoints can be read: what to remove so that it starts anew."""
     current, _ = checkpoint_files(folder, run_id)
-    raise CheckpointError(f"Run {run_id} in {folder} has no readable checkpoint ({os.path.basename(current)}), "
-                          "so it cannot be resumed; start it again.")
+    return (f"Run {run_id} in {folder} has no readable checkpoint ({os.path.basename(current)} and its previous one "
+            f"are missing, truncated or corrupt), so it cannot be resumed; remove its files "
+            f"(rm -r {os.path.join(folder, run_id)}_*) and train it again (its flags with --continue start it anew).")
 
 
 def remove_checkpoints(folder, run_id):

@@ -139,6 +139,26 @@ def test_a_run_without_a_readable_checkpoint_says_what_to_remove_and_then_starts
     assert_same_run(uninterrupted, finished_run(tmp_path))
 
 
+@pytest.mark.parametrize("damage", ["missing", "truncated"])
+def test_a_resumed_run_writes_its_initial_weights_again_where_they_are_damaged(tmp_path, monkeypatch, capsys,
+                                                                                uninterrupted, damage):
+    """A finished run's initial weights are what Export.py and the lottery-ticket rewinds read: a resumed run whose
+    file was lost would have finished without it."""
+    with monkeypatch.context() as patch:
+        interrupt_after(patch, calls=12)
+        assert MaskTrainer.main([*ARGUMENTS, "--outputpath", str(tmp_path)]) == 130
+    (initial,) = tmp_path.rglob("*_initial_weights.npz")
+    initial.unlink() if damage == "missing" else initial.write_bytes(initial.read_bytes()[:200])
+    assert MaskTrainer.main([*ARGUMENTS, "--continue", "--outputpath", str(tmp_path)]) == 0
+    assert f"Warning: {initial} is missing or unreadable; written again from the run's seed." in capsys.readouterr().out
+    assert_same_run(uninterrupted, finished_run(tmp_path))
+    expected = uninterrupted[0].with_name(uninterrupted[0].name.replace("_logs.json", "_initial_weights.npz"))
+    with np.load(expected) as wanted, np.load(initial) as written:
+        assert wanted.files == written.files
+        for name in wanted.files:
+            np.testing.assert_array_equal(written[name], wanted[name])
+
+
 def start_trainer(output, *extra, backend="tensorflow"):
     return subprocess.Popen([sys.executable, "MaskTrainer.py", *ARGUMENTS, "--backend", backend, "--outputpath",
                              str(output), *extra],

@@ -83,3 +83,16 @@ def remove_checkpoints(folder, run_id):
     for path in checkpoint_files(folder, run_id):
         if os.path.exists(path):
             os.remove(path)
+
+
+def restore_initial_weights(path, initial, warn=print):
+    """A resumed run's initial weights file written again where it is missing or unreadable, else left alone (the
+    run would have finished without it): `initial` are the kernels the run is built with, which its seed determines."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if set(archive.files) == set(initial):
+                return
+    except atomic.NPZ_READ_ERRORS:
+        pass
+    warn(f"Warning: {path} is missing or unreadable; written again from the run's seed.")
+    atomic.write_npz(path, initial)

@@ -88,6 +88,8 @@ class Experiment:
     def resume(cls, config, dataset, run_id, print_line=print, saved=None):
         """The run continued from its newest readable checkpoint, or from `saved` (one of checkpoint.saved_states)."""
         experiment = cls(config, dataset, print_line, run_id=run_id)
+        # before the checkpoint's values replace the kernels built from the seed
+        checkpoint.restore_initial_weights(experiment.path("initial_weights"), kernels(experiment.layers), print_line)
         model_values, optimizer_values, state = saved or checkpoint.load_checkpoint(experiment.folder, run_id,
                                                                                     print_line)
         for variable, value in zip(experiment.model.variables, model_values, strict=True):

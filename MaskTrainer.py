@@ -18,7 +18,8 @@ def build_full_parser():
     from config import build_parser
     parser = build_parser(prog=PROGRAM, description=__doc__.split("\n\n")[0])
     parser.add_argument("--resume", metavar="RUN", help="continue an interrupted run: its _logs.json file, "
-                        "or its run ID under --outputpath; the run's own settings are used")
+                        "or its run ID under --outputpath; the run's own settings are used (beside it only "
+                        "--outputpath, --data-dir, --device and its own --backend)")
     parser.add_argument("--continue", dest="continue_", action="store_true",
                         help="carry on from an earlier attempt with the same settings and seed under --outputpath: "
                              "nothing to do if it finished, resume it if it was interrupted or killed, else start "
@@ -26,16 +27,17 @@ def build_full_parser():
     parser.add_argument("--pack-file", metavar="FILE",
                         help="carry on, as --continue does, with the runs that FILE lists (a JSON object {\"runs\": "
                              "[settings, ...]}, as Sweep.py --pack writes one per pack), trained together in one "
-                             "pack; their own settings are used")
+                             "pack; their own settings are used (beside it only --device and their own --backend)")
     return parser
 
 
 def main(argv=None):
     from config import ConfigError, given_settings, parse_args
     from config.pack_file import read_pack_file
-    from runner.resumable import ResumeError, stored_settings
+    from runner.resumable import ResumeError, refuse_ignored_flags, stored_settings
     try:
         config, namespace = parse_args(argv, build_full_parser())  # Keras-free: --help answers at once
+        refuse_ignored_flags(namespace.resume, namespace.pack_file, namespace.continue_, given_settings(namespace))
         packed = read_pack_file(namespace.pack_file) if namespace.pack_file else None
         resumed = stored_settings(namespace.resume, config.outputpath) if namespace.resume else None
     except (ConfigError, ResumeError) as error:

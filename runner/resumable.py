@@ -59,3 +59,26 @@ def read_resumable(path, data_dir=None, device=None):
     # The outputs stay where they are, even if the folder was moved since the run started.
     return logs, config.replace(outputpath=paths.output_root(path), data_dir=data_dir or config.data_dir,
                                 device=device or config.device)
+
+
+# The flags that still do something beside --resume and --pack-file, whose runs keep the settings they stored: where
+# the run is found, where its data is, and where it trains now (a backend other than its own is refused elsewhere).
+KEPT_BESIDE = {"--resume": ("outputpath", "data_dir", "device", "backend"), "--pack-file": ("device", "backend")}
+
+
+def refuse_ignored_flags(resume, pack_file, continue_, given):
+    """ConfigError (one sentence) for a flag that --resume or --pack-file would ignore, or for two of --resume,
+    --pack-file and --continue, which each say which runs to train; given: {name: value} of the settings given."""
+    chosen = [flag for flag, present in (("--resume", resume), ("--pack-file", pack_file), ("--continue", continue_))
+              if present]
+    if len(chosen) > 1:
+        raise ConfigError(f"{chosen[0]} and {chosen[1]} each say which runs to train; pass one of them.")
+    if not chosen or chosen[0] == "--continue":
+        return
+    from config import setting_fields
+    from methods.base import flag_of
+    ignored = [name for name in given if name not in KEPT_BESIDE[chosen[0]]]
+    if ignored:
+        flag = flag_of(setting_fields()[ignored[0]])
+        raise ConfigError(f"{flag} does nothing with {chosen[0]}, whose runs keep the settings they stored; leave it "
+                          f"out (or leave {chosen[0]} out to start a run with other settings).")

@@ -105,6 +105,25 @@ def test_resuming_a_finished_run_reports_it_and_changes_nothing(tmp_path, capsys
     assert logs_path.read_bytes() == before
 
 
+def test_resume_refuses_the_flags_it_would_ignore_and_keeps_those_that_still_apply(tmp_path, capsys, uninterrupted):
+    """A resumed run keeps the settings in its logs: --lr or --maxepochs beside --resume used to be ignored
+    silently (found by an audit)."""
+    logs_path = str(uninterrupted[0])
+    refused = {("--lr", "0.5"): "--lr does nothing with --resume, whose runs keep the settings they stored; leave "
+                                 "it out (or leave --resume out to start a run with other settings).",
+               ("--traintype", "SNIP"): "--traintype does nothing with --resume",
+               ("--continue",): "--resume and --continue each say which runs to train; pass one of them."}
+    for flags, message in refused.items():
+        assert MaskTrainer.main(["--resume", logs_path, *flags]) == 2
+        assert message in capsys.readouterr().err
+    assert MaskTrainer.main(["--pack-file", str(tmp_path / "pack.json"), "--seed", "4"]) == 2
+    assert "--seed does nothing with --pack-file" in capsys.readouterr().err
+    # where the run is, where its data is, where it trains now: still theirs to say
+    assert MaskTrainer.main(["--resume", os.path.basename(logs_path).split("_")[0], "--outputpath",
+                             str(uninterrupted[0].parents[4]), "--device", "cpu"]) == 0
+    assert "already finished" in capsys.readouterr().out
+
+
 def test_truncated_checkpoint_falls_back_to_the_previous_one(tmp_path, monkeypatch, capsys, uninterrupted):
     with monkeypatch.context() as patch:
         interrupt_after(patch, calls=12)  # stops right after epoch 2: checkpoints of epochs 1 and 2

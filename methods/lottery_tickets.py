@@ -4,8 +4,10 @@ their original values or to fresh random ones."""
 import dataclasses
 
 from methods.base import Method, MethodFamily, setting
-from networks import network_entry
+from networks import network_entry, networks_where
 from networks.registry import defaults_text
+
+WITH_CONVOLUTIONS = networks_where(lambda entry: entry.has_convolutions)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,7 +25,9 @@ class LotterySettings:
     prune_rate_conv: float = setting(None, "IMP: the same for convolutions; default per network, as Frankle & "
                                      f"Carbin: {defaults_text('lottery_conv_prune_rate')}", type=float,
                                      flag="--prune-rate-conv", valid=lambda value: value is None or 0 < value < 1,
-                                     requirement="must lie strictly between 0 and 1")
+                                     requirement="must lie strictly between 0 and 1",
+                                     applies=("nettype", WITH_CONVOLUTIONS, "the networks with convolutions, "
+                                              "--nettype " + ", ".join(WITH_CONVOLUTIONS)))
 
 
 class LotteryTickets(MethodFamily):

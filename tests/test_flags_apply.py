@@ -48,7 +48,8 @@ def applies(name, traintype, context):
     nettype = context.get("nettype", "LeNet")
     if name in USED_BY:
         return traintype in USED_BY[name] and (
-            name != "scale_fan" or initializer in ("he", "heconstant"))
+            name != "scale_fan" or initializer in ("he", "heconstant")) and (
+            name != "prune_rate_conv" or nettype != "LeNet")  # LeNet-300-100 has no convolutions
     return {
         "momentum": context.get("optimizer") == "sgd",
         "resnet_variant": nettype.startswith("ResNet"), "batchnorm_affine": nettype.startswith("ResNet"),

@@ -134,6 +134,17 @@ def build_parser():
     return parser
 
 
+def unwritable(folder):
+    """Why `folder` (made if missing) could not be written, or None: its nearest existing ancestor is a file, or
+    cannot be written."""
+    existing = os.path.abspath(folder)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        return f"{existing} is a file"
+    return None if os.access(existing, os.W_OK) else f"{existing} is not writable"
+
+
 def _fail(message, code=2):
     print(message, file=sys.stderr)
     return code
@@ -183,6 +194,11 @@ def run(args):
     root = paths[0] if os.path.isdir(paths[0]) else os.path.dirname(paths[0]) or "."
     figures_dir = args.figures_dir or os.path.join(root, file_names.FIGURES_FOLDER)
     tables_dir = args.tables_dir or root
+    # Checked before anything is written: the merged arrays go next to the runs first.
+    for flag, folder in (("--figures-dir", figures_dir), ("--tables-dir", tables_dir)):
+        problem = unwritable(folder)
+        if problem:
+            return _fail(f"{flag} {folder} cannot be written ({problem}); pass a folder you can write.")
     print(f"Read {len(runs)} finished runs of {len(configurations)} configurations under {where}.")
 
     if "merged" in parts:

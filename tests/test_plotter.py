@@ -166,6 +166,18 @@ def test_only_and_output_folders(trained_runs, tmp_path, capsys):
     assert "| Network | Method |" in out
 
 
+def test_an_output_folder_that_cannot_be_written_is_refused_before_anything_is_written(trained_runs, tmp_path,
+                                                                                       capsys):
+    copy_runs(trained_runs, tmp_path / "runs", traintype="FreeFlipping", seed=1)
+    (tmp_path / "a-file").write_text("")
+    for flag in ("--figures-dir", "--tables-dir"):
+        code = main([str(tmp_path / "runs"), flag, str(tmp_path / "a-file" / "out"), "--formats", "png"])
+        assert code == 2
+        assert capsys.readouterr().err.strip() == (f"{flag} {tmp_path / 'a-file' / 'out'} cannot be written "
+                                                   f"({tmp_path / 'a-file'} is a file); pass a folder you can write.")
+    assert not list((tmp_path / "runs").rglob("merged*"))  # the merged arrays used to be written first
+
+
 def test_a_single_run_folder_is_enough(trained_runs, tmp_path, capsys):
     [path] = copy_runs(trained_runs, tmp_path, traintype="FreeFlipping", seed=1)
     [logs] = read_logs(tmp_path)

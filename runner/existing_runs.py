@@ -9,6 +9,7 @@ being trained, and left to that process.
 import dataclasses
 import json
 import os
+import shutil
 
 from config import ConfigError, RunConfig
 from results import paths
@@ -78,6 +79,21 @@ def decide(previous):
     if previous:
         return Action("run", note="an earlier attempt stopped before its first checkpoint")
     return Action("run")
+
+
+def stale_attempts(previous):
+    """The earlier attempts that stopped before their first checkpoint (killed, or interrupted in their first
+    epoch): nothing of theirs can be resumed, and their logs would count as runs left running in every report."""
+    return [run for run in previous if run.status in ("interrupted", "running") and not run.has_checkpoint]
+
+
+def remove_attempt(logs_path):
+    """Every file of the attempt whose logs are at logs_path (its logs, initial weights, TensorBoard folder)."""
+    folder, run_id = paths.split_logs_path(logs_path)
+    for name in os.listdir(folder):
+        if name.startswith(f"{run_id}_"):
+            path = os.path.join(folder, name)
+            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
 
 
 def find_latest(outputpath, config):

@@ -108,7 +108,14 @@ def continue_claimed(configs, print_line=print):
             existing.update(existing_runs.scan(folder))
     to_resume, to_start = [], []
     for config in configs:
-        action = existing_runs.decide(existing.get(config.identity_key(), []))
+        previous = existing.get(config.identity_key(), [])
+        action = existing_runs.decide(previous)
+        if action.kind == "run":
+            # Claimed, so no live process trains them: an attempt killed before its first checkpoint is removed.
+            for stale in existing_runs.stale_attempts(previous):
+                existing_runs.remove_attempt(stale.logs_path)
+                print_line(f"An earlier attempt of the run with seed {config.seed} stopped before its first "
+                           f"checkpoint; its files are removed ({stale.logs_path}) and the run starts anew.")
         if action.kind == "skip":
             print_line(f"The run with seed {config.seed} finished already ({action.logs_path}); nothing to do.")
         elif action.kind == "resume":

@@ -178,6 +178,24 @@ def test_a_resumed_run_writes_its_initial_weights_again_where_they_are_damaged(t
             np.testing.assert_array_equal(written[name], wanted[name])
 
 
+def test_an_attempt_killed_before_its_first_checkpoint_is_replaced_not_left_beside_the_run(tmp_path, capsys,
+                                                                                             uninterrupted):
+    """Nothing of it can be resumed; left behind, its logs (status running) were reported by every Plotter.py run."""
+    logs_path, logs, _ = uninterrupted
+    folder = tmp_path / logs_path.parent.relative_to(logs_path.parents[4])
+    folder.mkdir(parents=True)
+    curves = ("trainLoss", "valLoss", "testLoss", "trainAccuracy", "valAccuracy", "testAccuracy")
+    stale = {**logs, "runId": "0badcafe", "status": "running", "finishedAt": None, **{key: [] for key in curves}}
+    (folder / "0badcafe_logs.json").write_text(json.dumps(stale))
+    (folder / "0badcafe_initial_weights.npz").write_bytes(b"")
+    (folder / "0badcafe_tensorboard").mkdir()
+    assert MaskTrainer.main([*ARGUMENTS, "--continue", "--outputpath", str(tmp_path)]) == 0
+    assert f"its files are removed ({folder / '0badcafe_logs.json'}) and the run starts anew" in \
+        capsys.readouterr().out
+    assert not list(folder.glob("0badcafe_*"))
+    assert_same_run(uninterrupted, finished_run(tmp_path))  # the one run there
+
+
 def start_trainer(output, *extra, backend="tensorflow"):
     return subprocess.Popen([sys.executable, "MaskTrainer.py", *ARGUMENTS, "--backend", backend, "--outputpath",
                              str(output), *extra],

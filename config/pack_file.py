@@ -18,6 +18,9 @@ def read_pack_file(path):
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         if isinstance(error, ConfigError):
             raise ConfigError(f"{path} holds a run that cannot train: {error}") from None
+        if isinstance(error, OSError):
+            raise ConfigError(f"The pack file {path} cannot be read ({error.strerror}); pass the path of a file "
+                              "that Sweep.py --pack wrote.") from None
         raise ConfigError(f"{path} is not a pack file ({PACK_FILE_FORMAT}).") from None
     if not configs or any(config.seed == 0 for config in configs):
         raise ConfigError(f"{path} must list at least one run, each with a fixed seed.")

@@ -23,7 +23,8 @@ def read_data_dir(data_set, data_dir):
     """The data set from --data-dir; DatasetError when the folder does not hold it."""
     folder = os.path.expanduser(data_dir)
     if not os.path.isdir(folder):
-        raise DatasetError(f"The data folder {folder} given by --data-dir does not exist; pass --data-dir PATH to a "
+        what = "is a file, not a folder" if os.path.exists(folder) else "does not exist"
+        raise DatasetError(f"The data folder {folder} given by --data-dir {what}; pass --data-dir PATH to a "
                            f"folder holding {data_set.expected_in_data_dir}.")
     raw = data_set.read_folder(folder)
     if raw is None:

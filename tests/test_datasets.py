@@ -322,6 +322,10 @@ def test_data_dir_without_the_files_is_an_error(tmp_path, name):
     with pytest.raises(DatasetError) as error:
         load_dataset(name, "mnist", data_dir=str(tmp_path / "absent"))
     assert_one_sentence(error, "does not exist")
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(DatasetError) as error:
+        load_dataset(name, "mnist", data_dir=str(tmp_path / "a-file"))
+    assert_one_sentence(error, "is a file, not a folder")
 
 
 @pytest.mark.parametrize("arguments", [("imagenet", "mnist"), ("auto", "lenet"), ("mnist-subset", "mnist", None, 0)])

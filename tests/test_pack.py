@@ -339,6 +339,8 @@ def test_a_bad_pack_file_is_refused_in_one_sentence(tmp_path, content, message):
     from config.pack_file import read_pack_file
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         read_pack_file(str(path))
+    with pytest.raises(ConfigError, match=r"The pack file .*missing\.json cannot be read \(No such file"):
+        read_pack_file(str(tmp_path / "missing.json"))
 
 
 def test_a_pack_takes_the_form_measured_fastest_for_its_device_and_network_unless_told():

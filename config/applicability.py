@@ -13,8 +13,9 @@ from methods import FAMILIES, ConfigError
 from methods.base import flag_of
 
 # Grids cross --p1 with initializers, and a pack's runs may differ in both; Sweep.py's --data-dir goes to every run
-# of a grid, whatever its data set: refused on the command line only.
-CROSSED_IN_GRIDS = ("p1", "data_dir")
+# of a grid, whatever its data set; a grid's IMP runs share --prune-rate-conv across networks with and without
+# convolutions: refused on the command line only.
+CROSSED_IN_GRIDS = ("p1", "data_dir", "prune_rate_conv")
 
 
 def common_fields(config_class):
@@ -86,5 +87,7 @@ def refuse_changed(config):
             refuse_given(config, [name])
     settings = config.method_settings
     for field in dataclasses.fields(settings):
+        if field.name in CROSSED_IN_GRIDS:
+            continue
         if field.metadata.get("applies") and getattr(settings, field.name) != field.default:
             refuse_given(config, [field.name])

@@ -114,4 +114,7 @@ def test_a_grid_may_not_set_a_value_that_does_nothing_but_may_leave_it_at_its_de
     with pytest.raises(ConfigError, match="--xla does nothing for --backend jax"):
         RunConfig(backend="jax", xla="on").validate()
     assert RunConfig(p1=0.3).validate()  # grids cross p1 with initializers; refused on the command line only
+    # a grid's IMP runs share --prune-rate-conv across LeNet and the conv networks; Sweep.py's --data-dir goes to all
+    assert RunConfig.from_settings({"traintype": "IMP", "nettype": "LeNet", "prune_rate_conv": 0.15}).validate()
+    assert RunConfig(dataset="mnist-subset", data_dir="data").validate()
     assert RunConfig(backend="jax", xla="auto", p1=0.5, momentum=0.9).validate()

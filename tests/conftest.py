@@ -32,8 +32,8 @@ SLOW_MODULES = {
     "test_pack_methods", "test_partial_batch", "test_plotter", "test_pruning_at_init_report",
     "test_pruning_at_init_runs", "test_reporting_figure_data", "test_reporting_figures", "test_reporting_paper_table",
     "test_reporting_runs", "test_reporting_published", "test_reporting_sanity", "test_reporting_tradeoff",
-    "test_resume", "test_slurm", "test_slurm_local", "test_sweep", "test_sweep_gpu", "test_sweep_pack",
-    "test_sweep_ray", "test_tensorboard",
+    "test_resume", "test_resume_damaged", "test_slurm", "test_slurm_local", "test_sweep", "test_sweep_gpu",
+    "test_sweep_pack", "test_sweep_ray", "test_tensorboard",
 }
 
 # The modules that start a Ray or a Slurm (or Slurm's tasks), and their group: under pytest-xdist (`make test` runs

@@ -14,7 +14,6 @@ if any, are listed separately.
 
 import hashlib
 import json
-import zipfile
 
 import keras
 import numpy as np
@@ -91,7 +90,7 @@ def _read(path):
         return arrays, json.loads(str(arrays["settings"]))
     except SupermaskError:
         raise
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+    except atomic.NPZ_READ_ERRORS:
         raise SupermaskError(f"{path} is not a readable supermask file (truncated, altered or of another kind); "
                              "export the run again.") from None
 

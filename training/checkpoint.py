@@ -7,7 +7,6 @@ where the saved one stopped.
 
 import json
 import os
-import zipfile
 
 import numpy as np
 
@@ -59,7 +58,7 @@ def saved_states(folder, run_id, warn=print):
             continue
         try:
             yield _read(path)
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError):
+        except atomic.NPZ_READ_ERRORS:  # a truncated or garbled archive, or its JSON state (a ValueError)
             then = "trying the previous one" if path == current and os.path.exists(previous) else "no other is left"
             warn(f"Warning: the checkpoint {path} is truncated or corrupt; {then}.")
 
